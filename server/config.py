@@ -1,0 +1,240 @@
+"""Settings: one typed object with defaults and help, loaded from a strict TOML file.
+
+`KANYAN_CONFIG` names the file; without it `config/kanyan.toml` is read when present, else the
+defaults apply. Unknown sections or keys are an error that names them, so a typo never silently
+falls back to a default. `config/kanyan.example.toml` documents every setting and a test keeps it
+in step with this module.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from .errors import ConfigError
+
+
+def setting(default: Any, help: str) -> Any:
+    """A dataclass field that carries its help text."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class ServerSettings:
+    host: str = setting("0.0.0.0", "Address to listen on.")
+    port: int = setting(8443, "HTTPS port. 0 picks a free port (tests); the port is printed.")
+    public_url: str = setting(
+        "",
+        "Base URL printed in links, e.g. https://kanyan.example.gov.cn. Empty: "
+        "https://<first LAN address>:<port>.",
+    )
+    data_dir: str = setting("data", "Directory for the archive database, keys and certificates.")
+    recordings_dir: str = setting("recordings", "Directory for recordings and screenshots.")
+    allowed_origins: list[str] = setting(
+        [],
+        "Extra origins allowed to open the WebSocket (the server's own origin always is).",
+    )
+
+
+@dataclass
+class TlsSettings:
+    cert: str = setting("", "PEM certificate chain. Empty: a self-signed one in data_dir/tls.")
+    key: str = setting("", "PEM private key for `cert`.")
+
+
+@dataclass
+class SecuritySettings:
+    link_secret: str = setting(
+        "",
+        "Secret that signs personal links (HMAC-SHA256). Empty: generated once into "
+        "data_dir/link-secret (mode 0600).",
+    )
+    link_lead_minutes: int = setting(
+        30, "A room link opens this many minutes before the scheduled time."
+    )
+    link_lifetime_hours: int = setting(
+        24, "A room link expires this long after the scheduled time, or when its session ends."
+    )
+
+
+@dataclass
+class IceSettings:
+    stun_urls: list[str] = setting(
+        [], "STUN servers for browsers and the server, e.g. stun:turn.example:3478."
+    )
+    turn_urls: list[str] = setting(
+        [], "TURN servers offered to browsers, e.g. turn:turn.example:3478?transport=udp."
+    )
+    turn_secret: str = setting(
+        "", "coturn `static-auth-secret` for time-limited credentials (use-auth-secret)."
+    )
+    turn_ttl_s: int = setting(86400, "Lifetime of a TURN credential in seconds.")
+    host_addresses: list[str] = setting(
+        [],
+        "Addresses the server offers as ICE host candidates. Empty: every interface but "
+        'loopback. ["127.0.0.1"] for a loopback-only machine (tests).',
+    )
+
+
+@dataclass
+class MediaSettings:
+    forwarding: str = setting(
+        "encoded",
+        "encoded: forward publishers' VP8/Opus frames untouched (the product). reencode: aiortc "
+        "MediaRelay, one encode per subscriber, kept only as bench/forwarding.py's reference.",
+    )
+    staff_video_kbps: int = setting(600, "Bitrate cap for staff and observer cameras.")
+    applicant_video_kbps: int = setting(1500, "Bitrate cap for the applicant's site camera.")
+    subscriber_queue_frames: int = setting(
+        30, "Frames a subscriber may lag before it is skipped to the next keyframe."
+    )
+    keyframe_interval_ms: int = setting(
+        500, "Minimum time between keyframe requests sent to one publisher."
+    )
+    reconnect_grace_s: int = setting(
+        30, "How long a dropped participant's tiles stay before the others' media is renegotiated."
+    )
+
+
+@dataclass
+class SignallingSettings:
+    max_message_bytes: int = setting(65536, "Largest WebSocket message accepted.")
+    ping_after_s: int = setting(20, "Send a ping after this many seconds of silence.")
+    drop_after_s: int = setting(45, "Close a connection silent for this many seconds.")
+    hello_timeout_s: int = setting(10, "Time a new connection has to send its hello.")
+    answer_timeout_s: int = setting(15, "Time a browser has to answer an offer.")
+
+
+@dataclass
+class DemoSettings:
+    enabled: bool = setting(True, "Create a demo case and inspection on start and print its links.")
+
+
+@dataclass
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    ice: IceSettings = field(default_factory=IceSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
+    signalling: SignallingSettings = field(default_factory=SignallingSettings)
+    demo: DemoSettings = field(default_factory=DemoSettings)
+    # Where relative paths are resolved from: the directory `make run` starts in.
+    base_dir: Path = field(default_factory=Path.cwd, metadata={"internal": True})
+
+    @property
+    def data_dir(self) -> Path:
+        return self.base_dir / self.server.data_dir
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.base_dir / self.server.recordings_dir
+
+    def path(self, value: str) -> Path:
+        return self.base_dir / value
+
+
+def sections() -> dict[str, type]:
+    """Section name → settings dataclass, in file order."""
+    hints = get_type_hints(Settings)
+    return {f.name: hints[f.name] for f in fields(Settings) if not f.metadata.get("internal")}
+
+
+def _check_type(where: str, value: Any, expected: Any) -> Any:
+    if expected is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    elif expected is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+    elif expected is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        value = float(value)
+    elif expected is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+    elif expected == list[str]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+    else:  # pragma: no cover - a new setting type needs a rule here
+        raise ConfigError(f"{where}: unsupported setting type {expected}")
+    return value
+
+
+def from_mapping(
+    data: dict[str, Any], source: str = "<settings>", base_dir: Path | None = None
+) -> Settings:
+    """Build Settings from parsed TOML, rejecting unknown sections and keys by name."""
+    known = sections()
+    kwargs: dict[str, Any] = {}
+    for name, values in data.items():
+        if name not in known:
+            raise ConfigError(f"{source}: unknown section [{name}] (known: {', '.join(known)})")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{source}: [{name}] must be a table")
+        cls = known[name]
+        hints = get_type_hints(cls)
+        names = {f.name for f in fields(cls)}
+        section_kwargs = {}
+        for key, value in values.items():
+            if key not in names:
+                raise ConfigError(
+                    f"{source}: unknown setting {name}.{key} (known: {', '.join(sorted(names))})"
+                )
+            section_kwargs[key] = _check_type(f"{source}: {name}.{key}", value, hints[key])
+        kwargs[name] = cls(**section_kwargs)
+    settings = Settings(**kwargs)
+    if base_dir is not None:
+        settings.base_dir = base_dir
+    validate(settings, source)
+    return settings
+
+
+def validate(settings: Settings, source: str) -> None:
+    if settings.media.forwarding not in ("encoded", "reencode"):
+        raise ConfigError(f"{source}: media.forwarding must be 'encoded' or 'reencode'")
+    if bool(settings.tls.cert) != bool(settings.tls.key):
+        raise ConfigError(f"{source}: tls.cert and tls.key must be set together")
+    if settings.ice.turn_urls and not settings.ice.turn_secret:
+        raise ConfigError(f"{source}: ice.turn_urls needs ice.turn_secret")
+    if not 0 <= settings.server.port <= 65535:
+        raise ConfigError(f"{source}: server.port must be 0–65535")
+
+
+def load(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Load settings from `path`, $KANYAN_CONFIG, or config/kanyan.toml, in that order."""
+    if path is None:
+        path = os.environ.get("KANYAN_CONFIG") or None
+    if path is None:
+        default = Path("config/kanyan.toml")
+        if not default.exists():
+            return Settings()
+        path = default
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    # Relative paths in a config file are relative to the directory Kanyan starts in, like
+    # the defaults, so `data` means the same thing with and without a file.
+    return from_mapping(data, str(path), base_dir=Path.cwd())
+
+
+def documented() -> list[tuple[str, str, Any, str]]:
+    """(section, key, default, help) for every setting: the source of the example file."""
+    rows = []
+    for name, cls in sections().items():
+        for f in fields(cls):
+            factory = f.default_factory
+            default = factory() if callable(factory) else f.default
+            rows.append((name, f.name, default, f.metadata["help"]))
+    return rows

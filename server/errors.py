@@ -1,0 +1,84 @@
+"""Errors that carry their meaning.
+
+Each class knows its HTTP status and its WebSocket error code; `web.middleware` renders them as
+an HTML page or JSON, `server.signalling` as an `error` message. Messages are zh-CN first with
+the English after a slash, and say what to do next.
+"""
+
+from __future__ import annotations
+
+
+class KanyanError(Exception):
+    """Base class. `code` is the stable machine name used in JSON and the protocol."""
+
+    status = 500
+    code = "internal"
+
+    def __init__(self, message: str, *, code: str | None = None, details: object = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details
+
+
+class ConfigError(KanyanError):
+    """The configuration or the catalog is invalid; Kanyan refuses to start."""
+
+    code = "config"
+
+
+class UserError(KanyanError):
+    """The request cannot be done in the current state; the user can correct it."""
+
+    status = 409
+    code = "conflict"
+
+
+class BadRequest(KanyanError):
+    """Malformed or invalid input."""
+
+    status = 400
+    code = "bad_request"
+
+
+class ProtocolError(BadRequest):
+    """A WebSocket message that does not follow docs/protocol.md."""
+
+    code = "protocol"
+
+
+class NotAuthenticated(KanyanError):
+    status = 401
+    code = "not_authenticated"
+
+
+class NotAuthorised(KanyanError):
+    """The caller's role does not allow this."""
+
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(KanyanError):
+    status = 404
+    code = "not_found"
+
+
+class LinkError(KanyanError):
+    """A personal link that cannot be used. `code` says why; `close_code` ends a WebSocket."""
+
+    status = 403
+    close_code = 4003
+
+    def __init__(self, message: str, *, code: str, status: int, close_code: int) -> None:
+        super().__init__(message, code=code)
+        self.status = status
+        self.close_code = close_code
+
+
+class StorageError(KanyanError):
+    """The archive or the recordings directory could not be written."""
+
+    status = 507
+    code = "storage"

@@ -1,0 +1,104 @@
+"""Personal room links: issuing them and checking one against the archive."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from . import clock
+from .archive import ArchiveStore, Case, Inspection, Invitee
+from .auth import LinkSigner
+from .config import Settings
+from .errors import LinkError, NotFound
+
+
+@dataclass(frozen=True)
+class LinkGrant:
+    """What a valid link lets its holder into."""
+
+    invitee: Invitee
+    inspection: Inspection
+    case: Case
+
+
+class Links:
+    def __init__(self, settings: Settings, archive: ArchiveStore, signer: LinkSigner) -> None:
+        self._settings = settings
+        self._archive = archive
+        self._signer = signer
+
+    def base_url(self) -> str:
+        return self._settings.server.public_url.rstrip("/")
+
+    def expiry(self, inspection: Inspection) -> int:
+        scheduled = clock.parse(inspection.scheduled_at)
+        hours = self._settings.security.link_lifetime_hours
+        return int((scheduled + timedelta(hours=hours)).timestamp())
+
+    def token(self, invitee: Invitee, inspection: Inspection) -> str:
+        return self._signer.issue(
+            inspection.id, invitee.id, invitee.role, self.expiry(inspection), invitee.link_gen
+        )
+
+    def room_path(self, invitee: Invitee, inspection: Inspection) -> str:
+        return f"/room/{inspection.id}/{self.token(invitee, inspection)}"
+
+    def room_url(self, invitee: Invitee, inspection: Inspection) -> str:
+        return self.base_url() + self.room_path(invitee, inspection)
+
+    async def authorise(self, token: str, inspection_id: int | None = None) -> LinkGrant:
+        """Check a room link fully: signature, expiry, inspection, revocation, session state."""
+        claims = self._signer.parse(token)
+        if inspection_id is not None and claims.inspection_id != inspection_id:
+            raise LinkError(
+                "此链接属于另一场勘验。请使用本场勘验发给您的链接。 / This link belongs to another "
+                "inspection; use the link you were sent for this one.",
+                code="wrong_inspection",
+                status=403,
+                close_code=4004,
+            )
+        try:
+            invitee = await self._archive.get_invitee(claims.invitee_id)
+            inspection = await self._archive.get_inspection(claims.inspection_id)
+        except NotFound:
+            raise revoked("此链接对应的参与人已不存在") from None
+        if invitee.inspection_id != inspection.id or invitee.role != claims.role:
+            raise revoked("此链接与参与人记录不符")
+        if invitee.revoked_at is not None:
+            raise revoked("您的链接已被主持人撤销")
+        if invitee.link_gen != claims.generation:
+            raise revoked("勘验已改期，此前发出的链接已失效")
+        if inspection.state == "cancelled":
+            raise revoked("本场勘验已取消")
+        if inspection.state == "ended":
+            raise LinkError(
+                "本场勘验已结束，链接已失效。 / This inspection has ended; its links no longer "
+                "open the room.",
+                code="ended",
+                status=410,
+                close_code=4005,
+            )
+        opens = clock.parse(inspection.scheduled_at) - timedelta(
+            minutes=self._settings.security.link_lead_minutes
+        )
+        if clock.now() < opens:
+            opens_text = clock.shanghai(opens, "%Y-%m-%d %H:%M")
+            raise LinkError(
+                f"勘验尚未开始。链接将于 {opens_text}（北京时间）开放。 "
+                f"/ This link opens at {opens_text} Beijing time.",
+                code="not_yet",
+                status=403,
+                close_code=4003,
+            )
+        case = await self._archive.get_case(inspection.case_id)
+        return LinkGrant(invitee, inspection, case)
+
+
+def revoked(why_zh: str) -> LinkError:
+    return LinkError(
+        f"{why_zh}。请向勘验主持人索取新链接。 / This link has been revoked. Ask the inspection "
+        "host for a new one.",
+        code="revoked",
+        status=403,
+        close_code=4003,
+    )

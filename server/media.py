@@ -1,0 +1,315 @@
+"""Media forwarding: publishers' encoded frames fan out to subscribers untouched.
+
+A `Publication` is one member's audio or video in a room. It outlives the member's connection:
+when they reconnect, a new upstream attaches to the same publication and every subscriber keeps
+its transceiver, so nobody renegotiates. Sinks are `ForwardedTrack`s (one per subscriber
+transceiver, packed by aiortc's sender without encoding, see server.hooks) and in-process
+consumers such as the recorder. A new or lagging video sink waits for a keyframe and asks the
+publisher for one; requests are rate-limited per publication.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Protocol
+
+from aiortc import MediaStreamTrack
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamError
+
+CLOCK_RATES = {"audio": 48000, "video": 90000}
+KINDS = ("audio", "video")
+
+
+def vp8_is_keyframe(data: bytes) -> bool:
+    """RFC 6386 §9.1: bit 0 of the frame tag is 0 on a keyframe, whose start code follows."""
+    return len(data) >= 6 and not data[0] & 1 and data[3:6] == b"\x9d\x01\x2a"
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedFrame:
+    """One whole encoded frame as it arrived from a publisher."""
+
+    kind: str
+    data: bytes
+    timestamp: int  # codec clock (48 kHz audio, 90 kHz video), from 0 for each upstream
+    keyframe: bool
+    arrival: float  # server wall clock (time.time()) when the frame was complete
+    source: tuple[int, int]  # (publisher id, upstream epoch): changes when they reconnect
+
+    @property
+    def clock_rate(self) -> int:
+        return CLOCK_RATES[self.kind]
+
+
+class FrameSink(Protocol):
+    def push(self, frame: EncodedFrame) -> None: ...
+
+
+class Upstream(Protocol):
+    """The publisher's end: the receiver that brings its frames in."""
+
+    def request_keyframe(self) -> None: ...
+
+
+class Publication:
+    """A member's audio or video, fanned out to sinks."""
+
+    def __init__(self, publisher_id: int, kind: str, keyframe_interval_s: float = 0.5) -> None:
+        self.publisher_id = publisher_id
+        self.kind = kind
+        self.epoch = 0
+        self.frames = 0
+        self.last_arrival = 0.0
+        self._sinks: list[FrameSink] = []
+        self._upstream: Upstream | None = None
+        self._interval = keyframe_interval_s
+        self._last_request = -1e9
+        self._deferred: asyncio.TimerHandle | None = None
+        self.keyframe_requests = 0
+        # Only for media.forwarding = "reencode" (the benchmark's naive reference).
+        self.decoded: MediaStreamTrack | None = None
+        self.decoded_ready = asyncio.Event()
+        self.relay: MediaRelay | None = None
+
+    @property
+    def live(self) -> bool:
+        return self._upstream is not None
+
+    def attach(self, upstream: Upstream) -> None:
+        """A (new) connection of the publisher starts bringing frames."""
+        self._upstream = upstream
+        self.epoch += 1
+
+    def detach(self, upstream: Upstream) -> None:
+        if self._upstream is upstream:
+            self._upstream = None
+
+    def add_sink(self, sink: FrameSink) -> None:
+        if sink not in self._sinks:
+            self._sinks.append(sink)
+
+    def remove_sink(self, sink: FrameSink) -> None:
+        if sink in self._sinks:
+            self._sinks.remove(sink)
+
+    @property
+    def sinks(self) -> tuple[FrameSink, ...]:
+        return tuple(self._sinks)
+
+    def deliver(self, data: bytes, timestamp: int) -> None:
+        """A whole frame arrived from the upstream: hand it to every sink."""
+        arrival = time.time()
+        frame = EncodedFrame(
+            self.kind,
+            data,
+            timestamp,
+            self.kind == "video" and vp8_is_keyframe(data),
+            arrival,
+            (self.publisher_id, self.epoch),
+        )
+        self.frames += 1
+        self.last_arrival = arrival
+        for sink in tuple(self._sinks):
+            sink.push(frame)
+
+    def request_keyframe(self) -> None:
+        """Ask the publisher for a keyframe, at most once per interval (later ones deferred)."""
+        if self.kind != "video" or self._upstream is None:
+            return
+        now = time.monotonic()
+        wait = self._last_request + self._interval - now
+        if wait <= 0:
+            self._last_request = now
+            self.keyframe_requests += 1
+            self._upstream.request_keyframe()
+        elif self._deferred is None:
+            self._deferred = asyncio.get_running_loop().call_later(wait, self._deferred_request)
+
+    def _deferred_request(self) -> None:
+        self._deferred = None
+        self.request_keyframe()
+
+    def close(self) -> None:
+        if self._deferred is not None:
+            self._deferred.cancel()
+            self._deferred = None
+        self._sinks.clear()
+        self._upstream = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingFrame:
+    """What aiortc's sender packs without encoding: bytes(), pts and time_base (hook 2)."""
+
+    data: bytes
+    pts: int
+    time_base: Fraction
+
+    def __bytes__(self) -> bytes:
+        return self.data
+
+
+class ForwardedTrack(MediaStreamTrack):
+    """A subscriber's slot: carries whichever publication it is attached to.
+
+    A slot stays bound to its transceiver for the life of the connection; attaching another
+    publication reuses the m-line. Output timestamps stay continuous across publishers and
+    reconnects, so the browser's jitter buffer never sees time run backwards.
+    """
+
+    def __init__(self, kind: str, max_queue: int = 30) -> None:
+        super().__init__()
+        self.kind = kind
+        self.publication: Publication | None = None
+        self.forwarded = 0
+        self.skipped = 0
+        self._max_queue = max_queue
+        self._queue: asyncio.Queue[EncodedFrame] = asyncio.Queue()
+        self._waiting_keyframe = kind == "video"
+        self._time_base = Fraction(1, CLOCK_RATES[kind])
+        self._source: tuple[int, int] | None = None
+        self._push_source: tuple[int, int] | None = None
+        self._offset = 0
+        self._last_pts: int | None = None
+        self._last_arrival = 0.0
+
+    def attach(self, publication: Publication) -> None:
+        self.detach()
+        self.publication = publication
+        self._waiting_keyframe = self.kind == "video"
+        publication.add_sink(self)
+        publication.request_keyframe()
+
+    def detach(self) -> None:
+        if self.publication is not None:
+            self.publication.remove_sink(self)
+            self.publication = None
+        self._drain()
+
+    def _drain(self) -> None:
+        while not self._queue.empty():
+            self._queue.get_nowait()
+
+    def push(self, frame: EncodedFrame) -> None:
+        if frame.source != self._push_source:
+            # A new upstream (the publisher reconnected): its first decodable frame is a key.
+            self._push_source = frame.source
+            self._waiting_keyframe = self.kind == "video"
+        if self._waiting_keyframe:
+            if not frame.keyframe:
+                self.skipped += 1
+                if self.publication is not None:
+                    self.publication.request_keyframe()
+                return
+            self._waiting_keyframe = False
+        if self._queue.qsize() >= self._max_queue:
+            # The subscriber's connection cannot keep up: skip ahead rather than lag.
+            self.skipped += self._queue.qsize()
+            self._drain()
+            if self.kind == "video":
+                self._waiting_keyframe = True
+                if self.publication is not None:
+                    self.publication.request_keyframe()
+                return
+        self._queue.put_nowait(frame)
+
+    async def recv(self) -> OutgoingFrame:  # type: ignore[override]
+        if self.readyState != "live":
+            raise MediaStreamError
+        frame = await self._queue.get()
+        if frame.source != self._source:
+            if self._last_pts is None:
+                self._offset = -frame.timestamp
+            else:
+                gap = max(1, int((frame.arrival - self._last_arrival) * frame.clock_rate))
+                self._offset = self._last_pts + gap - frame.timestamp
+            self._source = frame.source
+        pts = frame.timestamp + self._offset
+        self._last_pts, self._last_arrival = pts, frame.arrival
+        self.forwarded += 1
+        return OutgoingFrame(frame.data, pts, self._time_base)
+
+    def stop(self) -> None:
+        self.detach()
+        super().stop()
+
+
+class RelayedTrack(MediaStreamTrack):
+    """media.forwarding = "reencode": decoded frames through aiortc's MediaRelay, encoded again
+    by each subscriber's sender. Kept only as the benchmark's naive reference."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self.publication: Publication | None = None
+        self._proxy: MediaStreamTrack | None = None
+        self._attached = asyncio.Event()
+
+    def attach(self, publication: Publication) -> None:
+        self.detach()
+        self.publication = publication
+        self._attached.set()
+
+    def detach(self) -> None:
+        if self._proxy is not None:
+            self._proxy.stop()
+        self._proxy = None
+        self.publication = None
+        self._attached.clear()
+
+    async def recv(self):  # type: ignore[no-untyped-def]
+        while True:
+            await self._attached.wait()
+            publication = self.publication
+            if publication is None:
+                continue
+            if self._proxy is None:
+                await publication.decoded_ready.wait()
+                assert publication.relay is not None and publication.decoded is not None
+                self._proxy = publication.relay.subscribe(publication.decoded, buffered=False)
+            return await self._proxy.recv()
+
+    def stop(self) -> None:
+        self.detach()
+        super().stop()
+
+
+class MediaHub:
+    """The publications of one room, by (member, kind)."""
+
+    def __init__(self, keyframe_interval_s: float = 0.5) -> None:
+        self._interval = keyframe_interval_s
+        self._publications: dict[tuple[int, str], Publication] = {}
+        self.on_publication: list[Callable[[Publication], None]] = []
+
+    def publication(self, member_id: int, kind: str) -> Publication:
+        key = (member_id, kind)
+        publication = self._publications.get(key)
+        if publication is None:
+            publication = Publication(member_id, kind, self._interval)
+            self._publications[key] = publication
+            for callback in tuple(self.on_publication):
+                callback(publication)
+        return publication
+
+    def find(self, member_id: int, kind: str) -> Publication | None:
+        return self._publications.get((member_id, kind))
+
+    def publications(self) -> list[Publication]:
+        return list(self._publications.values())
+
+    def drop(self, member_id: int) -> None:
+        for kind in KINDS:
+            publication = self._publications.pop((member_id, kind), None)
+            if publication is not None:
+                publication.close()
+
+    def close(self) -> None:
+        for publication in self._publications.values():
+            publication.close()
+        self._publications.clear()

@@ -1,0 +1,250 @@
+"""The server's RTCPeerConnection to one browser participant.
+
+The server is the only offerer (aiortc cannot roll back, so glare must never happen). The first
+two m-lines receive the participant's own microphone and camera; every other m-line is a slot
+that sends one other member's audio or video. Slots are never removed: a freed slot goes
+inactive and is reused for the next publisher of its kind, so the SDP does not grow as people
+leave and come back. Each offer tells the browser which mids are its own and whose the others are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+from aiortc.contrib.media import MediaRelay
+from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.sdp import candidate_from_sdp
+
+from . import hooks
+from .config import Settings
+from .errors import ProtocolError
+from .media import KINDS, ForwardedTrack, MediaHub, Publication, RelayedTrack
+
+log = logging.getLogger(__name__)
+
+
+def codec_preferences(kind: str) -> list[Any]:
+    """VP8 (with RTX) and Opus only: the codecs we forward without touching."""
+    wanted = {"video": ("video/vp8", "video/rtx"), "audio": ("audio/opus",)}[kind]
+    return [c for c in RTCRtpSender.getCapabilities(kind).codecs if c.mimeType.lower() in wanted]
+
+
+class ReceiverUpstream:
+    """A publication's upstream: the receiver of the publisher's connection."""
+
+    def __init__(self, receiver: RTCRtpReceiver) -> None:
+        self.receiver = receiver
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def request_keyframe(self) -> None:
+        task = asyncio.ensure_future(hooks.send_pli(self.receiver))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+@dataclass
+class Slot:
+    transceiver: RTCRtpTransceiver
+    track: ForwardedTrack | RelayedTrack
+    kind: str
+    publication: Publication | None = None  # what this slot carries (or will, once answered)
+    attached: bool = False
+
+
+class Peer:
+    def __init__(
+        self,
+        member_id: int,
+        hub: MediaHub,
+        settings: Settings,
+        send: Callable[[dict[str, Any]], Awaitable[None]],
+        on_failed: Callable[[], None],
+    ) -> None:
+        self.member_id = member_id
+        self._hub = hub
+        self._settings = settings
+        self._send = send
+        self._on_failed = on_failed
+        servers = [RTCIceServer(urls=url) for url in settings.ice.stun_urls]
+        self.pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
+        self._own: dict[str, RTCRtpTransceiver] = {}
+        self._upstreams: list[tuple[Publication, ReceiverUpstream]] = []
+        self._slots: list[Slot] = []
+        self._negotiating = False
+        self._pending = False
+        self._answer_timer: asyncio.TimerHandle | None = None
+        self.offers = 0
+        self.closed = False
+        self.publishing: dict[str, bool] = {"audio": False, "video": False}
+        self.pc.on("connectionstatechange", self._connection_state_changed)
+
+    @property
+    def encoded(self) -> bool:
+        return self._settings.media.forwarding == "encoded"
+
+    def start(self) -> None:
+        """Open the two m-lines that receive this participant's microphone and camera."""
+        for kind in KINDS:
+            transceiver = self.pc.addTransceiver(kind, direction="recvonly")
+            transceiver.setCodecPreferences(codec_preferences(kind))
+            publication = self._hub.publication(self.member_id, kind)
+            upstream = ReceiverUpstream(transceiver.receiver)
+            if self.encoded:
+                hooks.tap_receiver(
+                    transceiver.receiver,
+                    lambda codec, frame, p=publication: p.deliver(frame.data, frame.timestamp),
+                )
+            publication.attach(upstream)
+            self._own[kind] = transceiver
+            self._upstreams.append((publication, upstream))
+
+    async def subscribe(self, publications: list[Publication]) -> None:
+        """Send exactly these publications; renegotiate when that changes anything."""
+        wanted = {(p.publisher_id, p.kind): p for p in publications}
+        changed = False
+        for slot in self._slots:
+            key = slot.publication and (slot.publication.publisher_id, slot.publication.kind)
+            if slot.publication is not None and wanted.get(key) is not slot.publication:
+                slot.track.detach()
+                slot.publication, slot.attached = None, False
+                slot.transceiver.direction = "inactive"
+                changed = True
+        carried = {id(s.publication) for s in self._slots if s.publication is not None}
+        for publication in wanted.values():
+            if id(publication) in carried:
+                continue
+            slot = next(
+                (s for s in self._slots if s.publication is None and s.kind == publication.kind),
+                None,
+            )
+            if slot is None:
+                slot = self._new_slot(publication.kind)
+            slot.transceiver.direction = "sendonly"
+            slot.publication = publication
+            changed = True
+        if changed or self.offers == 0:
+            await self.negotiate()
+
+    def _new_slot(self, kind: str) -> Slot:
+        track: ForwardedTrack | RelayedTrack
+        if self.encoded:
+            track = ForwardedTrack(kind, self._settings.media.subscriber_queue_frames)
+        else:
+            track = RelayedTrack(kind)
+        # addTransceiver, never addTrack: addTrack may reuse the participant's own m-line.
+        transceiver = self.pc.addTransceiver(track, direction="sendonly")
+        transceiver.setCodecPreferences(codec_preferences(kind))
+        slot = Slot(transceiver, track, kind)
+        if self.encoded:
+            hooks.on_keyframe_request(
+                transceiver.sender,
+                lambda: slot.publication is not None and slot.publication.request_keyframe(),
+            )
+        self._slots.append(slot)
+        return slot
+
+    async def negotiate(self) -> None:
+        if self.closed:
+            return
+        if self._negotiating:
+            self._pending = True
+            return
+        self._negotiating = True
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        self.offers += 1
+        self._answer_timer = asyncio.get_running_loop().call_later(
+            self._settings.signalling.answer_timeout_s, self._on_failed
+        )
+        await self._send(
+            {"type": "offer", "sdp": self.pc.localDescription.sdp, "media": self.media_map()}
+        )
+
+    def media_map(self) -> dict[str, Any]:
+        """Which mids carry the participant's own camera and microphone, and whose the rest are."""
+        remote = {
+            slot.transceiver.mid: {"participant": slot.publication.publisher_id, "kind": slot.kind}
+            for slot in self._slots
+            if slot.publication is not None
+        }
+        return {"own": {kind: t.mid for kind, t in self._own.items()}, "remote": remote}
+
+    async def accept_answer(self, sdp: str) -> None:
+        if not self._negotiating:
+            raise ProtocolError(
+                "没有待应答的 offer / there is no offer to answer", code="unexpected_answer"
+            )
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        except Exception as exc:  # aiortc raises ValueError, AssertionError, … on bad SDP
+            raise ProtocolError(
+                f"无法接受该 SDP 应答 / answer rejected: {exc}"[:200], code="bad_sdp"
+            ) from None
+        if self._answer_timer is not None:
+            self._answer_timer.cancel()
+            self._answer_timer = None
+        self._negotiating = False
+        for kind, transceiver in self._own.items():
+            self.publishing[kind] = transceiver.currentDirection in ("recvonly", "sendrecv")
+        for publication, upstream in self._upstreams:
+            if not self.encoded and publication.decoded is None:
+                track = upstream.receiver.track
+                if track is not None:
+                    publication.decoded, publication.relay = track, MediaRelay()
+                    publication.decoded_ready.set()
+        for slot in self._slots:
+            # Attach only now: frames sent before the answer would be dropped by a sender
+            # that is not enabled yet, and with them the keyframe the slot waited for.
+            if slot.publication is not None and not slot.attached:
+                slot.track.attach(slot.publication)
+                slot.attached = True
+        if self._pending:
+            self._pending = False
+            await self.negotiate()
+
+    async def add_candidate(
+        self, candidate: str | None, sdp_mid: str | None, sdp_mline_index: int | None
+    ) -> None:
+        if not candidate:
+            return  # end of candidates: aioice keeps checking what it has
+        try:
+            parsed = candidate_from_sdp(candidate.removeprefix("candidate:"))
+        except Exception:
+            raise ProtocolError(
+                "无法解析 ICE 候选 / unreadable ICE candidate", code="bad_candidate"
+            ) from None
+        parsed.sdpMid = sdp_mid
+        parsed.sdpMLineIndex = sdp_mline_index
+        if sdp_mid is None and sdp_mline_index is None:
+            parsed.sdpMLineIndex = 0
+        await self.pc.addIceCandidate(parsed)
+
+    def _connection_state_changed(self) -> None:
+        if self.pc.connectionState == "failed" and not self.closed:
+            self._on_failed()
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self._answer_timer is not None:
+            self._answer_timer.cancel()
+        for slot in self._slots:
+            slot.track.detach()
+        for publication, upstream in self._upstreams:
+            publication.detach(upstream)
+        await self.pc.close()

@@ -1,0 +1,144 @@
+"""Signalling messages (docs/protocol.md): every type, its fields, and the parser.
+
+Messages are JSON objects with a `type`. The parser accepts exactly the fields listed for each
+client message, with their types; anything else is a ProtocolError whose code names the fault,
+so a broken or hostile client gets a clear answer and never reaches the room.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ProtocolError
+
+VERSION = 1
+
+# WebSocket close codes (4000–4999 are the application's).
+CLOSE_MALFORMED_LINK = 4000
+CLOSE_FORGED = 4001
+CLOSE_EXPIRED = 4002
+CLOSE_REVOKED = 4003
+CLOSE_WRONG_INSPECTION = 4004
+CLOSE_ENDED = 4005
+CLOSE_REMOVED = 4006
+CLOSE_DENIED = 4007
+CLOSE_REPLACED = 4008
+CLOSE_BAD_VERSION = 4009
+CLOSE_IDLE = 4010
+CLOSE_NO_HELLO = 4011
+CLOSE_TOO_MANY = 4029
+CLOSE_SHUTDOWN = 4050
+
+
+def _int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _str(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _bool(v: Any) -> bool:
+    return isinstance(v, bool)
+
+
+def _opt_str(v: Any) -> bool:
+    return v is None or isinstance(v, str)
+
+
+def _opt_int(v: Any) -> bool:
+    return v is None or _int(v)
+
+
+# type → {field: (check, required)}. The single source of what a client may send.
+CLIENT_MESSAGES: dict[str, dict[str, tuple[Any, bool]]] = {
+    "hello": {"version": (_int, True), "inspection": (_int, True), "token": (_str, True)},
+    "answer": {"sdp": (_str, True)},
+    "candidate": {
+        "candidate": (_opt_str, True),
+        "sdpMid": (_opt_str, False),
+        "sdpMLineIndex": (_opt_int, False),
+    },
+    "admit": {"participant": (_int, True)},
+    "deny": {"participant": (_int, True)},
+    "remove": {"participant": (_int, True)},
+    "start": {},
+    "end": {},
+    "media": {"audio": (_bool, True), "video": (_bool, True)},
+    "leave": {},
+    "ping": {},
+    "pong": {},
+}
+
+SERVER_MESSAGES = (
+    "welcome",
+    "lobby",
+    "admitted",
+    "roster",
+    "offer",
+    "state",
+    "notice",
+    "error",
+    "ping",
+    "pong",
+    "bye",
+)
+
+
+@dataclass(frozen=True)
+class Message:
+    type: str
+    fields: dict[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.fields.get(key)
+
+
+def parse(raw: str | bytes) -> Message:
+    """Parse one client message or raise ProtocolError naming what is wrong."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ProtocolError(
+            "消息不是有效的 JSON / message is not valid JSON", code="malformed_json"
+        ) from None
+    if not isinstance(data, dict):
+        raise ProtocolError(
+            "消息必须是 JSON 对象 / message must be a JSON object", code="malformed_message"
+        )
+    kind = data.get("type")
+    if not isinstance(kind, str) or kind not in CLIENT_MESSAGES:
+        raise ProtocolError(
+            f"未知的消息类型 / unknown message type {kind!r}"[:120], code="unknown_type"
+        )
+    schema = CLIENT_MESSAGES[kind]
+    fields: dict[str, Any] = {}
+    for name, value in data.items():
+        if name == "type":
+            continue
+        if name not in schema:
+            raise ProtocolError(
+                f"{kind}: 不支持的字段 / unexpected field {name!r}"[:120], code="bad_field"
+            )
+        check, _ = schema[name]
+        if not check(value):
+            raise ProtocolError(f"{kind}.{name}: 类型错误 / wrong type", code="bad_field")
+        fields[name] = value
+    for name, (_, required) in schema.items():
+        if required and name not in data:
+            raise ProtocolError(f"{kind}: 缺少字段 / missing field {name!r}", code="bad_field")
+    return Message(kind, fields)
+
+
+def encode(kind: str, **fields: Any) -> str:
+    assert kind in SERVER_MESSAGES, kind
+    return json.dumps({"type": kind, **fields}, ensure_ascii=False, separators=(",", ":"))
+
+
+def error(code: str, message: str, ref: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if ref is not None:
+        body["ref"] = ref
+    return body

@@ -1,0 +1,244 @@
+"""The inspection room: membership, roles, permissions, lobby and session state.
+
+Pure domain logic. It imports neither aiohttp nor aiortc and never awaits, so every rule here
+can be tested without a network, and `server.rooms` can mutate it, snapshot, then notify.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .errors import NotAuthorised, NotFound, UserError
+
+
+class Role(StrEnum):
+    HOST = "host"
+    CLERK = "clerk"
+    EXPERT = "expert"
+    OBSERVER = "observer"
+    APPLICANT = "applicant"
+    RECORDER = "recorder"  # the system participant that records; never has a seat
+
+
+ROLE_NAMES_ZH = {
+    Role.HOST: "主持人",
+    Role.CLERK: "业务审批人员",
+    Role.EXPERT: "专家审查员",
+    Role.OBSERVER: "观察员",
+    Role.APPLICANT: "申请人",
+    Role.RECORDER: "录制",
+}
+
+
+class Action(StrEnum):
+    ADMIT = "admit"
+    DENY = "deny"
+    REMOVE = "remove"
+    START = "start"
+    END = "end"
+    SCREENSHOT = "screenshot"
+    MARK_ITEM = "mark_item"
+    NOTE = "note"
+    WRITE_RECORD = "write_record"
+    CONCLUDE = "conclude"
+    PUBLISH = "publish"
+    SEE_LOBBY = "see_lobby"
+    RECORD = "record"
+
+
+_REVIEWER = frozenset({Action.SCREENSHOT, Action.MARK_ITEM, Action.NOTE, Action.PUBLISH})
+
+# SPEC §2. The server enforces this table; pages only hide what it refuses.
+PERMISSIONS: dict[Role, frozenset[Action]] = {
+    Role.HOST: frozenset(Action) - {Action.RECORD},
+    Role.CLERK: _REVIEWER,
+    Role.EXPERT: _REVIEWER,
+    Role.OBSERVER: frozenset({Action.PUBLISH}),
+    Role.APPLICANT: frozenset({Action.PUBLISH}),
+    Role.RECORDER: frozenset({Action.RECORD}),
+}
+
+
+def allowed(role: Role, action: Action) -> bool:
+    return action in PERMISSIONS[role]
+
+
+class RoomState(StrEnum):
+    OPEN = "open"  # people gather and are admitted; nothing is recorded yet
+    LIVE = "live"  # the host started the session: recording runs until the end
+    ENDED = "ended"
+
+
+class Presence(StrEnum):
+    LOBBY = "lobby"  # connected, waiting for the host
+    ADMITTED = "admitted"  # in the room
+    DROPPED = "dropped"  # admitted, connection lost; their tile stays for a grace period
+    LEFT = "left"
+    DENIED = "denied"
+    REMOVED = "removed"  # by the host; their link is revoked
+
+
+@dataclass
+class Member:
+    id: int
+    role: Role
+    name: str
+    presence: Presence = Presence.LOBBY
+    admitted_once: bool = False
+    connections: int = 0
+    audio: bool = True
+    video: bool = True
+
+    @property
+    def in_room(self) -> bool:
+        """Has a seat: in the grid and a media publisher (a dropped member keeps theirs)."""
+        return self.presence in (Presence.ADMITTED, Presence.DROPPED)
+
+    def view(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "role": str(self.role),
+            "name": self.name,
+            "status": str(self.presence),
+            "audio": self.audio,
+            "video": self.video,
+            "reconnected": self.connections > 1 and self.presence == Presence.ADMITTED,
+        }
+
+
+@dataclass(frozen=True)
+class Arrival:
+    member: Member
+    reconnected: bool  # admitted earlier in this room: back in without the lobby
+
+
+@dataclass
+class Room:
+    inspection_id: int
+    state: RoomState = RoomState.OPEN
+    members: dict[int, Member] = field(default_factory=dict)
+
+    def member(self, member_id: int) -> Member:
+        try:
+            return self.members[member_id]
+        except KeyError:
+            raise NotFound(f"此人不在房间中 / participant {member_id} is not here") from None
+
+    def require(self, member_id: int, action: Action) -> Member:
+        """The member, if present in the room and allowed to do `action`."""
+        member = self.members.get(member_id)
+        if member is None or member.presence != Presence.ADMITTED:
+            raise NotAuthorised(
+                "请等待主持人准入 / wait until the host admits you", code="not_admitted"
+            )
+        if not allowed(member.role, action):
+            raise NotAuthorised(
+                f"{ROLE_NAMES_ZH[member.role]}无权执行此操作 / a {member.role} may not {action}"
+            )
+        return member
+
+    def arrive(self, member_id: int, role: Role, name: str) -> Arrival:
+        """A connection arrives with a valid link: the host and anyone admitted before walk in,
+        everyone else waits in the lobby. Nobody is admitted because the host arrived."""
+        if self.state == RoomState.ENDED:
+            raise UserError("本次勘验已结束 / this inspection has ended", code="ended")
+        member = self.members.get(member_id)
+        if member is None:
+            member = Member(member_id, role, name)
+            self.members[member_id] = member
+        elif member.presence == Presence.REMOVED:
+            raise NotAuthorised(
+                "您已被主持人移出 / the host removed you from this inspection", code="removed"
+            )
+        member.connections += 1
+        reconnected = member.admitted_once
+        if role == Role.HOST or member.admitted_once:
+            member.presence = Presence.ADMITTED
+            member.admitted_once = True
+        else:
+            member.presence = Presence.LOBBY
+        return Arrival(member, reconnected)
+
+    def _lobby_target(self, actor_id: int, action: Action, target_id: int) -> Member:
+        self.require(actor_id, action)
+        target = self.member(target_id)
+        if target.presence != Presence.LOBBY:
+            raise UserError(
+                "此人不在等候室 / this person is not waiting in the lobby", code="not_in_lobby"
+            )
+        return target
+
+    def admit(self, actor_id: int, target_id: int) -> Member:
+        target = self._lobby_target(actor_id, Action.ADMIT, target_id)
+        target.presence = Presence.ADMITTED
+        target.admitted_once = True
+        return target
+
+    def deny(self, actor_id: int, target_id: int) -> Member:
+        target = self._lobby_target(actor_id, Action.DENY, target_id)
+        target.presence = Presence.DENIED
+        return target
+
+    def remove(self, actor_id: int, target_id: int) -> Member:
+        self.require(actor_id, Action.REMOVE)
+        target = self.member(target_id)
+        if target_id == actor_id or target.role == Role.HOST:
+            raise UserError(
+                "主持人不能移出自己 / the host cannot remove themselves", code="cannot_remove_host"
+            )
+        if target.presence == Presence.REMOVED:
+            raise UserError("此人已被移出 / already removed", code="already_removed")
+        target.presence = Presence.REMOVED
+        return target
+
+    def disconnect(self, member_id: int, *, deliberate: bool) -> Member | None:
+        """The member's connection closed. A dropped member keeps their seat for a while."""
+        member = self.members.get(member_id)
+        if member is None:
+            return None
+        if member.presence == Presence.ADMITTED and not deliberate:
+            member.presence = Presence.DROPPED
+        elif member.presence in (Presence.ADMITTED, Presence.LOBBY, Presence.DROPPED):
+            member.presence = Presence.LEFT
+        return member
+
+    def expire(self, member_id: int) -> bool:
+        """A dropped member did not come back within the grace period: free their seat."""
+        member = self.members.get(member_id)
+        if member is not None and member.presence == Presence.DROPPED:
+            member.presence = Presence.LEFT
+            return True
+        return False
+
+    def set_media(self, member_id: int, audio: bool, video: bool) -> Member:
+        member = self.require(member_id, Action.PUBLISH)
+        member.audio, member.video = audio, video
+        return member
+
+    def start(self, actor_id: int) -> None:
+        self.require(actor_id, Action.START)
+        if self.state != RoomState.OPEN:
+            raise UserError("勘验已经开始 / the session has already started", code="already_live")
+        self.state = RoomState.LIVE
+
+    def end(self, actor_id: int) -> None:
+        self.require(actor_id, Action.END)
+        if self.state != RoomState.LIVE:
+            raise UserError("勘验尚未开始 / the session has not started", code="not_live")
+        self.state = RoomState.ENDED
+
+    def seated(self) -> list[Member]:
+        """Members with a seat in the grid, in arrival order."""
+        return [m for m in self.members.values() if m.in_room]
+
+    def lobby(self) -> list[Member]:
+        return [m for m in self.members.values() if m.presence == Presence.LOBBY]
+
+    def roster(self, viewer_id: int) -> list[dict[str, object]]:
+        """What this viewer may see: the seated members, and the lobby for the host."""
+        viewer = self.members.get(viewer_id)
+        rows = [m.view() for m in self.seated()]
+        if viewer is not None and allowed(viewer.role, Action.SEE_LOBBY):
+            rows += [m.view() for m in self.lobby()]
+        return rows

@@ -1,0 +1,305 @@
+"""Live rooms: the room domain wired to participants, media and the event log.
+
+Every operation follows one order: change the `Room` (no awaits), write the event, snapshot
+who must hear of it, then await the sends. Nothing awaits while iterating live membership.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from . import protocol
+from .archive import ArchiveStore, Case, Inspection
+from .config import Settings
+from .errors import KanyanError
+from .media import KINDS, MediaHub, Publication
+from .participant import Participant
+from .room import Presence, Role, Room, RoomState
+
+log = logging.getLogger(__name__)
+
+
+class LiveRoom:
+    """One inspection's room while it is open or live."""
+
+    def __init__(self, service: RoomService, inspection: Inspection, case: Case) -> None:
+        self.service = service
+        self.inspection = inspection
+        self.case = case
+        state = RoomState.LIVE if inspection.state == "live" else RoomState.OPEN
+        self.room = Room(inspection.id, state)
+        self.hub = MediaHub(service.settings.media.keyframe_interval_ms / 1000)
+        self.connections: dict[int, Participant] = {}
+        # System participants (the recorder) receive everything and have no seat.
+        self.systems: list[Participant] = []
+        self._grace: dict[int, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def archive(self) -> ArchiveStore:
+        return self.service.archive
+
+    async def _log(self, type: str, actor: int | str, **data: Any) -> None:
+        await self.archive.append_event(
+            type,
+            actor=str(actor),
+            case_id=self.case.id,
+            inspection_id=self.inspection.id,
+            data=data,
+        )
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- arrivals and departures --------------------------------------------------------------
+
+    async def arrive(self, participant: Participant) -> None:
+        """A connection with a valid link. Replaces an older connection of the same person."""
+        arrival = self.room.arrive(participant.id, participant.role, participant.name)
+        old = self.connections.get(participant.id)
+        self.connections[participant.id] = participant
+        timer = self._grace.pop(participant.id, None)
+        if timer is not None:
+            timer.cancel()
+        if old is not None and old is not participant:
+            self._spawn(old.close(protocol.CLOSE_REPLACED, "replaced by a newer connection"))
+        member = arrival.member
+        await self._log(
+            "participant.reconnected" if arrival.reconnected else "participant.joined",
+            participant.id,
+            role=str(member.role),
+            name=member.name,
+            presence=str(member.presence),
+        )
+        if member.presence == Presence.ADMITTED:
+            await self._seat(participant)
+        else:
+            await participant.send({"type": "lobby"})
+        await self.broadcast_roster()
+
+    async def _seat(self, participant: Participant) -> None:
+        await participant.send({"type": "admitted"})
+        await participant.send(self.state_message())
+        await participant.enter(self.hub)
+        await self.reconcile()
+
+    async def depart(self, participant: Participant, *, deliberate: bool) -> None:
+        """A connection closed. Ignored when a newer connection already replaced it."""
+        if self.connections.get(participant.id) is not participant:
+            return
+        del self.connections[participant.id]
+        before = self.room.members[participant.id].presence
+        member = self.room.disconnect(participant.id, deliberate=deliberate)
+        if member is None or before in (Presence.REMOVED, Presence.DENIED):
+            return
+        if member.presence == Presence.DROPPED:
+            await self._log("participant.dropped", participant.id)
+            grace = self.service.settings.media.reconnect_grace_s
+            self._grace[participant.id] = asyncio.get_running_loop().call_later(
+                grace, lambda: self._spawn(self._expire(participant.id))
+            )
+        else:
+            await self._log(
+                "participant.left", participant.id, was=str(before), deliberate=deliberate
+            )
+            self.hub.drop(participant.id)
+            await self.reconcile()
+        await self.broadcast_roster()
+
+    async def _expire(self, member_id: int) -> None:
+        self._grace.pop(member_id, None)
+        if self.room.expire(member_id):
+            await self._log(
+                "participant.left",
+                member_id,
+                was="dropped",
+                deliberate=False,
+                reason="did not reconnect in time",
+            )
+            self.hub.drop(member_id)
+            await self.reconcile()
+            await self.broadcast_roster()
+
+    # -- host actions -------------------------------------------------------------------------
+
+    async def admit(self, actor: int, target_id: int) -> None:
+        target = self.room.admit(actor, target_id)
+        await self._log("participant.admitted", actor, participant=target.id)
+        participant = self.connections.get(target.id)
+        if participant is not None:
+            await self._seat(participant)
+        await self.broadcast_roster()
+
+    async def deny(self, actor: int, target_id: int) -> None:
+        target = self.room.deny(actor, target_id)
+        await self._log("participant.denied", actor, participant=target.id)
+        participant = self.connections.pop(target.id, None)
+        if participant is not None:
+            await participant.send(
+                {
+                    "type": "bye",
+                    "code": "denied",
+                    "message": "主持人未准入 / the host did not admit you",
+                }
+            )
+            await participant.close(protocol.CLOSE_DENIED, "denied by the host")
+        await self.broadcast_roster()
+
+    async def remove(self, actor: int, target_id: int) -> None:
+        target = self.room.remove(actor, target_id)
+        await self.archive.revoke_invitee(target.id, f"removed by participant {actor}")
+        await self._log("participant.removed", actor, participant=target.id)
+        timer = self._grace.pop(target.id, None)
+        if timer is not None:
+            timer.cancel()
+        participant = self.connections.pop(target.id, None)
+        if participant is not None:
+            await participant.send(
+                {
+                    "type": "bye",
+                    "code": "removed",
+                    "message": "您已被主持人移出 / the host removed you",
+                }
+            )
+            await participant.close(protocol.CLOSE_REMOVED, "removed by the host")
+        self.hub.drop(target.id)
+        await self.reconcile()
+        await self.broadcast_roster()
+
+    async def set_media(self, actor: int, audio: bool, video: bool) -> None:
+        self.room.set_media(actor, audio, video)
+        await self.broadcast_roster()
+
+    async def start(self, actor: int) -> None:
+        self.room.start(actor)
+        try:
+            self.inspection = await self.archive.mark_inspection_live(
+                self.inspection.id, actor=str(actor)
+            )
+        except KanyanError:
+            self.room.state = RoomState.OPEN
+            raise
+        await self.broadcast(self.state_message())
+
+    async def end(self, actor: int) -> None:
+        self.room.end(actor)
+        self.inspection = await self.archive.mark_inspection_ended(
+            self.inspection.id, actor=str(actor)
+        )
+        await self.broadcast(self.state_message())
+        await self.shutdown(protocol.CLOSE_ENDED, "the inspection has ended")
+
+    def state_message(self) -> dict[str, Any]:
+        return {
+            "type": "state",
+            "state": str(self.room.state),
+            "started_at": self.inspection.started_at,
+            "ended_at": self.inspection.ended_at,
+        }
+
+    # -- media --------------------------------------------------------------------------------
+
+    def seated_publications(self, exclude: int | None = None) -> list[Publication]:
+        publications = []
+        for member in self.room.seated():
+            if member.id == exclude:
+                continue
+            for kind in KINDS:
+                publication = self.hub.find(member.id, kind)
+                if publication is not None:
+                    publications.append(publication)
+        return publications
+
+    async def reconcile(self) -> None:
+        """Make every seated participant and system participant receive the others."""
+        targets = [
+            p
+            for p in self.connections.values()
+            if self.room.members[p.id].presence == Presence.ADMITTED
+        ]
+        targets += self.systems
+        await asyncio.gather(
+            *(p.follow(self.seated_publications(exclude=p.id)) for p in targets),
+            return_exceptions=True,
+        )
+
+    # -- notifications ------------------------------------------------------------------------
+
+    async def broadcast(self, message: dict[str, Any], *, seated_only: bool = True) -> None:
+        targets = [
+            p
+            for p in self.connections.values()
+            if not seated_only or self.room.members[p.id].presence == Presence.ADMITTED
+        ]
+        targets += self.systems
+        await asyncio.gather(*(p.send(message) for p in targets), return_exceptions=True)
+
+    async def broadcast_roster(self) -> None:
+        targets = list(self.connections.values()) + list(self.systems)
+        sends = []
+        for participant in targets:
+            member = self.room.members.get(participant.id)
+            if participant.role != Role.RECORDER and (
+                member is None or member.presence != Presence.ADMITTED
+            ):
+                continue
+            sends.append(
+                participant.send(
+                    {
+                        "type": "roster",
+                        "state": str(self.room.state),
+                        "members": self.room.roster(participant.id),
+                    }
+                )
+            )
+        await asyncio.gather(*sends, return_exceptions=True)
+
+    async def shutdown(
+        self, code: int = protocol.CLOSE_SHUTDOWN, reason: str = "server shutting down"
+    ) -> None:
+        for timer in self._grace.values():
+            timer.cancel()
+        self._grace.clear()
+        participants = list(self.connections.values()) + list(self.systems)
+        self.connections.clear()
+        await asyncio.gather(*(p.close(code, reason) for p in participants), return_exceptions=True)
+        self.hub.close()
+        self.service.forget(self)
+
+
+class RoomService:
+    """The live rooms of this server, by inspection."""
+
+    def __init__(self, settings: Settings, archive: ArchiveStore) -> None:
+        self.settings = settings
+        self.archive = archive
+        self._rooms: dict[int, LiveRoom] = {}
+        self._opening = asyncio.Lock()
+
+    async def room_for(self, inspection_id: int) -> LiveRoom:
+        room = self._rooms.get(inspection_id)
+        if room is not None:
+            return room
+        async with self._opening:
+            room = self._rooms.get(inspection_id)
+            if room is None:
+                inspection = await self.archive.get_inspection(inspection_id)
+                case = await self.archive.get_case(inspection.case_id)
+                room = LiveRoom(self, inspection, case)
+                self._rooms[inspection_id] = room
+        return room
+
+    def get(self, inspection_id: int) -> LiveRoom | None:
+        return self._rooms.get(inspection_id)
+
+    def forget(self, room: LiveRoom) -> None:
+        if self._rooms.get(room.inspection.id) is room:
+            del self._rooms[room.inspection.id]
+
+    async def close(self) -> None:
+        for room in list(self._rooms.values()):
+            await room.shutdown()

@@ -1,0 +1,320 @@
+"""The WebSocket at /ws: handshake, message loop, and the browser participant.
+
+Hygiene first: the origin is checked before the upgrade, messages are size-capped, a silent
+connection is pinged after `ping_after_s` and dropped after `drop_after_s`, and a link that
+reconnects too often is refused for a while. Every fault in a message becomes an `error` reply
+(docs/protocol.md) and the room carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import defaultdict, deque
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import WSMsgType, web
+
+from . import protocol
+from .auth import turn_credentials
+from .config import Settings
+from .errors import KanyanError, LinkError, ProtocolError
+from .links import LinkGrant, Links
+from .media import MediaHub, Publication
+from .peer import Peer
+from .room import PERMISSIONS, Action, Role
+from .rooms import LiveRoom, RoomService
+
+log = logging.getLogger(__name__)
+
+RECONNECT_WINDOW_S = 10.0
+RECONNECTS_PER_WINDOW = 20
+
+
+class ReconnectLimiter:
+    """At most RECONNECTS_PER_WINDOW connections per link per window."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, deque[float]] = defaultdict(deque)
+
+    def allow(self, invitee_id: int) -> bool:
+        now = time.monotonic()
+        seen = self._seen[invitee_id]
+        while seen and now - seen[0] > RECONNECT_WINDOW_S:
+            seen.popleft()
+        if len(seen) >= RECONNECTS_PER_WINDOW:
+            return False
+        seen.append(now)
+        return True
+
+
+def origin_allowed(request: web.Request, settings: Settings) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser: no ambient credentials to abuse, the token decides
+    own = f"{request.scheme}://{request.host}"
+    allowed = {own, *settings.server.allowed_origins}
+    if settings.server.public_url:
+        parts = urlsplit(settings.server.public_url)
+        allowed.add(f"{parts.scheme}://{parts.netloc}")
+    return origin in allowed
+
+
+def ice_servers(settings: Settings, user: str) -> list[dict[str, Any]]:
+    servers: list[dict[str, Any]] = []
+    if settings.ice.stun_urls:
+        servers.append({"urls": settings.ice.stun_urls})
+    if settings.ice.turn_urls:
+        username, credential = turn_credentials(
+            settings.ice.turn_secret, user, settings.ice.turn_ttl_s
+        )
+        servers.append(
+            {"urls": settings.ice.turn_urls, "username": username, "credential": credential}
+        )
+    return servers
+
+
+class BrowserParticipant:
+    """A person in a browser: a WebSocket for signalling and a Peer for media."""
+
+    def __init__(self, ws: web.WebSocketResponse, grant: LinkGrant, settings: Settings) -> None:
+        self.ws = ws
+        self.grant = grant
+        self.settings = settings
+        self.id = grant.invitee.id
+        self.role = Role(grant.invitee.role)
+        self.name = grant.invitee.name
+        self.peer: Peer | None = None
+        self.room: LiveRoom | None = None
+        self.deliberate = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if self.ws.closed:
+            return
+        try:
+            await self.ws.send_str(json.dumps(message, ensure_ascii=False))
+        except (ConnectionError, RuntimeError):
+            pass  # the connection is going away; its own loop will notice
+
+    async def close(self, code: int, reason: str) -> None:
+        if not self.ws.closed:
+            await self.ws.close(code=code, message=reason.encode()[:120])
+        await self._close_peer()
+
+    async def enter(self, hub: MediaHub) -> None:
+        if self.peer is not None:
+            return
+        self.peer = Peer(self.id, hub, self.settings, self.send, self._media_failed)
+        self.peer.start()
+
+    async def follow(self, publications: list[Publication]) -> None:
+        if self.peer is not None and not self.peer.closed:
+            await self.peer.subscribe(publications)
+
+    def _media_failed(self) -> None:
+        # ICE failed or the browser never answered: make it reconnect from scratch,
+        # which is also the only way to survive a network change (no ICE restart in aiortc).
+        log.info("media failed for participant %s; asking it to reconnect", self.id)
+        task = asyncio.ensure_future(self.close(protocol.CLOSE_SHUTDOWN, "media failed, reconnect"))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _close_peer(self) -> None:
+        if self.peer is not None:
+            peer, self.peer = self.peer, None
+            await peer.close()
+
+    def welcome(self) -> dict[str, Any]:
+        case, inspection = self.grant.case, self.grant.inspection
+        kbps = (
+            self.settings.media.applicant_video_kbps
+            if self.role == Role.APPLICANT
+            else self.settings.media.staff_video_kbps
+        )
+        return {
+            "type": "welcome",
+            "version": protocol.VERSION,
+            "you": {"id": self.id, "name": self.name, "role": str(self.role)},
+            "inspection": {
+                "id": inspection.id,
+                "case_no": case.case_no,
+                "item_name": case.item_name,
+                "applicant": case.applicant_name,
+                "scheduled_at": inspection.scheduled_at,
+            },
+            "permissions": sorted(str(a) for a in PERMISSIONS[self.role]),
+            "ice_servers": ice_servers(self.settings, f"kanyan-{self.id}"),
+            "video_kbps": kbps,
+            "heartbeat": {
+                "ping_after_s": self.settings.signalling.ping_after_s,
+                "drop_after_s": self.settings.signalling.drop_after_s,
+            },
+        }
+
+    # -- the message loop ---------------------------------------------------------------------
+
+    async def serve(self, room: LiveRoom) -> None:
+        self.room = room
+        settings = self.settings.signalling
+        last_heard = time.monotonic()
+        while not self.ws.closed:
+            try:
+                msg = await self.ws.receive(timeout=settings.ping_after_s)
+            except TimeoutError:
+                if time.monotonic() - last_heard >= settings.drop_after_s:
+                    await self.close(protocol.CLOSE_IDLE, "no message for too long")
+                    return
+                await self.send({"type": "ping"})
+                continue
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                return
+            last_heard = time.monotonic()
+            if msg.type != WSMsgType.TEXT:
+                await self.send(protocol.error("binary", "只接受文本消息 / text messages only"))
+                continue
+            if len(msg.data.encode()) > settings.max_message_bytes:
+                await self.send(
+                    protocol.error(
+                        "too_large",
+                        f"消息过大 / message larger than {settings.max_message_bytes} bytes",
+                    )
+                )
+                continue
+            ref = None
+            try:
+                message = protocol.parse(msg.data)
+                ref = message.type
+                await self.dispatch(room, message)
+            except KanyanError as exc:
+                await self.send(protocol.error(exc.code, exc.message, ref))
+            except Exception:
+                log.exception("participant %s: message failed", self.id)
+                await self.send(protocol.error("internal", "服务器内部错误 / internal error", ref))
+
+    async def dispatch(self, room: LiveRoom, message: protocol.Message) -> None:
+        kind = message.type
+        if kind == "ping":
+            await self.send({"type": "pong"})
+        elif kind == "pong":
+            pass
+        elif kind == "hello":
+            raise ProtocolError("已经握手 / hello was already received", code="already_greeted")
+        elif kind in ("answer", "candidate"):
+            room.room.require(self.id, Action.PUBLISH)  # nobody negotiates media from the lobby
+            if self.peer is None:
+                raise ProtocolError("没有媒体连接 / no media connection", code="no_peer")
+            if kind == "answer":
+                await self.peer.accept_answer(message["sdp"])
+            else:
+                await self.peer.add_candidate(
+                    message["candidate"], message["sdpMid"], message["sdpMLineIndex"]
+                )
+        elif kind == "admit":
+            await room.admit(self.id, message["participant"])
+        elif kind == "deny":
+            await room.deny(self.id, message["participant"])
+        elif kind == "remove":
+            await room.remove(self.id, message["participant"])
+        elif kind == "start":
+            await room.start(self.id)
+        elif kind == "end":
+            await room.end(self.id)
+        elif kind == "media":
+            await room.set_media(self.id, message["audio"], message["video"])
+        elif kind == "leave":
+            self.deliberate = True
+            await self.close(1000, "left")
+
+
+async def receive_hello(ws: web.WebSocketResponse, settings: Settings) -> protocol.Message:
+    try:
+        msg = await ws.receive(timeout=settings.signalling.hello_timeout_s)
+    except TimeoutError:
+        raise LinkError(
+            "未收到握手消息 / no hello received",
+            code="no_hello",
+            status=400,
+            close_code=protocol.CLOSE_NO_HELLO,
+        ) from None
+    if msg.type != WSMsgType.TEXT:
+        raise LinkError(
+            "握手消息无效 / invalid hello",
+            code="no_hello",
+            status=400,
+            close_code=protocol.CLOSE_NO_HELLO,
+        )
+    message = protocol.parse(msg.data)
+    if message.type != "hello":
+        raise LinkError(
+            "第一条消息必须是 hello / the first message must be hello",
+            code="no_hello",
+            status=400,
+            close_code=protocol.CLOSE_NO_HELLO,
+        )
+    if message["version"] != protocol.VERSION:
+        raise LinkError(
+            f"协议版本不受支持，请刷新页面 / protocol version {message['version']} is not "
+            f"supported (server speaks {protocol.VERSION}); reload the page",
+            code="bad_version",
+            status=400,
+            close_code=protocol.CLOSE_BAD_VERSION,
+        )
+    return message
+
+
+async def handle(
+    request: web.Request,
+    *,
+    settings: Settings,
+    links: Links,
+    rooms: RoomService,
+    limiter: ReconnectLimiter,
+) -> web.WebSocketResponse:
+    if not origin_allowed(request, settings):
+        raise web.HTTPForbidden(text="cross-origin WebSocket refused")
+    ws = web.WebSocketResponse(
+        max_msg_size=4 * settings.signalling.max_message_bytes, autoping=True
+    )
+    await ws.prepare(request)
+    participant: BrowserParticipant | None = None
+    room: LiveRoom | None = None
+    try:
+        hello = await receive_hello(ws, settings)
+        grant = await links.authorise(hello["token"], hello["inspection"])
+        if not limiter.allow(grant.invitee.id):
+            raise LinkError(
+                "重连过于频繁，请稍候再试 / too many reconnects; wait a few seconds",
+                code="too_many_reconnects",
+                status=429,
+                close_code=protocol.CLOSE_TOO_MANY,
+            )
+        participant = BrowserParticipant(ws, grant, settings)
+        room = await rooms.room_for(grant.inspection.id)
+        await participant.send(participant.welcome())
+        await room.arrive(participant)
+        await participant.serve(room)
+    except LinkError as exc:
+        await ws.send_str(json.dumps(protocol.error(exc.code, exc.message), ensure_ascii=False))
+        await ws.close(code=exc.close_code, message=exc.code.encode())
+    except KanyanError as exc:
+        close_code = {"removed": protocol.CLOSE_REMOVED, "ended": protocol.CLOSE_ENDED}.get(
+            exc.code, protocol.CLOSE_NO_HELLO
+        )
+        if not ws.closed:
+            await ws.send_str(json.dumps(protocol.error(exc.code, exc.message), ensure_ascii=False))
+            await ws.close(code=close_code, message=exc.code.encode())
+    except ConnectionError:
+        pass
+    finally:
+        if participant is not None:
+            if room is not None:
+                try:
+                    await room.depart(participant, deliberate=participant.deliberate)
+                except Exception:
+                    log.exception("depart failed")
+            await participant.close(1000, "bye")
+    return ws

@@ -1,0 +1,198 @@
+"""Running the real server for tests: in-process on 127.0.0.1 port 0, or as a subprocess."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from server import config
+from server.app import ARCHIVE, LINKS, create_app
+from server.archive import ArchiveStore, Inspection, Invitee
+from server.links import Links
+from server.tls import ssl_context
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_settings(tmp: Path, **sections: dict) -> config.Settings:
+    """Settings for a test: everything under `tmp`, loopback only, a free port."""
+    data = {
+        "server": {
+            "host": "127.0.0.1",
+            "port": 0,
+            "data_dir": str(tmp / "data"),
+            "recordings_dir": str(tmp / "recordings"),
+        },
+        "ice": {"host_addresses": ["127.0.0.1"]},
+        "demo": {"enabled": False},
+    }
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return config.from_mapping(data, "test settings", base_dir=tmp)
+
+
+def write_config(tmp: Path, **sections: dict) -> Path:
+    """The same settings as a TOML file, for a server in a subprocess."""
+    settings = make_settings(tmp, **sections)
+    lines = []
+    for name, cls in config.sections().items():
+        section = getattr(settings, name)
+        lines.append(f"[{name}]")
+        for key in cls.__dataclass_fields__:
+            value = getattr(section, key)
+            lines.append(f"{key} = {toml_value(value)}")
+    path = tmp / "kanyan.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass
+class Invited:
+    inspection: Inspection
+    people: dict[str, list[Invitee]] = field(default_factory=dict)
+    tokens: dict[int, str] = field(default_factory=dict)
+
+    def token(self, role: str, index: int = 0) -> str:
+        return self.tokens[self.people[role][index].id]
+
+    def invitee(self, role: str, index: int = 0) -> Invitee:
+        return self.people[role][index]
+
+
+@dataclass
+class RunningServer:
+    app: web.Application
+    base_url: str
+    settings: config.Settings
+
+    @property
+    def archive(self) -> ArchiveStore:
+        return self.app[ARCHIVE]
+
+    @property
+    def links(self) -> Links:
+        return self.app[LINKS]
+
+    async def invite(self, *roles: str, case_kwargs: dict | None = None) -> Invited:
+        """A case with one inspection and one invitee per role given (roles may repeat)."""
+        return await invite(self.archive, self.links, roles, case_kwargs)
+
+
+async def invite(archive: ArchiveStore, links: Links, roles, case_kwargs=None) -> Invited:  # type: ignore[no-untyped-def]
+    from server import clock
+
+    count = len(await archive.events())
+    case = await archive.create_case(
+        **{
+            "application_no": f"T-{time.time_ns()}-{count}",
+            "applicant_name": "测试申请人",
+            "item_code": "FOOD-OPERATION",
+            "item_name": "食品经营许可",
+            **(case_kwargs or {}),
+        }
+    )
+    inspection = await archive.create_inspection(case.id, clock.now_iso())
+    invited = Invited(inspection)
+    names = {
+        "host": "张主持",
+        "clerk": "李审批",
+        "expert": "王专家",
+        "observer": "赵观察",
+        "applicant": "陈申请",
+    }
+    for role in roles:
+        invitee = await archive.add_invitee(
+            inspection.id, role, f"{names[role]}{len(invited.people.get(role, []))}"
+        )
+        invited.people.setdefault(role, []).append(invitee)
+        invited.tokens[invitee.id] = links.token(invitee, inspection)
+    return invited
+
+
+@contextlib.asynccontextmanager
+async def running_server(settings: config.Settings) -> AsyncIterator[RunningServer]:
+    app = create_app(settings)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context(settings))
+    await site.start()
+    port = runner.addresses[0][1]
+    settings.server.public_url = f"https://127.0.0.1:{port}"
+    try:
+        yield RunningServer(app, settings.server.public_url, settings)
+    finally:
+        await runner.cleanup()
+
+
+class ServerProcess:
+    """`python -m server` in its own process group; reports the port it bound."""
+
+    def __init__(self, config_path: Path, cwd: Path, env: dict[str, str] | None = None) -> None:
+        self.config_path = config_path
+        self.cwd = cwd
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.proc: subprocess.Popen[str] | None = None
+        self.lines: list[str] = []
+        self.base_url = ""
+
+    def start(self, timeout: float = 30) -> ServerProcess:
+        self.log = open(self.cwd / "server.log", "a")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "server", "--config", str(self.config_path)],
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        assert self.proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"server exited early; see {self.cwd / 'server.log'}")
+            self.lines.append(line.rstrip("\n"))
+            match = re.match(r"serving (https://\S+)", line)
+            if match:
+                self.base_url = match.group(1)
+            if line.startswith("staff login "):
+                return self
+        raise RuntimeError("server did not start in time")
+
+    def links(self) -> dict[str, str]:
+        return {
+            parts[1]: parts[2]
+            for parts in (line.split(" ", 2) for line in self.lines)
+            if parts[0] == "link" and len(parts) == 3
+        }
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        self.kill(signal.SIGTERM)
+        if hasattr(self, "log"):
+            self.log.close()

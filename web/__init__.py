@@ -1,0 +1,1 @@
+"""Kanyan's web layer: URL map, views, templates and browser scripts."""

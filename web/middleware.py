@@ -1,0 +1,70 @@
+"""The one place where errors become responses, and headers every response carries."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from server.errors import KanyanError
+
+from .render import render
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def wants_json(request: web.Request) -> bool:
+    return request.path.startswith("/api/") or request.headers.get("Accept", "").startswith(
+        "application/json"
+    )
+
+
+def error_response(request: web.Request, status: int, code: str, message: str) -> web.Response:
+    if wants_json(request):
+        return web.json_response({"error": {"code": code, "message": message}}, status=status)
+    return render(
+        request, "error.html", {"status": status, "code": code, "message": message}, status=status
+    )
+
+
+@web.middleware
+async def error_pages(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except KanyanError as exc:
+        return error_response(request, exc.status, exc.code, exc.message)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.empty_body:
+            raise
+        if exc.status == 404:
+            return error_response(
+                request, 404, "not_found", "页面不存在 / there is no page at this address"
+            )
+        return error_response(request, exc.status, "http", exc.text or exc.reason)
+    except Exception:
+        log.exception("unhandled error on %s", request.path)
+        return error_response(
+            request,
+            500,
+            "internal",
+            "服务器内部错误，已记录。请稍后重试。 / Internal error, logged; try again shortly.",
+        )
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    if response.prepared:  # a WebSocket or a stream: its headers are already sent
+        return response
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    # Room links carry their token in the path: never leak it in a Referer.
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.path.startswith("/room/"):
+        headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,294 @@
+// Kanyan signalling protocol, version 1 (docs/protocol.md). No UI in here.
+//
+// The server is the only offerer. Each offer says which mids carry our own microphone and
+// camera (we attach them with replaceTrack and make those transceivers sendonly) and whose
+// media every other mid carries. A dropped connection is rebuilt from scratch with a new
+// RTCPeerConnection (aiortc has no ICE restart); the same link brings us back in.
+
+export const PROTOCOL_VERSION = 1;
+
+// Close codes after which reconnecting cannot help.
+const FINAL_CLOSES = new Map([
+  [4000, "malformed"], [4001, "forged"], [4002, "expired"], [4003, "revoked"],
+  [4004, "wrong_inspection"], [4005, "ended"], [4006, "removed"], [4007, "denied"],
+  [4008, "replaced"], [4009, "bad_version"],
+]);
+
+export class KanyanClient extends EventTarget {
+  constructor({ inspection, token, url }) {
+    super();
+    this.inspection = inspection;
+    this.token = token;
+    this.url = url || `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+    this.status = "idle"; // connecting | lobby | connected | reconnecting | closed
+    this.local = { audio: null, video: null };
+    this.welcome = null;
+    this.media = { own: {}, remote: {} };
+    this.offers = 0;
+    this.pc = null;
+    this.ws = null;
+    this._attempt = 0;
+    this._closedForGood = false;
+    this._lastHeard = 0;
+    this._heartbeat = null;
+    this._senderParams = null;
+    const reconnectSoon = () => this._reconnectNow("network changed");
+    window.addEventListener("online", reconnectSoon);
+    if (navigator.connection) navigator.connection.addEventListener("change", reconnectSoon);
+  }
+
+  // -- public API ------------------------------------------------------------------------------
+
+  setLocalTracks({ audio, video }) {
+    this.local.audio = audio || null;
+    this.local.video = video || null;
+  }
+
+  connect() {
+    this._closedForGood = false;
+    this._open();
+  }
+
+  admit(id) { this.send("admit", { participant: id }); }
+  deny(id) { this.send("deny", { participant: id }); }
+  remove(id) { this.send("remove", { participant: id }); }
+  start() { this.send("start"); }
+  end() { this.send("end"); }
+  setMedia(audio, video) { this.send("media", { audio, video }); }
+
+  leave() {
+    this._closedForGood = true;
+    this.send("leave");
+    this._teardown();
+    this._setStatus("closed", { code: "left" });
+  }
+
+  // Switch the camera without renegotiating: same m-line, new source.
+  async replaceVideoTrack(track) {
+    this.local.video = track;
+    const sender = this._ownSender("video");
+    if (sender) await sender.replaceTrack(track);
+    await this._applySenderParams();
+  }
+
+  send(type, fields = {}) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(JSON.stringify({ type, ...fields }));
+      return true;
+    }
+    return false;
+  }
+
+  // -- connection lifecycle --------------------------------------------------------------------
+
+  _open() {
+    this._setStatus(this._attempt ? "reconnecting" : "connecting");
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    ws.onopen = () => {
+      this._lastHeard = Date.now();
+      this.send("hello", { version: PROTOCOL_VERSION, inspection: this.inspection, token: this.token });
+      this._startHeartbeat();
+    };
+    ws.onmessage = (event) => {
+      this._lastHeard = Date.now();
+      let message;
+      try { message = JSON.parse(event.data); } catch { return; }
+      this._handle(message).catch((err) => this._emit("error", { code: "client", message: String(err) }));
+    };
+    ws.onclose = (event) => {
+      if (this.ws !== ws) return;
+      this._teardown();
+      const final = FINAL_CLOSES.get(event.code);
+      if (this._closedForGood || final) {
+        this._closedForGood = true;
+        this._setStatus("closed", { code: final || "left", reason: event.reason });
+        return;
+      }
+      this._attempt += 1;
+      const delay = event.code === 4029 ? 10000 : Math.min(5000, 250 * 2 ** Math.min(this._attempt, 5));
+      this._setStatus("reconnecting");
+      setTimeout(() => { if (!this._closedForGood) this._open(); }, delay);
+    };
+  }
+
+  _reconnectNow(why) {
+    if (this._closedForGood || !this.ws) return;
+    if (this.status === "connected" || this.status === "lobby") {
+      try { this.ws.close(4100, why); } catch { /* already closing */ }
+    }
+  }
+
+  _startHeartbeat() {
+    clearInterval(this._heartbeat);
+    const ping = (this.welcome?.heartbeat?.ping_after_s || 20) * 1000;
+    this._heartbeat = setInterval(() => {
+      if (Date.now() - this._lastHeard > 2 * ping) {
+        this._reconnectNow("server silent"); // the socket is dead even if the OS has not noticed
+      } else {
+        this.send("ping");
+      }
+    }, Math.min(ping, 15000) / 2);
+  }
+
+  _teardown() {
+    clearInterval(this._heartbeat);
+    if (this.pc) {
+      this.pc.onconnectionstatechange = null;
+      this.pc.close();
+      this.pc = null;
+    }
+    this.media = { own: {}, remote: {} };
+    this._emit("media", { remote: [] });
+  }
+
+  _setStatus(status, detail = {}) {
+    this.status = status;
+    if (status === "connected") this._attempt = 0;
+    this._emit("status", { status, ...detail });
+  }
+
+  _emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  // -- messages --------------------------------------------------------------------------------
+
+  async _handle(message) {
+    switch (message.type) {
+      case "welcome":
+        this.welcome = message;
+        this._startHeartbeat();
+        this._emit("welcome", message);
+        break;
+      case "lobby":
+        this._setStatus("lobby");
+        break;
+      case "admitted":
+        this._setStatus("connected");
+        break;
+      case "offer":
+        await this._onOffer(message);
+        break;
+      case "roster":
+        this._emit("roster", message);
+        break;
+      case "state":
+        this._emit("state", message);
+        break;
+      case "ping":
+        this.send("pong");
+        break;
+      case "bye":
+        this._emit("bye", message);
+        break;
+      case "notice":
+        this._emit("notice", message);
+        break;
+      case "error":
+        this._emit("error", message);
+        break;
+      default:
+        this._emit("message", message);
+    }
+  }
+
+  _createPc() {
+    const pc = new RTCPeerConnection({
+      iceServers: this.welcome?.ice_servers || [],
+      bundlePolicy: "max-bundle",
+    });
+    pc.onicecandidate = (event) => {
+      const c = event.candidate;
+      this.send("candidate", {
+        candidate: c ? c.candidate : null,
+        sdpMid: c ? c.sdpMid : null,
+        sdpMLineIndex: c ? c.sdpMLineIndex : null,
+      });
+    };
+    let disconnectedTimer = null;
+    pc.onconnectionstatechange = () => {
+      this._emit("connectionstate", { state: pc.connectionState });
+      clearTimeout(disconnectedTimer);
+      if (pc.connectionState === "failed") this._reconnectNow("media failed");
+      if (pc.connectionState === "disconnected") {
+        disconnectedTimer = setTimeout(() => this._reconnectNow("media lost"), 5000);
+      }
+    };
+    this.pc = pc;
+    return pc;
+  }
+
+  async _onOffer(message) {
+    const pc = this.pc || this._createPc();
+    this.media = message.media;
+    await pc.setRemoteDescription({ type: "offer", sdp: message.sdp });
+    for (const kind of ["audio", "video"]) {
+      const transceiver = this._transceiver(message.media.own[kind]);
+      if (!transceiver) continue;
+      const track = this.local[kind];
+      if (track) {
+        if (transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track);
+        transceiver.direction = "sendonly";
+      } else {
+        transceiver.direction = "inactive";
+      }
+    }
+    for (const transceiver of pc.getTransceivers()) {
+      const mid = transceiver.mid;
+      if (mid === message.media.own.audio || mid === message.media.own.video) continue;
+      // A slot the server stopped using must not keep a recv direction of its own.
+      transceiver.direction = message.media.remote[mid] ? "recvonly" : "inactive";
+    }
+    await pc.setLocalDescription(await pc.createAnswer());
+    this.send("answer", { sdp: pc.localDescription.sdp });
+    this.offers += 1;
+    await this._applySenderParams();
+    this._emitMedia();
+  }
+
+  _emitMedia() {
+    const remote = [];
+    for (const [mid, info] of Object.entries(this.media.remote || {})) {
+      const transceiver = this._transceiver(mid);
+      if (transceiver) remote.push({ mid, participant: info.participant, kind: info.kind, track: transceiver.receiver.track });
+    }
+    this._emit("media", { remote });
+  }
+
+  _transceiver(mid) {
+    if (!this.pc || mid == null) return null;
+    return this.pc.getTransceivers().find((t) => t.mid === mid) || null;
+  }
+
+  _ownSender(kind) {
+    const transceiver = this._transceiver(this.media.own?.[kind]);
+    return transceiver ? transceiver.sender : null;
+  }
+
+  // Cap the camera's bitrate; the applicant's site camera keeps its resolution under pressure.
+  async _applySenderParams() {
+    const sender = this._ownSender("video");
+    if (!sender || !sender.track || !this.welcome) return;
+    try {
+      const params = sender.getParameters();
+      if (!params.encodings || !params.encodings.length) params.encodings = [{}];
+      params.encodings[0].maxBitrate = this.welcome.video_kbps * 1000;
+      if (this.welcome.you.role === "applicant") params.degradationPreference = "maintain-resolution";
+      await sender.setParameters(params);
+    } catch (err) {
+      console.warn("setParameters failed", err);
+    }
+  }
+
+  // Receive-side statistics per remote mid: for the connection-quality mark on each tile.
+  async inboundStats() {
+    if (!this.pc) return new Map();
+    const report = await this.pc.getStats();
+    const byMid = new Map();
+    report.forEach((s) => {
+      if (s.type === "inbound-rtp" && s.mid != null) byMid.set(s.mid, s);
+    });
+    return byMid;
+  }
+}

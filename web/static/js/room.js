@@ -1,0 +1,148 @@
+// Desktop room page: staff and observers. The protocol lives in protocol.js.
+import { KanyanClient } from "./protocol.js";
+import { $, Tiles, config, finalMessage, openMedia, setStatus, t, toast, watchQuality } from "./ui.js";
+
+const client = new KanyanClient({ inspection: config.inspection, token: config.token });
+const can = (action) => config.permissions.includes(action);
+let selfId = null;
+let localStream = null;
+let roster = [];
+let remoteByParticipant = new Map(); // participant id → [tracks]
+let midOwner = new Map();
+const tiles = new Tiles($("#grid"), { onTile: addTileControls });
+window.kanyan = { client, tiles }; // for tests and the curious
+
+async function preview() {
+  localStream = await openMedia({ facing: "user" });
+  if (localStream.getVideoTracks().length) $("#preview").srcObject = localStream;
+}
+
+function addTileControls(tile) {
+  if (!can("remove") || tile.member.id === selfId) return;
+  const button = document.createElement("button");
+  button.className = "tile-remove small";
+  button.type = "button";
+  button.textContent = t("remove");
+  button.addEventListener("click", () => {
+    if (confirm(t("remove_confirm"))) client.remove(tile.member.id);
+  });
+  tile.el.append(button);
+}
+
+function render() {
+  const seated = roster.filter((m) => m.status === "admitted" || m.status === "dropped");
+  tiles.selfId = selfId;
+  for (const member of seated) {
+    tiles.ensure(member);
+    if (member.id === selfId) {
+      const own = localStream ? localStream.getVideoTracks() : [];
+      tiles.setTracks(member.id, own);
+    } else {
+      tiles.setTracks(member.id, remoteByParticipant.get(member.id) || []);
+    }
+  }
+  tiles.retain(new Set(seated.map((m) => m.id)));
+  $("#grid").dataset.count = String(seated.length);
+  if (can("admit")) renderLobby(roster.filter((m) => m.status === "lobby"));
+}
+
+function renderLobby(waiting) {
+  const list = $("#lobby-list");
+  list.replaceChildren();
+  for (const member of waiting) {
+    const li = document.createElement("li");
+    li.dataset.participant = member.id;
+    li.innerHTML = '<span class="name"></span> <span class="role muted"></span> ';
+    li.querySelector(".name").textContent = member.name;
+    li.querySelector(".role").textContent = t(`role_${member.role}`);
+    const admit = document.createElement("button");
+    admit.className = "primary small admit";
+    admit.textContent = t("admit");
+    admit.addEventListener("click", () => client.admit(member.id));
+    const deny = document.createElement("button");
+    deny.className = "small deny";
+    deny.textContent = t("deny");
+    deny.addEventListener("click", () => client.deny(member.id));
+    li.append(admit, deny);
+    list.append(li);
+  }
+  $("#lobby-empty").hidden = waiting.length > 0;
+}
+
+function showState(state) {
+  const badge = $("#state-badge");
+  badge.className = `badge state-${state}`;
+  badge.textContent = t(`state_${state}`);
+  const start = $("#start-session");
+  const end = $("#end-session");
+  if (start) start.hidden = state !== "open";
+  if (end) end.hidden = state !== "live";
+}
+
+client.addEventListener("welcome", (e) => { selfId = e.detail.you.id; });
+client.addEventListener("status", (e) => {
+  const { status, code } = e.detail;
+  if (status === "closed") {
+    setStatus("status_closed");
+    $("#status-line").textContent = finalMessage(code);
+    $("#controls").hidden = true;
+    return;
+  }
+  setStatus({ connecting: "status_connecting", lobby: "status_lobby", connected: "status_connected", reconnecting: "status_reconnecting" }[status] || "status_connecting");
+});
+client.addEventListener("roster", (e) => { roster = e.detail.members; showState(e.detail.state); render(); });
+client.addEventListener("state", (e) => showState(e.detail.state));
+client.addEventListener("media", (e) => {
+  remoteByParticipant = new Map();
+  midOwner = new Map();
+  for (const { mid, participant, track } of e.detail.remote) {
+    midOwner.set(mid, participant);
+    if (!remoteByParticipant.has(participant)) remoteByParticipant.set(participant, []);
+    remoteByParticipant.get(participant).push(track);
+  }
+  render();
+});
+client.addEventListener("error", (e) => toast(e.detail.message));
+client.addEventListener("bye", (e) => toast(e.detail.message));
+
+$("#join").addEventListener("click", async () => {
+  $("#join").disabled = true;
+  if (!localStream) await preview();
+  client.setLocalTracks({ audio: localStream.getAudioTracks()[0], video: localStream.getVideoTracks()[0] });
+  $("#prejoin").hidden = true;
+  $("#room").hidden = false;
+  $("#controls").hidden = false;
+  client.connect();
+  watchQuality(client, tiles, (mid) => midOwner.get(mid));
+});
+
+$("#toggle-mic").addEventListener("click", (e) => {
+  const track = localStream && localStream.getAudioTracks()[0];
+  if (!track) return;
+  track.enabled = !track.enabled;
+  e.target.textContent = track.enabled ? t("mute") : t("unmute");
+  e.target.setAttribute("aria-pressed", String(!track.enabled));
+  sendMediaState();
+});
+$("#toggle-camera").addEventListener("click", (e) => {
+  const track = localStream && localStream.getVideoTracks()[0];
+  if (!track) return;
+  track.enabled = !track.enabled;
+  e.target.textContent = track.enabled ? t("camera_off") : t("camera_on");
+  e.target.setAttribute("aria-pressed", String(!track.enabled));
+  sendMediaState();
+});
+function sendMediaState() {
+  const audio = localStream.getAudioTracks()[0];
+  const video = localStream.getVideoTracks()[0];
+  client.setMedia(Boolean(audio && audio.enabled), Boolean(video && video.enabled));
+}
+$("#start-session")?.addEventListener("click", () => client.start());
+$("#end-session")?.addEventListener("click", () => { if (confirm(t("end_confirm"))) client.end(); });
+$("#leave").addEventListener("click", () => { client.leave(); });
+
+preview().catch((err) => {
+  const el = $("#prejoin-error");
+  el.hidden = false;
+  el.textContent = t("no_camera") + err;
+});

@@ -1,0 +1,161 @@
+// Page helpers shared by the desktop and phone pages: strings, tiles, toasts, camera, quality.
+
+export const config = JSON.parse(document.getElementById("kanyan-config").textContent);
+export const t = (key) => config.strings[key] ?? key;
+export const $ = (selector) => document.querySelector(selector);
+
+export function roleName(role) {
+  return t(`role_${role}`);
+}
+
+let toastTimer = null;
+export function toast(text, ms = 4000) {
+  const el = $("#toast");
+  el.textContent = text;
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { el.hidden = true; }, ms);
+}
+
+export function setStatus(key) {
+  const el = $("#status-line");
+  el.textContent = t(key);
+  el.dataset.status = key;
+}
+
+// Camera and microphone. `facing` is "environment" (rear, the applicant) or "user".
+export async function openMedia({ facing = "user", width = 640, height = 480 } = {}) {
+  const video = { width: { ideal: width }, height: { ideal: height }, frameRate: { ideal: 15, max: 30 } };
+  if (facing) video.facingMode = { ideal: facing };
+  try {
+    return await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true }, video });
+  } catch (videoError) {
+    // An observer may have no camera at all: join with the microphone, or with nothing.
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      toast(t("no_camera") + videoError.name);
+      return stream;
+    } catch {
+      toast(t("no_camera") + videoError.name);
+      return new MediaStream();
+    }
+  }
+}
+
+// One tile per participant: a <video> playing their camera and microphone.
+export class Tiles {
+  constructor(container, { selfId, onTile } = {}) {
+    this.container = container;
+    this.selfId = selfId;
+    this.onTile = onTile;
+    this.tiles = new Map(); // participant id → {el, video, stream, member}
+  }
+
+  ensure(member) {
+    let tile = this.tiles.get(member.id);
+    if (!tile) {
+      const el = document.createElement("figure");
+      el.className = "tile";
+      el.dataset.participant = member.id;
+      el.dataset.role = member.role;
+      const video = document.createElement("video");
+      video.autoplay = true;
+      video.playsInline = true;
+      video.setAttribute("playsinline", "");
+      if (member.id === this.selfId) video.muted = true;
+      const placeholder = document.createElement("div");
+      placeholder.className = "placeholder";
+      const caption = document.createElement("figcaption");
+      caption.innerHTML = '<span class="quality" title=""></span><span class="name"></span><span class="role"></span><span class="flags"></span>';
+      el.append(video, placeholder, caption);
+      tile = { el, video, placeholder, stream: null, member };
+      this.tiles.set(member.id, tile);
+      this.container.append(el);
+      if (this.onTile) this.onTile(tile);
+    }
+    tile.member = member;
+    tile.el.querySelector(".name").textContent = member.id === this.selfId ? `${member.name}（${t("you")}）` : member.name;
+    tile.el.querySelector(".role").textContent = roleName(member.role);
+    const flags = [];
+    if (member.status === "dropped") flags.push(t("disconnected"));
+    else if (member.reconnected) flags.push(t("reconnected"));
+    if (member.audio === false) flags.push("🔇");
+    tile.el.querySelector(".flags").textContent = flags.join(" ");
+    tile.el.classList.toggle("dropped", member.status === "dropped");
+    this._placeholder(tile);
+    return tile;
+  }
+
+  _placeholder(tile) {
+    const hasVideo = tile.stream && tile.stream.getVideoTracks().length > 0 && tile.member.video !== false;
+    tile.placeholder.textContent = tile.member.status === "dropped" ? t("disconnected") : (hasVideo ? "" : `${tile.member.name} · ${t("no_video")}`);
+    tile.placeholder.hidden = hasVideo && tile.member.status !== "dropped";
+  }
+
+  // Replace the tracks a tile plays. Never give a <video> an empty stream (it blocks `load`).
+  setTracks(id, tracks) {
+    const tile = this.tiles.get(id);
+    if (!tile) return;
+    const current = tile.stream ? tile.stream.getTracks() : [];
+    const same = current.length === tracks.length && tracks.every((track) => current.includes(track));
+    if (!same) {
+      if (tracks.length) {
+        tile.stream = new MediaStream(tracks);
+        tile.video.srcObject = tile.stream;
+        tile.video.play().catch(() => {});
+      } else {
+        tile.stream = null;
+        tile.video.srcObject = null;
+      }
+    }
+    this._placeholder(tile);
+  }
+
+  retain(ids) {
+    for (const [id, tile] of this.tiles) {
+      if (!ids.has(id)) {
+        tile.el.remove();
+        this.tiles.delete(id);
+      }
+    }
+  }
+
+  get(id) { return this.tiles.get(id); }
+}
+
+// Mark each remote tile's connection quality from the receiver's statistics.
+export function watchQuality(client, tiles, midOwner) {
+  const previous = new Map();
+  setInterval(async () => {
+    const stats = await client.inboundStats();
+    for (const [mid, s] of stats) {
+      if (s.kind !== "video") continue;
+      const owner = midOwner(mid);
+      const tile = owner != null && tiles.get(owner);
+      if (!tile) continue;
+      const before = previous.get(mid);
+      previous.set(mid, s);
+      if (!before) continue;
+      const seconds = (s.timestamp - before.timestamp) / 1000 || 1;
+      const fps = (s.framesDecoded - before.framesDecoded) / seconds;
+      const received = s.packetsReceived - before.packetsReceived;
+      const lost = Math.max(0, s.packetsLost - before.packetsLost);
+      const loss = received + lost > 0 ? lost / (received + lost) : 0;
+      let level = "good";
+      if (loss > 0.08 || fps < 5) level = "poor";
+      else if (loss > 0.02 || fps < 10) level = "fair";
+      const mark = tile.el.querySelector(".quality");
+      mark.dataset.level = level;
+      mark.title = `${t("quality_" + level)} · ${fps.toFixed(0)} fps · ${(loss * 100).toFixed(1)}%`;
+      tile.el.dataset.fps = fps.toFixed(1);
+    }
+  }, 2000);
+}
+
+// Final states: say why the session is over, in words.
+export function finalMessage(code) {
+  return {
+    ended: t("ended_message"), removed: t("removed_message"), denied: t("denied_message"),
+    replaced: t("replaced_message"),
+  }[code] || t("status_closed");
+}

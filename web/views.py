@@ -1,0 +1,49 @@
+"""Thin handlers: parse the request, call the domain, render."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server import signalling
+from server.app import LIMITER, LINKS, ROOMS, SETTINGS
+from server.room import PERMISSIONS, Role
+
+from .render import render
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def index(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/login")
+
+
+async def login_page(request: web.Request) -> web.Response:
+    return render(request, "login.html")
+
+
+async def room_page(request: web.Request) -> web.Response:
+    """A personal link: checked here on GET, and again on the WebSocket."""
+    inspection_id = int(request.match_info["inspection"])
+    token = request.match_info["token"]
+    grant = await request.app[LINKS].authorise(token, inspection_id)
+    role = Role(grant.invitee.role)
+    context = {
+        "token": token,
+        "grant": grant,
+        "role": str(role),
+        "permissions": sorted(str(a) for a in PERMISSIONS[role]),
+        "case": grant.case,
+        "inspection": grant.inspection,
+        "invitee": grant.invitee,
+    }
+    template = "phone.html" if role == Role.APPLICANT else "room.html"
+    return render(request, template, context)
+
+
+async def websocket(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    return await signalling.handle(
+        request, settings=app[SETTINGS], links=app[LINKS], rooms=app[ROOMS], limiter=app[LIMITER]
+    )
