@@ -150,7 +150,8 @@ class ServerProcess:
     def __init__(self, config_path: Path, cwd: Path, env: dict[str, str] | None = None) -> None:
         self.config_path = config_path
         self.cwd = cwd
-        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        # PYTHONPATH: run this checkout's code even when another one is pip-installed.
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT), **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
         self.lines: list[str] = []
         self.base_url = ""
