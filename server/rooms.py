@@ -266,6 +266,9 @@ class LiveRoom:
         self._grace.clear()
         participants = list(self.connections.values()) + list(self.systems)
         self.connections.clear()
+        for participant in participants:
+            if self.room.disconnect(participant.id, deliberate=True) is not None:
+                await self._log("participant.left", participant.id, reason=reason)
         await asyncio.gather(*(p.close(code, reason) for p in participants), return_exceptions=True)
         self.hub.close()
         self.service.forget(self)

@@ -1,0 +1,101 @@
+"""The archive's event log: append-only and hash-chained from its first row."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from server.archive import GENESIS_HASH, ArchiveStore, event_hash
+from server.errors import UserError
+
+
+@pytest.fixture
+async def archive(tmp_path):
+    store = await ArchiveStore.open(tmp_path / "kanyan.sqlite3")
+    yield store
+    await store.close()
+
+
+async def test_chain_links_every_row_to_the_one_before(archive):
+    first = await archive.append_event("a", actor="t", data={"n": 1})
+    second = await archive.append_event("b", actor="t", data={"text": "中文"})
+    assert first.prev_hash == GENESIS_HASH and second.prev_hash == first.hash
+    assert await archive.verify_events() == (2, None, "")
+
+
+async def test_updates_and_deletes_are_refused(archive):
+    await archive.append_event("a", actor="t")
+    for statement in ("UPDATE events SET actor = 'x'", "DELETE FROM events"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            await archive._db.execute(statement)
+
+
+def tamper(path, statements):
+    """What someone with the file and a SQLite shell could do: drop the guard, edit."""
+    db = sqlite3.connect(path)
+    db.execute("DROP TRIGGER events_append_only_update")
+    db.execute("DROP TRIGGER events_append_only_delete")
+    for statement in statements:
+        db.execute(statement)
+    db.commit()
+    db.close()
+
+
+@pytest.mark.parametrize(
+    ("statements", "broken", "why"),
+    [
+        (["UPDATE events SET data = '{\"n\":99}' WHERE id = 3"], 3, "altered"),
+        (["DELETE FROM events WHERE id = 2"], 3, "removed"),
+        (["UPDATE events SET at = '2020-01-01T00:00:00.000Z' WHERE id = 1"], 1, "altered"),
+    ],
+)
+async def test_verification_names_the_first_broken_row(tmp_path, statements, broken, why):
+    path = tmp_path / "kanyan.sqlite3"
+    store = await ArchiveStore.open(path)
+    for n in range(5):
+        await store.append_event("e", actor="t", data={"n": n})
+    await store.close()
+    tamper(path, statements)
+    store = await ArchiveStore.open(path)
+    _, first_broken, reason = await store.verify_events()
+    await store.close()
+    assert first_broken == broken and why in reason
+
+
+async def test_a_rewritten_row_with_a_recomputed_hash_still_breaks_the_next_row(tmp_path):
+    path = tmp_path / "kanyan.sqlite3"
+    store = await ArchiveStore.open(path)
+    events = [await store.append_event("e", actor="t", data={"n": n}) for n in range(3)]
+    await store.close()
+    row = events[1]
+    forged = event_hash(row.prev_hash, row.id, row.at, row.type, None, None, "t", '{"n":42}')
+    tamper(path, [f"UPDATE events SET data = '{{\"n\":42}}', hash = '{forged}' WHERE id = 2"])
+    store = await ArchiveStore.open(path)
+    assert (await store.verify_events())[1] == 3
+    await store.close()
+
+
+async def test_migrations_apply_once(tmp_path):
+    path = tmp_path / "kanyan.sqlite3"
+    store = await ArchiveStore.open(path)
+    version = await store.schema_version()
+    assert version >= 1
+    assert await store.migrate() == []
+    await store.close()
+
+
+async def test_inspection_states_only_move_forward(archive):
+    case = await archive.create_case(
+        application_no="A1", applicant_name="n", item_code="X", item_name="x"
+    )
+    inspection = await archive.create_inspection(case.id, "2026-11-27T02:00:00.000Z")
+    with pytest.raises(UserError):
+        await archive.mark_inspection_ended(inspection.id, actor="t")
+    await archive.mark_inspection_live(inspection.id, actor="t")
+    with pytest.raises(UserError):
+        await archive.mark_inspection_live(inspection.id, actor="t")
+    ended = await archive.mark_inspection_ended(inspection.id, actor="t")
+    assert ended.state == "ended" and ended.ended_at
+    types = [e.type for e in await archive.events(inspection_id=inspection.id)]
+    assert types == ["inspection.scheduled", "session.started", "session.ended"]

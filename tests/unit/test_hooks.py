@@ -1,0 +1,98 @@
+"""The private aiortc details Kanyan relies on (server/hooks.py). When aiortc changes one of
+them, this file fails before any room does."""
+
+from __future__ import annotations
+
+import inspect
+from fractions import Fraction
+
+import aiortc
+from aiortc import RTCPeerConnection, rtcrtpreceiver, rtcrtpsender
+from aiortc.codecs import vpx
+
+from server import hooks
+from server.media import ForwardedTrack, OutgoingFrame, Publication
+
+
+def test_aiortc_is_the_pinned_version():
+    assert aiortc.__version__.startswith("1.16."), aiortc.__version__
+
+
+def test_receiver_hands_whole_frames_to_its_decoder_queue():
+    handle = inspect.getsource(rtcrtpreceiver.RTCRtpReceiver._handle_rtp_packet)
+    assert "self.__decoder_queue.put((codec, encoded_frame))" in handle
+    worker = inspect.getsource(rtcrtpreceiver.decoder_worker)
+    assert "task = input_q.get()" in worker and "if task is None:" in worker
+    receive = inspect.getsource(rtcrtpreceiver.RTCRtpReceiver.receive)
+    assert "self.__decoder_queue" in receive
+
+
+def test_sender_packs_anything_that_is_not_a_frame():
+    source = inspect.getsource(rtcrtpsender.RTCRtpSender._next_encoded_frame)
+    assert "isinstance(data, Frame)" in source and "self.__encoder.pack(data)" in source
+    source = inspect.getsource(rtcrtpsender.RTCRtpSender._handle_rtcp_packet)
+    assert "self._send_keyframe()" in source
+    assert inspect.signature(rtcrtpreceiver.RTCRtpReceiver._send_rtcp_pli).parameters.keys() == {
+        "self",
+        "media_ssrc",
+    }
+
+
+async def test_a_tapped_receiver_delivers_frames_and_decodes_nothing():
+    pc = RTCPeerConnection()
+    receiver = pc.addTransceiver("video", direction="recvonly").receiver
+    got = []
+    hooks.tap_receiver(receiver, lambda codec, frame: got.append((codec, frame)))
+    queue = receiver._RTCRtpReceiver__decoder_queue
+    queue.put(("vp8", "frame"))
+    queue.put(None)  # the receiver stopping its decoder: ignored
+    assert got == [("vp8", "frame")]
+    assert queue.get() is None  # the decoder thread ends at once
+    await pc.close()
+
+
+async def test_sender_packs_a_forwarded_frame_without_encoding():
+    pc = RTCPeerConnection()
+    track = ForwardedTrack("video")
+    transceiver = pc.addTransceiver(track, direction="sendonly")
+    sender = transceiver.sender
+    publication = Publication(9, "video")
+    track.attach(publication)
+    keyframe = b"\x10\x02\x00\x9d\x01\x2a" + bytes(3000)  # VP8 keyframe header + payload
+    publication.deliver(keyframe, 4500)
+    codec = next(c for c in aiortc.codecs.CODECS["video"] if c.name == "VP8")
+    encoded = await sender._next_encoded_frame(codec)
+    assert encoded is not None and len(encoded.payloads) == 3  # 3000 bytes in ≤1300-byte packets
+    assert b"".join(vpx.vp8_depayload(p) for p in encoded.payloads) == keyframe
+    assert encoded.timestamp == 0  # the first forwarded frame starts the output clock
+    assert sender._RTCRtpSender__encoder.codec is None  # libvpx never opened
+    await pc.close()
+
+
+def test_outgoing_frame_is_what_pack_reads():
+    frame = OutgoingFrame(b"abc", 90, Fraction(1, 90000))
+    payloads, timestamp = vpx.Vp8Encoder().pack(frame)  # type: ignore[arg-type]
+    assert timestamp == 90 and vpx.vp8_depayload(payloads[0]) == b"abc"
+
+
+async def test_keyframe_requests_reach_the_callback():
+    pc = RTCPeerConnection()
+    sender = pc.addTransceiver("video", direction="sendonly").sender
+    calls = []
+    hooks.on_keyframe_request(sender, lambda: calls.append(1))
+    sender._send_keyframe()
+    assert calls == [1]
+    await pc.close()
+
+
+def test_host_address_hook_replaces_and_restores_aioice_default():
+    import aioice.ice
+
+    original = aioice.ice.get_host_addresses
+    hooks.use_host_addresses(["127.0.0.1", "::1"])
+    try:
+        assert aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False) == ["127.0.0.1"]
+        assert aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True) == ["127.0.0.1", "::1"]
+    finally:
+        hooks.use_host_addresses([])
+    assert aioice.ice.get_host_addresses is original
