@@ -88,11 +88,12 @@ async def test_keyframe_requests_reach_the_callback():
 def test_host_address_hook_replaces_and_restores_aioice_default():
     import aioice.ice
 
-    original = aioice.ice.get_host_addresses
+    before = aioice.ice.get_host_addresses
     hooks.use_host_addresses(["127.0.0.1", "::1"])
     try:
         assert aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False) == ["127.0.0.1"]
         assert aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True) == ["127.0.0.1", "::1"]
-    finally:
         hooks.use_host_addresses([])
-    assert aioice.ice.get_host_addresses is original
+        assert aioice.ice.get_host_addresses is hooks._original_host_addresses
+    finally:
+        aioice.ice.get_host_addresses = before
