@@ -1,0 +1,149 @@
+"""A live room with fake participants: the order of admission, media and notifications,
+without any network (the archive is a real SQLite file)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from server import protocol
+from server.archive import ArchiveStore
+from server.room import Presence, Role
+from server.rooms import RoomService
+from tests.support.server import make_settings
+
+
+class FakeParticipant:
+    def __init__(self, id: int, role: Role, name: str) -> None:
+        self.id, self.role, self.name = id, role, name
+        self.messages: list[dict] = []
+        self.followed: list[list[tuple[int, str]]] = []
+        self.entered = False
+        self.closed: tuple[int, str] | None = None
+
+    async def send(self, message):
+        self.messages.append(message)
+
+    async def close(self, code, reason):
+        self.closed = (code, reason)
+
+    async def enter(self, hub):
+        self.entered = True
+        for kind in ("audio", "video"):
+            hub.publication(self.id, kind)
+
+    async def follow(self, publications):
+        self.followed.append(sorted((p.publisher_id, p.kind) for p in publications))
+
+    def types(self):
+        return [m["type"] for m in self.messages]
+
+
+@pytest.fixture
+async def room(tmp_path):
+    settings = make_settings(tmp_path, media={"reconnect_grace_s": 1})
+    archive = await ArchiveStore.open(tmp_path / "k.sqlite3")
+    case = await archive.create_case(
+        application_no="A", applicant_name="a", item_code="X", item_name="x"
+    )
+    inspection = await archive.create_inspection(case.id, "2026-11-26T00:00:00.000Z")
+    people = {}
+    for role in ("host", "clerk", "applicant"):
+        invitee = await archive.add_invitee(inspection.id, role, role)
+        people[role] = FakeParticipant(invitee.id, Role(role), role)
+    service = RoomService(settings, archive)
+    live = await service.room_for(inspection.id)
+    yield live, people
+    await archive.close()
+
+
+async def test_admission_seats_and_media_follow(room):
+    live, p = room
+    await live.arrive(p["host"])
+    await live.arrive(p["applicant"])
+    assert p["host"].entered and not p["applicant"].entered
+    assert p["applicant"].types() == ["lobby"]  # waiting people see nobody
+    lobby_view = p["host"].messages[-1]["members"]
+    assert {m["id"]: m["status"] for m in lobby_view}[p["applicant"].id] == "lobby"
+
+    await live.admit(p["host"].id, p["applicant"].id)
+    assert p["applicant"].entered
+    a, h = p["applicant"].id, p["host"].id
+    assert p["host"].followed[-1] == [(a, "audio"), (a, "video")]
+    assert p["applicant"].followed[-1] == [(h, "audio"), (h, "video")]
+    types = [e.type for e in await live.archive.events(inspection_id=live.inspection.id)]
+    assert types[-3:] == ["participant.joined", "participant.joined", "participant.admitted"]
+
+
+async def test_a_drop_keeps_media_for_the_grace_period_then_frees_it(room):
+    live, p = room
+    await live.arrive(p["host"])
+    await live.arrive(p["applicant"])
+    await live.admit(p["host"].id, p["applicant"].id)
+    follows = len(p["host"].followed)
+    await live.depart(p["applicant"], deliberate=False)
+    assert live.room.members[p["applicant"].id].presence == Presence.DROPPED
+    assert len(p["host"].followed) == follows  # nothing renegotiated yet
+    await asyncio.sleep(1.3)
+    assert live.room.members[p["applicant"].id].presence == Presence.LEFT
+    assert p["host"].followed[-1] == []
+    assert live.hub.find(p["applicant"].id, "video") is None
+
+
+async def test_a_reconnect_within_the_grace_period_renegotiates_nobody_else(room):
+    live, p = room
+    await live.arrive(p["host"])
+    await live.arrive(p["applicant"])
+    await live.admit(p["host"].id, p["applicant"].id)
+    publication = live.hub.find(p["applicant"].id, "video")
+    await live.depart(p["applicant"], deliberate=False)
+    back = FakeParticipant(p["applicant"].id, Role.APPLICANT, "applicant")
+    await live.arrive(back)
+    assert back.entered and "lobby" not in back.types()
+    assert live.hub.find(p["applicant"].id, "video") is publication  # same publication
+    assert p["host"].followed[-1] == [(back.id, "audio"), (back.id, "video")]
+    await asyncio.sleep(1.3)  # the cancelled grace timer must not free the seat
+    assert live.room.members[back.id].presence == Presence.ADMITTED
+
+
+async def test_a_second_connection_replaces_the_first(room):
+    live, p = room
+    await live.arrive(p["host"])
+    second = FakeParticipant(p["host"].id, Role.HOST, "host")
+    await live.arrive(second)
+    await asyncio.sleep(0)
+    assert p["host"].closed[0] == protocol.CLOSE_REPLACED
+    await live.depart(p["host"], deliberate=False)  # the old one's goodbye changes nothing
+    assert live.connections[p["host"].id] is second
+    assert live.room.members[p["host"].id].presence == Presence.ADMITTED
+
+
+async def test_deny_and_remove_close_with_their_codes_and_remove_revokes_the_link(room):
+    live, p = room
+    await live.arrive(p["host"])
+    await live.arrive(p["clerk"])
+    await live.deny(p["host"].id, p["clerk"].id)
+    assert p["clerk"].closed[0] == protocol.CLOSE_DENIED
+    await live.arrive(p["applicant"])
+    await live.admit(p["host"].id, p["applicant"].id)
+    await live.remove(p["host"].id, p["applicant"].id)
+    assert p["applicant"].closed[0] == protocol.CLOSE_REMOVED
+    invitee = await live.archive.get_invitee(p["applicant"].id)
+    assert invitee.revoked_at is not None
+    assert p["host"].followed[-1] == []
+
+
+async def test_the_end_closes_everyone_and_logs_their_departure(room):
+    live, p = room
+    await live.arrive(p["host"])
+    await live.arrive(p["applicant"])
+    await live.admit(p["host"].id, p["applicant"].id)
+    await live.start(p["host"].id)
+    assert {"type": "state"}.items() <= p["applicant"].messages[-1].items()
+    await live.end(p["host"].id)
+    assert p["host"].closed[0] == p["applicant"].closed[0] == protocol.CLOSE_ENDED
+    events = await live.archive.events(inspection_id=live.inspection.id)
+    left = [e for e in events if e.type == "participant.left"]
+    assert {e.actor for e in left} == {str(p["host"].id), str(p["applicant"].id)}
+    assert live.service.get(live.inspection.id) is None
