@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-kanyan
 APT := DEBIAN_FRONTEND=noninteractive apt-get
 # The recorder burns Chinese text into the video: it needs a CJK font.
 FONT_PKG := fonts-wqy-microhei
-TEST_PKGS := chromium $(FONT_PKG)
+TEST_PKGS := chromium $(FONT_PKG) coturn
 
 .PHONY: run test lint font test-deps clean
 

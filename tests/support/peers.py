@@ -24,7 +24,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError
-from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.rtcconfiguration import RTCBundlePolicy, RTCIceServer, RTCIceTransportPolicy
 from av import AudioFrame, VideoFrame
 
 VIDEO_CLOCK = 90000
@@ -136,12 +136,15 @@ class RoomClient:
         *,
         video: MediaStreamTrack | None = None,
         audio: MediaStreamTrack | None = None,
+        relay_only: bool = False,
     ) -> None:
         self.url = base_url.replace("https://", "wss://") + "/ws"
         self.inspection = inspection
         self.token = token
         self.video = video
         self.audio = audio
+        # Like a phone behind carrier NAT: only TURN relay candidates, from the welcome.
+        self.relay_only = relay_only
         self.session: aiohttp.ClientSession | None = None
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.pc: RTCPeerConnection | None = None
@@ -216,8 +219,17 @@ class RoomClient:
 
     async def _answer(self, message: dict[str, Any]) -> None:
         if self.pc is None:
+            servers = []
+            if self.relay_only:
+                assert self.welcome is not None
+                servers = [RTCIceServer(**server) for server in self.welcome["ice_servers"]]
+            policy = RTCIceTransportPolicy.RELAY if self.relay_only else RTCIceTransportPolicy.ALL
             self.pc = RTCPeerConnection(
-                RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+                RTCConfiguration(
+                    iceServers=servers,
+                    bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+                    iceTransportPolicy=policy,
+                )
             )
             self.pc.on("track", self._on_track)
         self.media_map = message["media"]
