@@ -167,6 +167,12 @@ def event_hash(
     return hashlib.sha256((prev_hash + "\n" + body).encode()).hexdigest()
 
 
+def _row_id(cursor: aiosqlite.Cursor) -> int:
+    if cursor.lastrowid is None:  # pragma: no cover - an INSERT always sets it
+        raise RuntimeError("INSERT returned no row id")
+    return cursor.lastrowid
+
+
 def _canonical(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
@@ -228,7 +234,7 @@ class ArchiveStore:
     async def schema_version(self) -> int:
         async with self._db.execute("SELECT MAX(version) FROM schema_migrations") as cur:
             row = await cur.fetchone()
-        return row[0] or 0
+        return (row[0] if row else 0) or 0
 
     # -- event log ----------------------------------------------------------------------------
 
@@ -392,7 +398,7 @@ class ArchiveStore:
                     created,
                 ),
             )
-            case_id = cur.lastrowid
+            case_id = _row_id(cur)
             # The case number is what people read out on the phone: year and a serial.
             case_no = f"KY{clock.shanghai(created, '%Y')}-{case_id:06d}"
             await self._db.execute("UPDATE cases SET case_no = ? WHERE id = ?", (case_no, case_id))
@@ -447,13 +453,14 @@ class ArchiveStore:
             async with self._db.execute(
                 "SELECT COALESCE(MAX(seq), 0) FROM inspections WHERE case_id = ?", (case_id,)
             ) as cur:
-                seq = (await cur.fetchone())[0] + 1
+                row = await cur.fetchone()
+                seq = (row[0] if row else 0) + 1
             cur = await self._db.execute(
                 """INSERT INTO inspections (case_id, seq, scheduled_at, state, created_at)
                    VALUES (?, ?, ?, 'scheduled', ?)""",
                 (case_id, seq, scheduled_at, clock.now_iso()),
             )
-            inspection_id = cur.lastrowid
+            inspection_id = _row_id(cur)
             await self._db.commit()
         await self.append_event(
             "inspection.scheduled",
@@ -550,7 +557,7 @@ class ArchiveStore:
                 (inspection_id, role, name, unit, phone, clock.now_iso()),
             )
             await self._db.commit()
-        return await self.get_invitee(cur.lastrowid)
+        return await self.get_invitee(_row_id(cur))
 
     async def get_invitee(self, invitee_id: int) -> Invitee:
         async with self._db.execute("SELECT * FROM invitees WHERE id = ?", (invitee_id,)) as cur:

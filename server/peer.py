@@ -63,6 +63,20 @@ class Slot:
     publication: Publication | None = None  # what this slot carries (or will, once answered)
     attached: bool = False
 
+    def request_keyframe(self) -> None:
+        """The subscriber lost a picture (PLI/FIR): ask the publisher, not our encoder."""
+        if self.publication is not None:
+            self.publication.request_keyframe()
+
+
+def publication_feed(publication: Publication) -> Callable[[Any, Any], None]:
+    """What a receiver tap calls with each whole encoded frame."""
+
+    def feed(codec: Any, frame: Any) -> None:
+        publication.deliver(frame.data, frame.timestamp)
+
+    return feed
+
 
 class Peer:
     def __init__(
@@ -105,10 +119,7 @@ class Peer:
             publication = self._hub.publication(self.member_id, kind)
             upstream = ReceiverUpstream(transceiver.receiver)
             if self.encoded:
-                hooks.tap_receiver(
-                    transceiver.receiver,
-                    lambda codec, frame, p=publication: p.deliver(frame.data, frame.timestamp),
-                )
+                hooks.tap_receiver(transceiver.receiver, publication_feed(publication))
             publication.attach(upstream)
             self._own[kind] = transceiver
             self._upstreams.append((publication, upstream))
@@ -118,8 +129,11 @@ class Peer:
         wanted = {(p.publisher_id, p.kind): p for p in publications}
         changed = False
         for slot in self._slots:
-            key = slot.publication and (slot.publication.publisher_id, slot.publication.kind)
-            if slot.publication is not None and wanted.get(key) is not slot.publication:
+            current = slot.publication
+            if (
+                current is not None
+                and wanted.get((current.publisher_id, current.kind)) is not current
+            ):
                 slot.track.detach()
                 slot.publication, slot.attached = None, False
                 slot.transceiver.direction = "inactive"
@@ -128,12 +142,8 @@ class Peer:
         for publication in wanted.values():
             if id(publication) in carried:
                 continue
-            slot = next(
-                (s for s in self._slots if s.publication is None and s.kind == publication.kind),
-                None,
-            )
-            if slot is None:
-                slot = self._new_slot(publication.kind)
+            free = (s for s in self._slots if s.publication is None and s.kind == publication.kind)
+            slot = next(free, None) or self._new_slot(publication.kind)
             slot.transceiver.direction = "sendonly"
             slot.publication = publication
             changed = True
@@ -151,10 +161,7 @@ class Peer:
         transceiver.setCodecPreferences(codec_preferences(kind))
         slot = Slot(transceiver, track, kind)
         if self.encoded:
-            hooks.on_keyframe_request(
-                transceiver.sender,
-                lambda: slot.publication is not None and slot.publication.request_keyframe(),
-            )
+            hooks.on_keyframe_request(transceiver.sender, slot.request_keyframe)
         self._slots.append(slot)
         return slot
 
