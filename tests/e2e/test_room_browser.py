@@ -101,6 +101,18 @@ def test_applicant_waits_is_admitted_and_both_see_each_other(demo, tmp_path):
             )
             assert phone.evaluate("window.kanyan.client.offers") == offers
 
+            # Wi-Fi → 4G: the phone drops its connection and comes back with a new one,
+            # without a new admission; the host's tile says so and the video resumes.
+            phone.evaluate("window.kanyan.client._reconnectNow('network changed')")
+            phone.wait_for_selector("#status-line[data-status=status_connected]")
+            host.wait_for_selector(
+                f".tile[data-participant='{applicant_id}'] .flags:has-text('已重连')"
+            )
+            frames = host.evaluate(TILE_VIDEO, applicant_id)["frames"]
+            host.wait_for_function(
+                f"(n) => ({TILE_VIDEO})({applicant_id}).frames > n + 15", arg=frames, timeout=30000
+            )
+
             host.screenshot(path=str(tmp_path / "host.png"))
             phone.screenshot(path=str(tmp_path / "phone.png"))
             assert (tmp_path / "host.png").stat().st_size > 10000
