@@ -103,8 +103,14 @@ def test_applicant_waits_is_admitted_and_both_see_each_other(demo, tmp_path):
 
             # Wi-Fi → 4G: the phone drops its connection and comes back with a new one,
             # without a new admission; the host's tile says so and the video resumes.
-            phone.evaluate("window.kanyan.client._reconnectNow('network changed')")
-            phone.wait_for_selector("#status-line[data-status=status_connected]")
+            phone.evaluate(
+                "window.oldPc = window.kanyan.client.pc;"
+                "window.kanyan.client._reconnectNow('network changed')"
+            )
+            phone.wait_for_function(
+                "window.kanyan.client.pc && window.kanyan.client.pc !== window.oldPc"
+                " && window.kanyan.client.status === 'connected'"
+            )
             host.wait_for_selector(
                 f".tile[data-participant='{applicant_id}'] .flags:has-text('已重连')"
             )
@@ -112,6 +118,7 @@ def test_applicant_waits_is_admitted_and_both_see_each_other(demo, tmp_path):
             host.wait_for_function(
                 f"(n) => ({TILE_VIDEO})({applicant_id}).frames > n + 15", arg=frames, timeout=30000
             )
+            assert close_to(wait_video(phone, host_id)["colour"], RED)  # on the new connection
 
             host.screenshot(path=str(tmp_path / "host.png"))
             phone.screenshot(path=str(tmp_path / "phone.png"))
