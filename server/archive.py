@@ -678,6 +678,14 @@ class ArchiveStore:
 
     # -- staff accounts -----------------------------------------------------------------------
 
+    async def _one(self, sql: str, args: tuple[Any, ...], missing: str) -> aiosqlite.Row:
+        """The single row a lookup by id finds, or NotFound with `missing` as its message."""
+        async with self._db.execute(sql, args) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound(missing)
+        return row
+
     async def count_staff(self) -> int:
         async with self._db.execute("SELECT COUNT(*) FROM staff_accounts") as cur:
             return (await cur.fetchone())[0]
@@ -712,12 +720,11 @@ class ArchiveStore:
         return await self.get_staff(staff_id)
 
     async def get_staff(self, staff_id: int) -> StaffAccount:
-        async with self._db.execute(
-            "SELECT * FROM staff_accounts WHERE id = ?", (staff_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            raise NotFound(f"账号不存在 / no staff account {staff_id}")
+        row = await self._one(
+            "SELECT * FROM staff_accounts WHERE id = ?",
+            (staff_id,),
+            f"账号不存在 / no staff account {staff_id}",
+        )
         return StaffAccount.from_row(row)
 
     async def find_staff(self, username: str) -> StaffAccount | None:
@@ -788,10 +795,11 @@ class ArchiveStore:
         return await self.get_api_key(key_id)
 
     async def get_api_key(self, key_id: int) -> ApiKey:
-        async with self._db.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            raise NotFound(f"API 密钥不存在 / no API key {key_id}")
+        row = await self._one(
+            "SELECT * FROM api_keys WHERE id = ?",
+            (key_id,),
+            f"API 密钥不存在 / no API key {key_id}",
+        )
         return ApiKey.from_row(row)
 
     async def find_api_key(self, key_hash: str) -> ApiKey | None:
@@ -871,12 +879,11 @@ class ArchiveStore:
         return await self.get_catalog_version(row_id)
 
     async def get_catalog_version(self, version_id: int) -> CatalogRow:
-        async with self._db.execute(
-            "SELECT * FROM catalog_versions WHERE id = ?", (version_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            raise NotFound(f"事项版本不存在 / no catalog version {version_id}")
+        row = await self._one(
+            "SELECT * FROM catalog_versions WHERE id = ?",
+            (version_id,),
+            f"事项版本不存在 / no catalog version {version_id}",
+        )
         return CatalogRow.from_row(row)
 
     async def catalog_versions(self, code: str) -> list[CatalogRow]:
@@ -962,10 +969,11 @@ class ArchiveStore:
             return [row[0] for row in await cur.fetchall()]
 
     async def case_status_gen(self, case_id: int) -> int:
-        async with self._db.execute("SELECT status_gen FROM cases WHERE id = ?", (case_id,)) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            raise NotFound(f"案件不存在 / no case {case_id}")
+        row = await self._one(
+            "SELECT status_gen FROM cases WHERE id = ?",
+            (case_id,),
+            f"案件不存在 / no case {case_id}",
+        )
         return row[0]
 
     async def case_closed_at(self, case_id: int) -> str | None:
@@ -1006,12 +1014,11 @@ class ArchiveStore:
         return await self.get_exclusion(exclusion_id)
 
     async def get_exclusion(self, exclusion_id: int) -> ExclusionRow:
-        async with self._db.execute(
-            "SELECT * FROM exclusions WHERE id = ?", (exclusion_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            raise NotFound(f"排除记录不存在 / no exclusion {exclusion_id}")
+        row = await self._one(
+            "SELECT * FROM exclusions WHERE id = ?",
+            (exclusion_id,),
+            f"排除记录不存在 / no exclusion {exclusion_id}",
+        )
         return ExclusionRow.from_row(row)
 
     async def exclusions(self, case_id: int, *, active_only: bool = False) -> list[ExclusionRow]:

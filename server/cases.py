@@ -131,19 +131,21 @@ def parse_application(data: Any, item_codes: set[str]) -> Application:
         errors["application_no"] = (
             "只能包含字母、数字、-、_ 和 / / only letters, digits, '-', '_' and '/'"
         )
-    name = text("applicant.name", applicant.get("name"), 2, 100)
-    id_no = text("applicant.id_no", applicant.get("id_no"), 1, 40)
-    if id_no and "applicant.id_no" not in errors:
-        try:
-            id_no = check_identity_number(id_no)
-        except ValueError as exc:
-            errors["applicant.id_no"] = str(exc)
-    phone = text("applicant.phone", applicant.get("phone"), 1, 30)
-    if phone and "applicant.phone" not in errors:
-        try:
-            phone = check_phone(phone)
-        except ValueError as exc:
-            errors["applicant.phone"] = str(exc)
+    name = id_no = phone = ""
+    if "applicant" not in errors:  # a missing applicant is one error, not four
+        name = text("applicant.name", applicant.get("name"), 2, 100)
+        id_no = text("applicant.id_no", applicant.get("id_no"), 1, 40)
+        if id_no and "applicant.id_no" not in errors:
+            try:
+                id_no = check_identity_number(id_no)
+            except ValueError as exc:
+                errors["applicant.id_no"] = str(exc)
+        phone = text("applicant.phone", applicant.get("phone"), 1, 30)
+        if phone and "applicant.phone" not in errors:
+            try:
+                phone = check_phone(phone)
+            except ValueError as exc:
+                errors["applicant.phone"] = str(exc)
     item_code = text("item_code", data.get("item_code"), 1, 32)
     if item_code and "item_code" not in errors and item_code not in item_codes:
         errors["item_code"] = (

@@ -224,7 +224,7 @@ def validate_item(data: Any) -> tuple[CatalogItem | None, dict[str, str]]:
         ground, reason = "", ""
     if errors:
         return None, errors
-    return CatalogItem(code, name, video_allowed, checklist, shooting, ground, reason), {}
+    return CatalogItem(code, name, bool(video_allowed), checklist, shooting, ground, reason), {}
 
 
 def parse(data: dict[str, Any], source: str) -> list[CatalogItem]:

@@ -17,7 +17,8 @@ _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
 
 _MOBILE = re.compile(r"1[3-9]\d{9}")
-_LANDLINE = re.compile(r"(0\d{2,3})(\d{7,8})")
+# Area codes: 010 and 02x have three digits (Beijing, the large cities), all others four.
+_LANDLINE = re.compile(r"(010|02\d|0[3-9]\d{2})([2-9]\d{6,7})")
 
 
 def _compact(value: str) -> str:
@@ -78,7 +79,7 @@ def check_identity_number(value: str) -> str:
 
 
 def check_phone(value: str) -> str:
-    """A mainland mobile number (11 digits) or a landline with its area code (0772-1234567)."""
+    """A mainland mobile number (11 digits) or a landline with its area code (0772-2123456)."""
     compact = _compact(value)
     if compact.startswith("+86"):
         compact = compact[3:]

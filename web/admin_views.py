@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_request import FileField
 
 from server.accounts import STAFF_ROLE_NAMES, StaffAction
 from server.app import ACCOUNTS, API_KEYS, ARCHIVE, CASES, CATALOG
@@ -14,14 +15,9 @@ from server.eligibility import GROUND_NAMES, ITEM_GROUNDS
 from server.errors import BadRequest, NotFound, UserError
 
 from .case_views import helpers
-from .staff import current, page, staff_page
+from .staff import actor_of, current, int_param, page, staff_page
 
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
-
-
-def _actor(request: web.Request) -> str:
-    account = current(request)
-    return f"staff:{account.username}" if account else "anonymous"
 
 
 # -- catalog ------------------------------------------------------------------------------------
@@ -112,7 +108,7 @@ async def catalog_save(request: web.Request) -> web.StreamResponse:
             status=400,
         )
     try:
-        await catalog.save(item, note=posted.get("note", ""), actor=_actor(request))
+        await catalog.save(item, note=posted.get("note", ""), actor=actor_of(request))
     except UserError as exc:
         return page(
             request,
@@ -150,14 +146,14 @@ async def dishonesty_import(request: web.Request) -> web.StreamResponse:
     upload = form.get("file")
     replace = form.get("mode") == "replace"
     try:
-        if upload is None or isinstance(upload, str) or not upload.filename:
+        if not isinstance(upload, FileField) or not upload.filename:
             raise BadRequest("请选择 CSV 文件 / choose a CSV file", code="invalid")
         raw = upload.file.read(MAX_UPLOAD_BYTES + 1)
         if len(raw) > MAX_UPLOAD_BYTES:
             raise BadRequest("文件过大（上限 8 MB） / the file is over 8 MB", code="invalid")
         rows = parse_dishonesty_csv(decode_upload(raw))
         result = await request.app[CASES].import_dishonesty(
-            rows, replace=replace, source=f"upload:{upload.filename}", actor=_actor(request)
+            rows, replace=replace, source=f"upload:{upload.filename}", actor=actor_of(request)
         )
     except BadRequest as exc:
         return page(
@@ -197,7 +193,7 @@ async def create_account(request: web.Request) -> web.StreamResponse:
             str(form.get("username", "")),
             str(form.get("role", "")),
             display_name=str(form.get("display_name", "")),
-            actor=_actor(request),
+            actor=actor_of(request),
         )
     except (BadRequest, UserError) as exc:
         return page(
@@ -219,20 +215,13 @@ async def create_account(request: web.Request) -> web.StreamResponse:
 
 
 async def _target_account(request: web.Request) -> Any:
-    return await request.app[ARCHIVE].get_staff(_id(request.match_info["account"]))
-
-
-def _id(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise NotFound("页面不存在 / there is no page at this address") from None
+    return await request.app[ARCHIVE].get_staff(int_param(request.match_info["account"]))
 
 
 @staff_page(StaffAction.MANAGE_ACCOUNTS)
 async def reset_account(request: web.Request) -> web.StreamResponse:
     account = await _target_account(request)
-    password = await request.app[ACCOUNTS].reset_password(account, actor=_actor(request))
+    password = await request.app[ACCOUNTS].reset_password(account, actor=actor_of(request))
     return page(
         request,
         "staff/accounts.html",
@@ -247,7 +236,7 @@ async def toggle_account(request: web.Request) -> web.StreamResponse:
     disable = request.match_info["action"] == "disable"
     if disable and me is not None and account.id == me.id:
         raise UserError("不能停用自己的账号 / you cannot disable your own account")
-    await request.app[ARCHIVE].set_staff_disabled(account.id, disable, actor=_actor(request))
+    await request.app[ARCHIVE].set_staff_disabled(account.id, disable, actor=actor_of(request))
     raise web.HTTPSeeOther("/admin/accounts")
 
 
@@ -268,7 +257,7 @@ async def create_api_key(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     try:
         record, key = await request.app[API_KEYS].create(
-            str(form.get("name", "")), actor=_actor(request)
+            str(form.get("name", "")), actor=actor_of(request)
         )
     except BadRequest as exc:
         return page(
@@ -286,6 +275,6 @@ async def create_api_key(request: web.Request) -> web.StreamResponse:
 
 @staff_page(StaffAction.MANAGE_API_KEYS)
 async def revoke_api_key(request: web.Request) -> web.StreamResponse:
-    record = await request.app[ARCHIVE].get_api_key(_id(request.match_info["key"]))
-    await request.app[ARCHIVE].revoke_api_key(record.id, actor=_actor(request))
+    record = await request.app[ARCHIVE].get_api_key(int_param(request.match_info["key"]))
+    await request.app[ARCHIVE].revoke_api_key(record.id, actor=actor_of(request))
     raise web.HTTPSeeOther("/admin/api-keys")

@@ -21,7 +21,7 @@ from server.eligibility import GROUND_NAMES, Ground
 from server.errors import BadRequest, KanyanError, NotFound
 
 OPENAPI = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
-KEY = "kanyan.api_key"
+KEY = web.RequestKey("api_key", ApiKey)
 
 ApiHandler = Callable[[web.Request], Awaitable[web.Response]]
 
@@ -142,8 +142,8 @@ async def get_case(request: web.Request) -> web.Response:
 @api
 async def import_dishonesty(request: web.Request) -> web.Response:
     if request.content_type == "text/csv":
-        replace = request.query.get("mode", "merge") == "replace"
         mode = request.query.get("mode", "merge")
+        _check_mode(mode)
         rows = parse_dishonesty_csv(decode_upload(await request.read()))
     else:
         data = await _json_body(request)
@@ -161,16 +161,10 @@ async def import_dishonesty(request: web.Request) -> web.Response:
             fields["entries"] = "必填，应为数组 / required, an array"
         if fields:
             raise BadRequest("名单格式有误 / invalid list", code="invalid", details=fields)
-        replace = mode == "replace"
-        rows = check_dishonesty_entries(entries)
-    if mode not in ("merge", "replace"):
-        raise BadRequest(
-            "mode 应为 merge 或 replace / mode must be merge or replace",
-            code="invalid",
-            details={"mode": "merge | replace"},
-        )
+        _check_mode(mode)
+        rows = check_dishonesty_entries(entries or [])
     result = await request.app[CASES].import_dishonesty(
-        rows, replace=replace, source=f"api:{request[KEY].name}", actor=_caller(request)
+        rows, replace=mode == "replace", source=f"api:{request[KEY].name}", actor=_caller(request)
     )
     _, total = await request.app[ARCHIVE].list_dishonesty(limit=1)
     return web.json_response(
@@ -183,6 +177,15 @@ async def import_dishonesty(request: web.Request) -> web.Response:
             "listed": total,
         }
     )
+
+
+def _check_mode(mode: object) -> None:
+    if mode not in ("merge", "replace"):
+        raise BadRequest(
+            "mode 应为 merge 或 replace / mode must be merge or replace",
+            code="invalid",
+            details={"mode": "merge | replace"},
+        )
 
 
 async def openapi(request: web.Request) -> web.Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -21,9 +22,20 @@ from server.eligibility import DECLARABLE, GROUND_NAMES, Ground
 from server.errors import BadRequest, NotFound, UserError
 
 from .i18n import lang_of
-from .staff import Handler, current, page, staff_page
+from .staff import Handler, actor_of, current, int_param, page, staff_page
 
 PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member of an inspection group as the case page shows them."""
+
+    invitee: Invitee
+    url: str  # their personal link, when this staff member may see it
+    mine: bool  # the member is the logged-in staff member
+
+
 GROUP_ROWS = {"clerk": 2, "expert": 3, "observer": 2}
 
 
@@ -52,21 +64,9 @@ def helpers(request: web.Request) -> dict[str, Any]:
     }
 
 
-def _int(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise NotFound("页面不存在 / there is no page at this address") from None
-
-
 def _form_text(form: Any, key: str, limit: int = 500) -> str:
     value = form.get(key, "")
     return value.strip()[:limit] if isinstance(value, str) else ""
-
-
-def _actor(request: web.Request) -> str:
-    account = current(request)
-    return f"staff:{account.username}" if account else "anonymous"
 
 
 # -- dashboard and case list --------------------------------------------------------------------
@@ -110,7 +110,7 @@ async def case_list(request: web.Request) -> web.StreamResponse:
             created_before = clock.iso(end + timedelta(days=1))
     except ValueError:
         pass
-    number = max(1, _int(query.get("page", "1")))
+    number = max(1, int_param(query.get("page", "1")))
     archive = request.app[ARCHIVE]
     cases, total = await archive.list_cases(
         **filters,
@@ -159,7 +159,7 @@ async def create_case(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     try:
         case, created = await request.app[CASES].intake(
-            application_from_form(form), actor=_actor(request)
+            application_from_form(form), actor=actor_of(request)
         )
     except (BadRequest, UserError) as exc:
         details = exc.details if isinstance(exc.details, dict) else {}
@@ -182,7 +182,7 @@ async def create_case(request: web.Request) -> web.StreamResponse:
 
 
 async def _case(request: web.Request) -> Case:
-    return await request.app[ARCHIVE].get_case(_int(request.match_info["case"]))
+    return await request.app[ARCHIVE].get_case(int_param(request.match_info["case"]))
 
 
 async def _inspection_view(
@@ -193,21 +193,21 @@ async def _inspection_view(
     account = current(request)
     accounts = await archive.invitee_accounts(inspection.id)
     open_links = inspection.state in ("scheduled", "live")
-    members = []
+    members: list[Member] = []
     for invitee in await archive.invitees(inspection.id):
         mine = account is not None and accounts.get(invitee.id) == account.id
         url = ""
         if open_links and invitee.revoked_at is None and (show_all_links or mine):
             url = links.room_url(invitee, inspection)
-        members.append({"invitee": invitee, "url": url, "mine": mine})
-    applicant = next((m for m in members if m["invitee"].role == "applicant" and m["url"]), None)
+        members.append(Member(invitee, url, mine))
+    applicant = next((m for m in members if m.invitee.role == "applicant" and m.url), None)
     version_id = await archive.inspection_catalog_version(inspection.id)
     checklist = await request.app[CATALOG].version(version_id) if version_id else None
     return {
         "inspection": inspection,
         "members": members,
-        "host": next((m for m in members if m["invitee"].role == "host" and m["url"]), None),
-        "applicant_qr": qr_svg(applicant["url"]) if applicant else None,
+        "host": next((m for m in members if m.invitee.role == "host" and m.url), None),
+        "applicant_qr": qr_svg(applicant.url) if applicant else None,
         "checklist": checklist,
         "cancel_reason": (
             await archive.inspection_cancel_reason(inspection.id)
@@ -293,7 +293,7 @@ def on_case(
 
 
 async def _case_id(request: web.Request) -> int:
-    return _int(request.match_info["case"])
+    return int_param(request.match_info["case"])
 
 
 async def _inspection_case_id(request: web.Request) -> int:
@@ -302,12 +302,12 @@ async def _inspection_case_id(request: web.Request) -> int:
 
 async def _exclusion_case_id(request: web.Request) -> int:
     archive = request.app[ARCHIVE]
-    return (await archive.get_exclusion(_int(request.match_info["exclusion"]))).case_id
+    return (await archive.get_exclusion(int_param(request.match_info["exclusion"]))).case_id
 
 
 async def _invitee_case_id(request: web.Request) -> int:
     archive = request.app[ARCHIVE]
-    invitee = await archive.get_invitee(_int(request.match_info["invitee"]))
+    invitee = await archive.get_invitee(int_param(request.match_info["invitee"]))
     return (await archive.get_inspection(invitee.inspection_id)).case_id
 
 
@@ -330,7 +330,7 @@ async def declare_exclusion(request: web.Request) -> web.StreamResponse:
         case.id,
         _form_text(form, "ground", 20),
         _form_text(form, "reason"),
-        actor=_actor(request),
+        actor=actor_of(request),
     )
     raise _back(case.id, "excluded")
 
@@ -339,10 +339,10 @@ async def declare_exclusion(request: web.Request) -> web.StreamResponse:
 @on_case(_exclusion_case_id)
 async def withdraw_exclusion(request: web.Request) -> web.StreamResponse:
     archive = request.app[ARCHIVE]
-    exclusion = await archive.get_exclusion(_int(request.match_info["exclusion"]))
+    exclusion = await archive.get_exclusion(int_param(request.match_info["exclusion"]))
     form = await request.post()
     await request.app[CASES].withdraw(
-        exclusion.id, _form_text(form, "reason"), actor=_actor(request)
+        exclusion.id, _form_text(form, "reason"), actor=actor_of(request)
     )
     raise _back(exclusion.case_id, "withdrawn")
 
@@ -379,7 +379,7 @@ async def _group_from_form(request: web.Request, form: Any, case: Case) -> list[
     group: list[GroupMember] = []
     host_account = _form_text(form, "host_account", 20)
     if host_account:
-        account = await archive.get_staff(_int(host_account))
+        account = await archive.get_staff(int_param(host_account))
         if account.role != StaffRole.INSPECTOR or account.disabled_at is not None:
             raise BadRequest(
                 "主持人须为在用的勘验人员账号 / the host must be an active inspector account",
@@ -390,7 +390,7 @@ async def _group_from_form(request: web.Request, form: Any, case: Case) -> list[
     else:
         group.extend(_rows(form, "host"))
     for value in form.getall("clerk_account", []):
-        account = await archive.get_staff(_int(str(value)))
+        account = await archive.get_staff(int_param(str(value)))
         if account.role != StaffRole.CLERK:
             raise BadRequest(
                 "所选账号不是业务审批人员 / not a clerk account",
@@ -448,7 +448,7 @@ async def schedule(request: web.Request) -> web.StreamResponse:
                 code="invalid",
                 details={"scheduled_at": "必填 / required"},
             )
-        await request.app[CASES].schedule(case.id, when, group, actor=_actor(request))
+        await request.app[CASES].schedule(case.id, when, group, actor=actor_of(request))
     except (BadRequest, UserError) as exc:
         context = await _schedule_context(request, await _case(request))
         details = exc.details if isinstance(exc.details, dict) else {}
@@ -462,7 +462,7 @@ async def schedule(request: web.Request) -> web.StreamResponse:
 
 
 async def _inspection(request: web.Request) -> Inspection:
-    return await request.app[ARCHIVE].get_inspection(_int(request.match_info["inspection"]))
+    return await request.app[ARCHIVE].get_inspection(int_param(request.match_info["inspection"]))
 
 
 @staff_page(StaffAction.SCHEDULE)
@@ -478,7 +478,7 @@ async def reschedule(request: web.Request) -> web.StreamResponse:
             details={"scheduled_at": "必填 / required"},
         )
     await request.app[CASES].reschedule(
-        inspection.id, when, _form_text(form, "reason"), actor=_actor(request)
+        inspection.id, when, _form_text(form, "reason"), actor=actor_of(request)
     )
     raise _back(inspection.case_id, "rescheduled")
 
@@ -489,7 +489,7 @@ async def cancel(request: web.Request) -> web.StreamResponse:
     inspection = await _inspection(request)
     form = await request.post()
     await request.app[CASES].cancel(
-        inspection.id, _form_text(form, "reason"), actor=_actor(request)
+        inspection.id, _form_text(form, "reason"), actor=actor_of(request)
     )
     raise _back(inspection.case_id, "cancelled")
 
@@ -505,7 +505,7 @@ async def add_member(request: web.Request) -> web.StreamResponse:
         _form_text(form, "unit", 120),
         _form_text(form, "phone", 30),
     )
-    await request.app[CASES].add_member(inspection.id, member, actor=_actor(request))
+    await request.app[CASES].add_member(inspection.id, member, actor=actor_of(request))
     raise _back(inspection.case_id, "member_added")
 
 
@@ -513,16 +513,16 @@ async def add_member(request: web.Request) -> web.StreamResponse:
 @on_case(_invitee_case_id)
 async def revoke_member(request: web.Request) -> web.StreamResponse:
     archive = request.app[ARCHIVE]
-    invitee: Invitee = await archive.get_invitee(_int(request.match_info["invitee"]))
+    invitee: Invitee = await archive.get_invitee(int_param(request.match_info["invitee"]))
     inspection = await archive.get_inspection(invitee.inspection_id)
-    await request.app[CASES].revoke_member(invitee.id, actor=_actor(request))
+    await request.app[CASES].revoke_member(invitee.id, actor=actor_of(request))
     raise _back(inspection.case_id, "member_revoked")
 
 
 @staff_page(StaffAction.SCHEDULE)
 async def renew_status_link(request: web.Request) -> web.StreamResponse:
     case = await _case(request)
-    await request.app[ARCHIVE].renew_status_link(case.id, actor=_actor(request))
+    await request.app[ARCHIVE].renew_status_link(case.id, actor=actor_of(request))
     raise _back(case.id, "status_renewed")
 
 
@@ -533,8 +533,8 @@ async def applicant_notice(request: web.Request) -> web.StreamResponse:
     archive = request.app[ARCHIVE]
     case = await archive.get_case(inspection.case_id)
     view = await _inspection_view(request, inspection, True)
-    applicant = next((m for m in view["members"] if m["invitee"].role == "applicant"), None)
-    if applicant is None or not applicant["url"]:
+    applicant = next((m for m in view["members"] if m.invitee.role == "applicant"), None)
+    if applicant is None or not applicant.url:
         raise UserError("该勘验没有有效的申请人链接 / this inspection has no open applicant link")
     status_url = await request.app[STATUS_LINKS].url(case, _base_url(request))
     return page(
@@ -543,8 +543,8 @@ async def applicant_notice(request: web.Request) -> web.StreamResponse:
         {
             "case": case,
             "view": view,
-            "room_url": applicant["url"],
-            "room_qr": qr_svg(applicant["url"]),
+            "room_url": applicant.url,
+            "room_qr": qr_svg(applicant.url),
             "status_url": status_url,
             "status_qr": qr_svg(status_url),
             **helpers(request),

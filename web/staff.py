@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-STAFF_KEY = "kanyan.staff"
-CSRF_KEY = "kanyan.csrf"
+STAFF_KEY: web.RequestKey[StaffAccount | None] = web.RequestKey("staff")
+CSRF_KEY = web.RequestKey("csrf", str)
 
 
 def current(request: web.Request) -> StaffAccount | None:
@@ -117,6 +117,19 @@ def staff_page(
     return decorate
 
 
+def actor_of(request: web.Request) -> str:
+    """How the event log names the person acting."""
+    account = current(request)
+    return f"staff:{account.username}" if account else "anonymous"
+
+
+def int_param(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise NotFound("页面不存在 / there is no page at this address") from None
+
+
 def lang_switch_url(request: web.Request) -> str:
     query = dict(request.query)
     query["lang"] = "en" if lang_of(request) == "zh" else "zh"
@@ -134,7 +147,7 @@ def page(
     account = current(request)
     allowed = STAFF_PERMISSIONS[StaffRole(account.role)] if account else frozenset()
     lang = lang_of(request)
-    base = {
+    base: dict[str, Any] = {
         "me": account,
         "can": {str(action) for action in allowed},
         "csrf": request[CSRF_KEY],

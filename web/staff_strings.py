@@ -111,6 +111,7 @@ STAFF_STRINGS: dict[str, tuple[str, str]] = {
     "applicant_name": ("申请人名称", "Applicant name"),
     "applicant_id_no": ("身份证号码 / 统一社会信用代码", "ID number / unified social credit code"),
     "site_address": ("勘验地址", "Site address"),
+    "id_no": ("证件号码", "ID no."),
     "intake_hint": (
         "登记经初审移交现场勘查的申请。政务服务平台也可通过接口自动推送。",
         "Register an application handed over after preliminary review. The platform can also "
@@ -244,8 +245,7 @@ STAFF_STRINGS: dict[str, tuple[str, str]] = {
     ),
     "notice_prepare": ("请提前准备", "Please prepare"),
     "notice_step_1": (
-        "使用电量充足、网络良好（建议 4G/5G 或 Wi-Fi）的智能手机，"
-        "允许浏览器使用摄像头和麦克风。",
+        "使用电量充足、网络良好（建议 4G/5G 或 Wi-Fi）的智能手机，允许浏览器使用摄像头和麦克风。",
         "A charged smartphone with a good connection (4G/5G or Wi-Fi); allow the browser to use "
         "the camera and microphone.",
     ),
