@@ -78,7 +78,7 @@ async def test_a_case_is_created_once_and_a_repeat_returns_it(api, server):
     assert first["item"] == {"code": "FOOD-OPERATION", "name": "食品经营许可"}
     status, again, _ = await api.post_case(GOOD)
     assert status == 200 and again == first
-    cases, total = await server.archive.list_cases()
+    _, total = await server.archive.list_cases()
     assert total == 1
     events = await server.archive.events(case_id=first["id"], types=["case.created"])
     assert [e.actor for e in events] == ["apikey:provincial-platform"]
