@@ -7,7 +7,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -162,6 +162,11 @@ def page(
     return render(request, template, {**base, **(context or {})}, status=status)
 
 
+def see_other(location: str) -> web.Response:
+    """A redirect after a form post that can carry cookies (a raised one cannot)."""
+    return web.Response(status=303, headers={"Location": location})
+
+
 def safe_next(target: str | None) -> str:
     """Only a path on this site: never an absolute or protocol-relative URL."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -193,7 +198,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     except NotAuthenticated as exc:
         return page(request, "login.html", {**context, "error": exc.message}, status=401)
     account = result.account
-    response = web.HTTPSeeOther("/account/password" if result.must_change_password else target)
+    response = see_other("/account/password" if result.must_change_password else target)
     signer = request.app[SESSIONS]
     response.set_cookie(
         SESSION_COOKIE,
@@ -207,7 +212,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     account = current(request)
     if account is not None:
         await request.app[ARCHIVE].append_event("staff.logout", actor=f"staff:{account.username}")
-    response = web.HTTPSeeOther("/login")
+    response = see_other("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     return response
 
@@ -233,14 +238,10 @@ async def change_password(request: web.Request) -> web.StreamResponse:
         return page(request, "password.html", {"errors": exc.details or {}}, status=400)
     # The change ended every session of this account, this one too: issue a fresh one.
     signer = request.app[SESSIONS]
-    response = web.HTTPSeeOther("/dashboard?" + urlencode({"notice": "password_changed"}))
+    response = see_other("/dashboard?" + urlencode({"notice": "password_changed"}))
     response.set_cookie(
         SESSION_COOKIE,
         signer.issue(updated.id, updated.session_gen),
         **cookie_options(signer.lifetime_s),
     )
     return response
-
-
-def login_url(next_path: str) -> str:
-    return "/login?next=" + quote(next_path, safe="/")

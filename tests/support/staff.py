@@ -106,3 +106,36 @@ class StaffBrowser:
     async def login(self, username: str, password: str = PASSWORD) -> Response:
         await self.get("/login")
         return await self.post("/login", {"username": username, "password": password})
+
+
+INTAKE_FORM = {
+    "application_no": "SQ20261126000123",
+    "applicant_name": "柳江区示例餐饮店",
+    "applicant_id_no": "91450221MA5KDEM012",
+    "applicant_phone": "13812345678",
+    "item_code": "FOOD-OPERATION",
+    "site_address": "柳州市柳江区拉堡镇示例路 1 号",
+    "section": "食品药品审批股",
+}
+
+
+def schedule_form(when: str, host_account: int | None = None, **extra: str) -> list:
+    """The scheduling form as a browser posts it: a host, one of each other role."""
+    form = [("scheduled_at", when)]
+    if host_account is not None:
+        form.append(("host_account", str(host_account)))
+    else:
+        form += [("host_name", "刘专家"), ("host_unit", "专家库"), ("host_phone", "")]
+    form += [
+        ("clerk_name", "李审批"),
+        ("clerk_unit", "食品药品审批股"),
+        ("clerk_phone", "0772-2123456"),
+        ("expert_name", "王专家"),
+        ("expert_unit", "专家库"),
+        ("expert_phone", ""),
+        ("observer_name", "赵观察"),
+        ("observer_unit", "区市场监督管理局"),
+        ("observer_phone", "13900000000"),
+    ]
+    form += list(extra.items())
+    return form
