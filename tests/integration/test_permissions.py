@@ -122,7 +122,13 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
             None,
             staff(200, "inspector"),
         ),
-        ("POST", "/invitees/{invitee}/revoke", f"/invitees/{v}/revoke", {}, staff(303, "inspector")),
+        (
+            "POST",
+            "/invitees/{invitee}/revoke",
+            f"/invitees/{v}/revoke",
+            {},
+            staff(303, "inspector"),
+        ),
         ("GET", "/s/{token}", f"/s/{status}", None, everyone(200)),
         ("GET", "/catalog", "/catalog", None, staff(200, *ALL)),
         ("POST", "/catalog", "/catalog", {}, staff(400, "admin")),
@@ -287,7 +293,9 @@ async def test_every_route_answers_every_caller_as_the_table_says(server, world)
             else:
                 got = (await tab.post(path, body, headers=headers)).status
             if got != expected[caller]:
-                mismatches.append(f"{method} {path} as {caller}: {got}, expected {expected[caller]}")
+                mismatches.append(
+                    f"{method} {path} as {caller}: {got}, expected {expected[caller]}"
+                )
     assert not mismatches, "\n".join(mismatches)
 
 
