@@ -425,6 +425,9 @@ async def _schedule_context(request: web.Request, case: Case) -> dict[str, Any]:
         "default_when": default.strftime("%Y-%m-%dT%H:%M"),
         "me_id": account.id if account else None,
         "blocking": await archive.exclusions(case.id, active_only=True),
+        "already": any(
+            i.state in ("scheduled", "live") for i in await archive.inspections_of_case(case.id)
+        ),
         **helpers(request),
     }
 

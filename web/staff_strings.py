@@ -230,6 +230,10 @@ STAFF_STRINGS: dict[str, tuple[str, str]] = {
         "申请人将获得勘验二维码和查询链接，可打印告知单交给申请人。",
         "The applicant gets a room QR code and a status link; print the notice for them.",
     ),
+    "already_scheduled": (
+        "本案已有待进行的勘验；如需调整请在案件页改期或取消。",
+        "This case already has an inspection scheduled; move or cancel it on the case page.",
+    ),
     "schedule_and_issue": ("安排并生成链接", "Schedule and issue links"),
     # applicant notice
     "notice_title": ("远程视频勘验告知单", "Remote video inspection notice"),
