@@ -43,9 +43,9 @@ def beijing(delta: timedelta) -> str:
 @pytest.fixture
 def server(tmp_path):
     config = write_config(tmp_path)
+    command = ["user", "add", "zhangsan", "--role", "inspector", "--display-name", "张三"]
     added = subprocess.run(
-        [sys.executable, "-m", "server", "--config", str(config), "user", "add", "zhangsan"]
-        + ["--role", "inspector", "--display-name", "张三"],
+        [sys.executable, "-m", "server", "--config", str(config), *command],
         cwd=tmp_path,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
         capture_output=True,
