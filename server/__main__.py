@@ -50,8 +50,9 @@ async def serve(settings: config.Settings) -> None:
             f"first admin account: admin, one-time password {admin_password} "
             "(首次登录后须修改 / change it at first login)"
         )
-    if settings.demo.enabled:
-        inspection, invitees = await demo.ensure_demo(app[ARCHIVE], app[CASES], settings)
+    ready = settings.demo.enabled and await demo.ensure_demo(app[ARCHIVE], app[CASES], settings)
+    if ready:
+        inspection, invitees = ready
         lines = demo.demo_lines(app[LINKS], inspection, invitees)
         for line in lines:
             _say(line)

@@ -9,11 +9,12 @@ the printed links always open a room.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from . import clock
 from .archive import ArchiveStore, GroupMember, Inspection, Invitee
-from .cases import CaseService
+from .cases import CaseService, Excluded
 from .config import Settings
 from .links import Links
 
@@ -37,11 +38,14 @@ DEMO_PEOPLE = [
     ("applicant", "陈申请", "柳江区示例餐饮店"),
 ]
 ACTOR = "system:demo"
+log = logging.getLogger(__name__)
 
 
 async def ensure_demo(
     archive: ArchiveStore, cases: CaseService, settings: Settings
-) -> tuple[Inspection, list[Invitee]]:
+) -> tuple[Inspection, list[Invitee]] | None:
+    """The demo inspection and its group; None when the demo case has been excluded (someone
+    declared an exclusion on it, or listed its applicant), logged with the reason."""
     case = await archive.find_demo_case()
     if case is None:
         case, _ = await cases.intake(DEMO_APPLICATION, actor=ACTOR, is_demo=True)
@@ -64,7 +68,11 @@ async def ensure_demo(
             current = None
     if current is None:
         group = [GroupMember(role, name, unit) for role, name, unit in DEMO_PEOPLE]
-        current = await cases.schedule(case.id, clock.now(), group, actor=ACTOR)
+        try:
+            current = await cases.schedule(case.id, clock.now(), group, actor=ACTOR)
+        except Excluded as exc:
+            log.warning("no demo inspection: %s", exc.message)
+            return None
     return current, await archive.invitees(current.id)
 
 

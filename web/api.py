@@ -14,11 +14,13 @@ from typing import Any
 
 from aiohttp import web
 
-from server.app import API_KEYS, ARCHIVE, CASES, SETTINGS, STATUS_LINKS
+from server.app import API_KEYS, ARCHIVE, CASES, STATUS_LINKS
 from server.archive import ApiKey, Case
 from server.cases import CASE_STATES, check_dishonesty_entries, decode_upload, parse_dishonesty_csv
 from server.eligibility import GROUND_NAMES, Ground
 from server.errors import BadRequest, KanyanError, NotFound
+
+from .staff import public_base
 
 OPENAPI = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
 KEY = web.RequestKey("api_key", ApiKey)
@@ -79,11 +81,6 @@ async def _json_body(request: web.Request) -> Any:
         ) from None
 
 
-def base_url(request: web.Request) -> str:
-    configured = request.app[SETTINGS].server.public_url
-    return configured.rstrip("/") if configured else f"{request.scheme}://{request.host}"
-
-
 async def case_json(request: web.Request, case: Case) -> dict[str, Any]:
     archive = request.app[ARCHIVE]
     exclusions = await archive.exclusions(case.id, active_only=True)
@@ -115,7 +112,7 @@ async def case_json(request: web.Request, case: Case) -> dict[str, Any]:
         "inspections": [
             {"seq": i.seq, "scheduled_at": i.scheduled_at, "state": i.state} for i in inspections
         ],
-        "status_url": await request.app[STATUS_LINKS].url(case, base_url(request)),
+        "status_url": await request.app[STATUS_LINKS].url(case, public_base(request)),
         "created_at": case.created_at,
     }
 

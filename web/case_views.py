@@ -22,7 +22,7 @@ from server.eligibility import DECLARABLE, GROUND_NAMES, Ground
 from server.errors import BadRequest, NotFound, UserError
 
 from .i18n import lang_of
-from .staff import Handler, actor_of, current, int_param, page, staff_page
+from .staff import Handler, actor_of, current, int_param, page, public_base, staff_page
 
 PAGE_SIZE = 50
 
@@ -238,7 +238,7 @@ async def render_case(
     status_url = ""
     status_qr = None
     if schedules or may(account, StaffAction.INTAKE):
-        status_url = await request.app[STATUS_LINKS].url(case, _base_url(request))
+        status_url = await request.app[STATUS_LINKS].url(case, public_base(request))
         status_qr = qr_svg(status_url)
     item = None
     try:
@@ -309,11 +309,6 @@ async def _invitee_case_id(request: web.Request) -> int:
     archive = request.app[ARCHIVE]
     invitee = await archive.get_invitee(int_param(request.match_info["invitee"]))
     return (await archive.get_inspection(invitee.inspection_id)).case_id
-
-
-def _base_url(request: web.Request) -> str:
-    configured = request.app[SETTINGS].server.public_url
-    return configured.rstrip("/") if configured else f"{request.scheme}://{request.host}"
 
 
 def _back(case_id: int, notice: str = "") -> web.HTTPSeeOther:
@@ -539,7 +534,7 @@ async def applicant_notice(request: web.Request) -> web.StreamResponse:
     applicant = next((m for m in view["members"] if m.invitee.role == "applicant"), None)
     if applicant is None or not applicant.url:
         raise UserError("该勘验没有有效的申请人链接 / this inspection has no open applicant link")
-    status_url = await request.app[STATUS_LINKS].url(case, _base_url(request))
+    status_url = await request.app[STATUS_LINKS].url(case, public_base(request))
     return page(
         request,
         "staff/notice.html",

@@ -19,7 +19,7 @@ from server.accounts import (
     TooManyAttempts,
     may,
 )
-from server.app import ACCOUNTS, ARCHIVE, SESSIONS
+from server.app import ACCOUNTS, ARCHIVE, SESSIONS, SETTINGS
 from server.archive import StaffAccount
 from server.errors import BadRequest, NotAuthenticated, NotAuthorised, NotFound
 from server.sessions import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE
@@ -128,6 +128,12 @@ def int_param(value: str) -> int:
         return int(value)
     except ValueError:
         raise NotFound("页面不存在 / there is no page at this address") from None
+
+
+def public_base(request: web.Request) -> str:
+    """The base of links given out: the configured public URL, else the one asked for."""
+    configured = request.app[SETTINGS].server.public_url
+    return configured.rstrip("/") if configured else f"{request.scheme}://{request.host}"
 
 
 def lang_switch_url(request: web.Request) -> str:

@@ -151,3 +151,21 @@ def test_user_and_apikey_commands(tmp_path):
 def test_incomplete_commands_explain_themselves(tmp_path, command):
     result = run_cli(write_config(tmp_path), *command)
     assert result.returncode == 2 and "usage:" in result.stderr
+
+
+async def test_an_excluded_demo_case_gives_no_links_instead_of_failing(tmp_path):
+    from server import demo
+    from server.app import ARCHIVE, CASES
+    from tests.support.server import make_settings, running_server
+
+    settings = make_settings(tmp_path)
+    async with running_server(settings) as running:
+        archive, cases = running.app[ARCHIVE], running.app[CASES]
+        inspection, invitees = await demo.ensure_demo(archive, cases, settings)
+        assert [i.role for i in invitees] == list(ROLES)
+        case = await archive.find_demo_case()
+        await cases.declare(case.id, "site", "演示现场停电", actor="test")
+        assert await demo.ensure_demo(archive, cases, settings) is None
+        await cases.withdraw((await archive.exclusions(case.id))[0].id, "恢复", actor="test")
+        again = await demo.ensure_demo(archive, cases, settings)
+        assert again is not None and again[0].id != inspection.id
