@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import config, demo, tls
+from . import admin_cli, config, demo, tls
 from .errors import ConfigError
 
 
@@ -21,7 +21,7 @@ def _say(line: str) -> None:
 
 
 async def serve(settings: config.Settings) -> None:
-    from .app import ARCHIVE, LINKS, create_app
+    from .app import ACCOUNTS, ARCHIVE, CASES, LINKS, create_app
 
     ssl_context = tls.ssl_context(settings)
     app = create_app(settings)
@@ -44,8 +44,15 @@ async def serve(settings: config.Settings) -> None:
         settings.server.public_url = f"https://{host}:{port}"
     base = settings.server.public_url.rstrip("/")
     _say(f"serving {base} (port {port})")
-    if settings.demo.enabled:
-        inspection, invitees = await demo.ensure_demo(app[ARCHIVE])
+    admin_password = await app[ACCOUNTS].ensure_first_admin()
+    if admin_password:
+        _say(
+            f"first admin account: admin, one-time password {admin_password} "
+            "(首次登录后须修改 / change it at first login)"
+        )
+    ready = settings.demo.enabled and await demo.ensure_demo(app[ARCHIVE], app[CASES], settings)
+    if ready:
+        inspection, invitees = ready
         lines = demo.demo_lines(app[LINKS], inspection, invitees)
         for line in lines:
             _say(line)
@@ -106,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="serve HTTPS and print the demo links (default)")
     commands.add_parser("verify-log", help="check the event log's hash chain")
+    admin_cli.add_commands(commands)
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -119,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = config.load(Path(args.config) if args.config else None)
         if args.command == "verify-log":
             return asyncio.run(verify_log(settings))
+        if args.command in admin_cli.COMMANDS:
+            return asyncio.run(admin_cli.run(settings, args))
         asyncio.run(serve(settings))
         return 0
     except ConfigError as exc:

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiohttp import web
 
 from . import hooks
+from .accounts import Accounts, ApiKeys, LoginThrottle
 from .archive import ArchiveStore
 from .auth import LinkSigner, load_or_create_secret
+from .cases import CaseService
+from .catalog import SHIPPED, Catalog, load_file
 from .config import Settings
 from .links import Links
 from .rooms import RoomService
+from .sessions import SessionSigner
 from .signalling import ReconnectLimiter
+from .status_links import StatusLinks
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +28,13 @@ ARCHIVE = web.AppKey("archive", ArchiveStore)
 LINKS = web.AppKey("links", Links)
 ROOMS = web.AppKey("rooms", RoomService)
 LIMITER = web.AppKey("limiter", ReconnectLimiter)
+ACCOUNTS = web.AppKey("accounts", Accounts)
+API_KEYS = web.AppKey("api_keys", ApiKeys)
+SESSIONS = web.AppKey("sessions", SessionSigner)
+CATALOG = web.AppKey("catalog", Catalog)
+CATALOG_FILE = web.AppKey("catalog_file", list)
+CASES = web.AppKey("cases", CaseService)
+STATUS_LINKS = web.AppKey("status_links", StatusLinks)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -32,6 +45,9 @@ def create_app(settings: Settings) -> web.Application:
     app[LIMITER] = ReconnectLimiter()
     hooks.use_host_addresses(settings.ice.host_addresses)
     app.cleanup_ctx.append(_archive_ctx)
+    # The catalog is checked before anything starts: a mistake stops Kanyan naming the field.
+    app[CATALOG_FILE] = load_file(catalog_path(settings))
+    app.cleanup_ctx.append(_cases_ctx)
     app.on_shutdown.append(_close_rooms)
     routes.setup(app)
     return app
@@ -51,3 +67,33 @@ async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _close_rooms(app: web.Application) -> None:
     await app[ROOMS].close()
+
+
+def catalog_path(settings: Settings) -> Path:
+    return settings.path(settings.cases.catalog) if settings.cases.catalog else SHIPPED
+
+
+async def _cases_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    archive = app[ARCHIVE]
+    staff = settings.staff
+    throttle = LoginThrottle(
+        staff.login_max_failures,
+        staff.login_max_failures_per_address,
+        staff.login_window_minutes * 60,
+    )
+    app[ACCOUNTS] = Accounts(archive, throttle)
+    app[API_KEYS] = ApiKeys(archive)
+    session_secret = load_or_create_secret(
+        staff.session_secret, settings.data_dir / "session-secret"
+    )
+    app[SESSIONS] = SessionSigner(session_secret, staff.session_hours * 3600)
+    catalog = Catalog(archive)
+    await catalog.sync_file(app[CATALOG_FILE], str(catalog_path(settings)))
+    app[CATALOG] = catalog
+    app[CASES] = CaseService(archive, catalog)
+    link_secret = load_or_create_secret(
+        settings.security.link_secret, settings.data_dir / "link-secret"
+    )
+    app[STATUS_LINKS] = StatusLinks(link_secret, archive)
+    yield

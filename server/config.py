@@ -116,6 +116,32 @@ class DemoSettings:
 
 
 @dataclass
+class StaffSettings:
+    session_secret: str = setting(
+        "",
+        "Secret that signs staff session cookies and form tokens. Empty: generated once into "
+        "data_dir/session-secret (mode 0600).",
+    )
+    session_hours: int = setting(12, "A staff login lasts this many hours.")
+    login_max_failures: int = setting(
+        10, "Failed logins allowed per account within the window before logins wait."
+    )
+    login_max_failures_per_address: int = setting(
+        30, "Failed logins allowed per client address within the window."
+    )
+    login_window_minutes: int = setting(15, "The window over which failed logins are counted.")
+
+
+@dataclass
+class CasesSettings:
+    catalog: str = setting(
+        "",
+        "The licence-item catalog (TOML, [[item]] tables). Empty: config/catalog.toml shipped "
+        "with Kanyan.",
+    )
+
+
+@dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     tls: TlsSettings = field(default_factory=TlsSettings)
@@ -124,6 +150,8 @@ class Settings:
     media: MediaSettings = field(default_factory=MediaSettings)
     signalling: SignallingSettings = field(default_factory=SignallingSettings)
     demo: DemoSettings = field(default_factory=DemoSettings)
+    staff: StaffSettings = field(default_factory=StaffSettings)
+    cases: CasesSettings = field(default_factory=CasesSettings)
     # Where relative paths are resolved from: the directory `make run` starts in.
     base_dir: Path = field(default_factory=Path.cwd, metadata={"internal": True})
 
@@ -205,6 +233,11 @@ def validate(settings: Settings, source: str) -> None:
         raise ConfigError(f"{source}: ice.turn_urls needs ice.turn_secret")
     if not 0 <= settings.server.port <= 65535:
         raise ConfigError(f"{source}: server.port must be 0–65535")
+    for key in ("session_hours", "login_max_failures", "login_max_failures_per_address"):
+        if getattr(settings.staff, key) < 1:
+            raise ConfigError(f"{source}: staff.{key} must be at least 1")
+    if settings.staff.login_window_minutes < 1:
+        raise ConfigError(f"{source}: staff.login_window_minutes must be at least 1")
 
 
 def load(path: str | os.PathLike[str] | None = None) -> Settings:

@@ -1,14 +1,34 @@
 """The demo inspection that `make run` prints links for.
 
-Made on first start; on every start its links are issued afresh, and when the demo session has
-ended a re-inspection of the same case is scheduled, so the printed links always open a room.
+Made on first start through the real workflow: the case is registered like any other (a real
+catalog item, the eligibility gates) and scheduled with the five roles. On every start its links
+are issued afresh; when they would have expired the inspection is moved to now (which renews
+them), and when the demo session has ended a re-inspection of the same case is scheduled, so
+the printed links always open a room.
 """
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+
 from . import clock
-from .archive import ArchiveStore, Inspection, Invitee
+from .archive import ArchiveStore, GroupMember, Inspection, Invitee
+from .cases import CaseService, Excluded
+from .config import Settings
 from .links import Links
+
+DEMO_APPLICATION = {
+    "application_no": "DEMO-0001",
+    "applicant": {
+        "name": "柳江区示例餐饮店（陈申请）",
+        "id_no": "91450221MA5KDEM012",
+        "phone": "13800000000",
+    },
+    "item_code": "FOOD-OPERATION",
+    "site_address": "柳州市柳江区拉堡镇示例路 1 号",
+    "section": "食品药品审批股",
+}
 
 DEMO_PEOPLE = [
     ("host", "张主持", "现场勘查股"),
@@ -17,29 +37,42 @@ DEMO_PEOPLE = [
     ("observer", "赵观察", "区市场监督管理局"),
     ("applicant", "陈申请", "柳江区示例餐饮店"),
 ]
+ACTOR = "system:demo"
+log = logging.getLogger(__name__)
 
 
-async def ensure_demo(archive: ArchiveStore) -> tuple[Inspection, list[Invitee]]:
+async def ensure_demo(
+    archive: ArchiveStore, cases: CaseService, settings: Settings
+) -> tuple[Inspection, list[Invitee]] | None:
+    """The demo inspection and its group; None when the demo case has been excluded (someone
+    declared an exclusion on it, or listed its applicant), logged with the reason."""
     case = await archive.find_demo_case()
     if case is None:
-        case = await archive.create_case(
-            application_no="DEMO-0001",
-            applicant_name="柳江区示例餐饮店（陈申请）",
-            applicant_id_no="91450221MA5DEMO01X",
-            applicant_phone="13800000000",
-            item_code="FOOD-OPERATION",
-            item_name="食品经营许可",
-            site_address="柳州市柳江区拉堡镇示例路 1 号",
-            section="食品药品审批股",
-            state="scheduled",
-            is_demo=True,
-        )
-    inspections = await archive.inspections_of_case(case.id)
-    current = next((i for i in inspections if i.state in ("scheduled", "live")), None)
+        case, _ = await cases.intake(DEMO_APPLICATION, actor=ACTOR, is_demo=True)
+    current = next(
+        (i for i in await archive.inspections_of_case(case.id) if i.state in ("scheduled", "live")),
+        None,
+    )
+    lifetime = timedelta(hours=settings.security.link_lifetime_hours)
+    # Links expire `lifetime` after the scheduled time; keep an hour's margin for the demo.
+    stale = clock.now() - lifetime + timedelta(hours=1)
+    if current is not None and clock.parse(current.scheduled_at) < stale:
+        if current.state == "scheduled":
+            current = await archive.reschedule_inspection(
+                current.id, clock.now_iso(), "演示：重新开放链接", actor=ACTOR
+            )
+        else:  # a live demo session left by a server that stopped long ago
+            await archive.mark_inspection_ended(
+                current.id, actor=ACTOR, data={"reason": "stale demo session"}
+            )
+            current = None
     if current is None:
-        current = await archive.create_inspection(case.id, clock.now_iso())
-        for role, name, unit in DEMO_PEOPLE:
-            await archive.add_invitee(current.id, role, name, unit=unit)
+        group = [GroupMember(role, name, unit) for role, name, unit in DEMO_PEOPLE]
+        try:
+            current = await cases.schedule(case.id, clock.now(), group, actor=ACTOR)
+        except Excluded as exc:
+            log.warning("no demo inspection: %s", exc.message)
+            return None
     return current, await archive.invitees(current.id)
 
 

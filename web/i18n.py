@@ -98,3 +98,14 @@ def lang_of(request: web.Request) -> str:
 def table(lang: str) -> dict[str, str]:
     index = LANGS.index(lang)
     return {key: pair[index] for key, pair in STRINGS.items()}
+
+
+def _merge_staff_strings() -> None:
+    from .staff_strings import STAFF_STRINGS
+
+    clash = set(STRINGS) & set(STAFF_STRINGS)
+    assert not clash, f"string keys defined twice: {clash}"
+    STRINGS.update(STAFF_STRINGS)
+
+
+_merge_staff_strings()

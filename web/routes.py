@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import views
+from . import staff_routes, views
 from .middleware import error_pages, security_headers
 from .render import setup_templates
 
@@ -18,7 +18,7 @@ def setup(app: web.Application) -> None:
     app.middlewares.extend([security_headers, error_pages])
     app.router.add_get("/", views.index)
     app.router.add_get("/healthz", views.healthz)
-    app.router.add_get("/login", views.login_page)
     app.router.add_get("/room/{inspection:\\d+}/{token}", views.room_page)
     app.router.add_get("/ws", views.websocket)
     app.router.add_static("/static", STATIC, name="static", append_version=True)
+    staff_routes.setup(app)

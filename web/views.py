@@ -19,10 +19,6 @@ async def index(request: web.Request) -> web.Response:
     raise web.HTTPFound("/login")
 
 
-async def login_page(request: web.Request) -> web.Response:
-    return render(request, "login.html")
-
-
 async def room_page(request: web.Request) -> web.Response:
     """A personal link: checked here on GET, and again on the WebSocket."""
     inspection_id = int(request.match_info["inspection"])

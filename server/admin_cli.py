@@ -1,0 +1,112 @@
+"""Administrative commands: staff accounts, API keys and the dishonesty list, from a terminal.
+
+They open the archive directly, so they work while the server runs (SQLite in WAL mode).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import clock
+from .accounts import Accounts, ApiKeys, LoginThrottle, StaffRole
+from .archive import ArchiveStore
+from .cases import CaseService, decode_upload, parse_dishonesty_csv
+from .catalog import Catalog
+from .config import Settings
+from .errors import KanyanError
+
+COMMANDS = ("user", "apikey", "dishonesty")
+ACTOR = "cli"
+
+
+def add_commands(commands: Any) -> None:
+    user = commands.add_parser("user", help="staff accounts").add_subparsers(
+        dest="action", required=True
+    )
+    add = user.add_parser("add", help="create an account; prints its one-time password")
+    add.add_argument("name", help="user name, e.g. zhangsan")
+    add.add_argument("--role", required=True, choices=[str(r) for r in StaffRole])
+    add.add_argument("--display-name", default="", help="the name shown in pages, e.g. 张三")
+    reset = user.add_parser("reset", help="issue a new one-time password")
+    reset.add_argument("name")
+    user.add_parser("list", help="list the accounts")
+
+    apikey = commands.add_parser("apikey", help="keys for the intake API").add_subparsers(
+        dest="action", required=True
+    )
+    create = apikey.add_parser("create", help="create a key; prints it once")
+    create.add_argument("name", help="who uses it, e.g. provincial-platform")
+    apikey.add_parser("list", help="list the keys (never the keys themselves)")
+    revoke = apikey.add_parser("revoke", help="revoke a key by its number")
+    revoke.add_argument("id", type=int)
+
+    dishonesty = commands.add_parser("dishonesty", help="the dishonesty list").add_subparsers(
+        dest="action", required=True
+    )
+    load = dishonesty.add_parser("import", help="import a CSV file (UTF-8 or GBK)")
+    load.add_argument("file", type=Path)
+    load.add_argument(
+        "--replace", action="store_true", help="the file is the whole list: others leave it"
+    )
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    archive = await ArchiveStore.open(settings.data_dir / "kanyan.sqlite3")
+    try:
+        return await _dispatch(archive, args)
+    except KanyanError as exc:
+        print(f"kanyan: {exc.message}", file=sys.stderr)
+        if isinstance(exc.details, dict):
+            for key, value in exc.details.items():
+                print(f"  {key}: {value}", file=sys.stderr)
+        return 1
+    finally:
+        await archive.close()
+
+
+async def _dispatch(archive: ArchiveStore, args: argparse.Namespace) -> int:
+    accounts = Accounts(archive, LoginThrottle(1, 1, 1))
+    if args.command == "user" and args.action == "add":
+        account, password = await accounts.create(
+            args.name, args.role, display_name=args.display_name, actor=ACTOR
+        )
+        _say(f"created {account.role} account {account.username}")
+        _say(f"one-time password: {password}")
+        _say("首次登录后须修改 / it must be changed at first login")
+    elif args.command == "user" and args.action == "reset":
+        account = await accounts.by_username(args.name)
+        password = await accounts.reset_password(account, actor=ACTOR)
+        _say(f"one-time password for {account.username}: {password}")
+    elif args.command == "user":
+        for account in await archive.list_staff():
+            state = "disabled" if account.disabled_at else "active"
+            _say(f"{account.username}\t{account.role}\t{account.display_name}\t{state}")
+    elif args.command == "apikey" and args.action == "create":
+        record, key = await ApiKeys(archive).create(args.name, actor=ACTOR)
+        _say(f"API key {record.id} for {record.name} (shown once, store it safely):")
+        _say(key)
+    elif args.command == "apikey" and args.action == "list":
+        for record in await archive.list_api_keys():
+            state = (
+                f"revoked {clock.shanghai(record.revoked_at)}" if record.revoked_at else "active"
+            )
+            _say(f"{record.id}\t{record.name}\t{record.prefix}…\t{state}")
+    elif args.command == "apikey":
+        await archive.get_api_key(args.id)
+        await archive.revoke_api_key(args.id, actor=ACTOR)
+        _say(f"revoked API key {args.id}")
+    else:
+        rows = parse_dishonesty_csv(decode_upload(args.file.read_bytes()))
+        cases = CaseService(archive, Catalog(archive))
+        result = await cases.import_dishonesty(
+            rows, replace=args.replace, source=f"cli:{args.file.name}", actor=ACTOR
+        )
+        _say(f"imported: {result.added} added, {result.updated} updated, {result.removed} removed")
+    return 0

@@ -1,0 +1,328 @@
+"""Every route × every kind of caller, against the real server, with the status each must get.
+
+Callers: nobody (anonymous), each staff role, a staff member still on a one-time password, the
+platform with an API key, and — for the room — a personal link of another inspection. Every
+route the app serves must have a row here: a new route without one fails this test.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import aiohttp
+import pytest
+
+from server import clock
+from server.accounts import ApiKeys
+from server.app import CASES, LINKS, STATUS_LINKS
+from server.archive import GroupMember
+from tests.support.staff import INTAKE_FORM, StaffBrowser, make_account
+
+ROLES = ("admin", "inspector", "clerk", "archivist")
+CALLERS = ("anonymous", *ROLES, "one_time", "api_key")
+
+
+def staff(ok: int, *allowed: str, fresh: int = 303) -> dict[str, int]:
+    """A staff route: its status for the allowed roles, 403 for other roles, a redirect to the
+    login for callers without a session and to the password form for a one-time password."""
+    expected = {role: ok if role in allowed else 403 for role in ROLES}
+    return {**expected, "anonymous": 303, "api_key": 303, "one_time": fresh}
+
+
+def everyone(status: int, **exceptions: int) -> dict[str, int]:
+    return {**dict.fromkeys(CALLERS, status), **exceptions}
+
+
+def api(ok: int) -> dict[str, int]:
+    return {**dict.fromkeys(CALLERS, 401), "api_key": ok}
+
+
+ALL = ROLES
+CASE_ROLES = ("inspector", "clerk", "archivist")
+
+
+def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, int]]]:
+    """(method, route, path, body, expected status per caller). Forms are posted empty (with a
+    valid CSRF token): an allowed caller gets the form's own 400, so nothing is changed by
+    accident, except where the action needs no input."""
+    c, i, x, v = ids["case"], ids["inspection"], ids["exclusion"], ids["invitee"]
+    room, status = ids["room"], ids["status"]
+    return [
+        ("GET", "/", "/", None, everyone(302)),
+        ("GET", "/healthz", "/healthz", None, everyone(200)),
+        (
+            "GET",
+            "/login",
+            "/login",
+            None,
+            everyone(303, anonymous=200, api_key=200),
+        ),
+        ("POST", "/login", "/login", {}, everyone(401)),
+        ("GET", "/account/password", "/account/password", None, staff(200, *ALL, fresh=200)),
+        ("POST", "/account/password", "/account/password", {}, staff(400, *ALL, fresh=400)),
+        ("GET", "/dashboard", "/dashboard", None, staff(200, *ALL)),
+        ("GET", "/cases", "/cases", None, staff(200, *CASE_ROLES)),
+        ("POST", "/cases", "/cases", {}, staff(400, "inspector", "clerk")),
+        ("GET", "/cases/new", "/cases/new", None, staff(200, "inspector", "clerk")),
+        ("GET", "/cases/{case}", f"/cases/{c}", None, staff(200, *CASE_ROLES)),
+        (
+            "POST",
+            "/cases/{case}/exclusions",
+            f"/cases/{c}/exclusions",
+            {},
+            staff(400, "inspector", "clerk"),
+        ),
+        (
+            "POST",
+            "/exclusions/{exclusion}/withdraw",
+            f"/exclusions/{x}/withdraw",
+            {},
+            staff(400, "inspector"),
+        ),
+        ("GET", "/cases/{case}/schedule", f"/cases/{c}/schedule", None, staff(200, "inspector")),
+        (
+            "POST",
+            "/cases/{case}/inspections",
+            f"/cases/{c}/inspections",
+            {},
+            staff(400, "inspector"),
+        ),
+        (
+            "POST",
+            "/cases/{case}/status-link",
+            f"/cases/{ids['excluded_case']}/status-link",
+            {},
+            staff(303, "inspector"),
+        ),
+        (
+            "POST",
+            "/inspections/{inspection}/reschedule",
+            f"/inspections/{i}/reschedule",
+            {},
+            staff(400, "inspector"),
+        ),
+        (
+            "POST",
+            "/inspections/{inspection}/cancel",
+            f"/inspections/{i}/cancel",
+            {},
+            staff(400, "inspector"),
+        ),
+        (
+            "POST",
+            "/inspections/{inspection}/members",
+            f"/inspections/{i}/members",
+            {},
+            staff(400, "inspector"),
+        ),
+        (
+            "GET",
+            "/inspections/{inspection}/notice",
+            f"/inspections/{i}/notice",
+            None,
+            staff(200, "inspector"),
+        ),
+        (
+            "POST",
+            "/invitees/{invitee}/revoke",
+            f"/invitees/{v}/revoke",
+            {},
+            staff(303, "inspector"),
+        ),
+        ("GET", "/s/{token}", f"/s/{status}", None, everyone(200)),
+        ("GET", "/catalog", "/catalog", None, staff(200, *ALL)),
+        ("POST", "/catalog", "/catalog", {}, staff(400, "admin")),
+        ("GET", "/catalog/new", "/catalog/new", None, staff(200, "admin")),
+        (
+            "GET",
+            "/catalog/{code}",
+            "/catalog/FOOD-OPERATION",
+            None,
+            staff(200, *ALL),
+        ),
+        (
+            "GET",
+            "/catalog/{code}/edit",
+            "/catalog/FOOD-OPERATION/edit",
+            None,
+            staff(200, "admin"),
+        ),
+        ("GET", "/dishonesty", "/dishonesty", None, staff(200, "admin", "inspector")),
+        ("POST", "/dishonesty/import", "/dishonesty/import", {}, staff(400, "admin", "inspector")),
+        ("GET", "/admin/accounts", "/admin/accounts", None, staff(200, "admin")),
+        ("POST", "/admin/accounts", "/admin/accounts", {}, staff(400, "admin")),
+        (
+            "POST",
+            "/admin/accounts/{account}/reset",
+            f"/admin/accounts/{ids['spare_account']}/reset",
+            {},
+            staff(200, "admin"),
+        ),
+        (
+            "POST",
+            "/admin/accounts/{account}/{action}",
+            f"/admin/accounts/{ids['spare_account']}/disable",
+            {},
+            staff(303, "admin"),
+        ),
+        ("GET", "/admin/api-keys", "/admin/api-keys", None, staff(200, "admin")),
+        ("POST", "/admin/api-keys", "/admin/api-keys", {}, staff(400, "admin")),
+        (
+            "POST",
+            "/admin/api-keys/{key}/revoke",
+            f"/admin/api-keys/{ids['spare_key']}/revoke",
+            {},
+            staff(303, "admin"),
+        ),
+        ("POST", "/api/v1/cases", "/api/v1/cases", ids["application"], api(201)),
+        ("GET", "/api/v1/cases/{case}", f"/api/v1/cases/{c}", None, api(200)),
+        ("POST", "/api/v1/dishonesty", "/api/v1/dishonesty", {"entries": []}, api(200)),
+        ("GET", "/api/v1/openapi.json", "/api/v1/openapi.json", None, everyone(200)),
+        # The link, not a session, opens a room: the same for every caller.
+        ("GET", "/room/{inspection}/{token}", f"/room/{i}/{room}", None, everyone(200)),
+        # A personal link used for another inspection.
+        (
+            "GET",
+            "/room/{inspection}/{token}",
+            f"/room/{ids['other_inspection']}/{room}",
+            None,
+            everyone(403),
+        ),
+        ("GET", "/ws", "/ws", None, everyone(400)),
+        # Last: it ends the callers' sessions.
+        ("POST", "/logout", "/logout", {}, everyone(303)),
+    ]
+
+
+async def setup_world(server) -> dict[str, str]:
+    archive = server.archive
+    cases = server.app[CASES]
+    inspector = await make_account(archive, "inspector", "inspector")
+    for role in ("admin", "clerk", "archivist"):
+        await make_account(archive, role, role)
+    await make_account(archive, "one_time", "inspector", changed=False)
+    spare = await make_account(archive, "spare", "clerk")
+    spare_key, _ = await ApiKeys(archive).create("spare", actor="test")
+    form = {**INTAKE_FORM}
+    application = {
+        "application_no": form["application_no"],
+        "applicant": {
+            "name": form["applicant_name"],
+            "id_no": form["applicant_id_no"],
+            "phone": form["applicant_phone"],
+        },
+        "item_code": form["item_code"],
+        "site_address": form["site_address"],
+        "section": form["section"],
+    }
+    case, _ = await cases.intake(application, actor="test")
+    group = [
+        GroupMember("host", inspector.display_name, user_id=inspector.id),
+        GroupMember("observer", "赵观察"),
+        GroupMember("applicant", case.applicant_name),
+    ]
+    inspection = await cases.schedule(case.id, clock.now(), group, actor="test")
+    members = await archive.invitees(inspection.id)
+    observer = next(m for m in members if m.role == "observer")
+    host = next(m for m in members if m.role == "host")
+    excluded, _ = await cases.intake({**application, "application_no": "SQ-X"}, actor="test")
+    exclusion = await cases.declare(excluded.id, "site", "无信号", actor="test")
+    other, _ = await cases.intake({**application, "application_no": "SQ-O"}, actor="test")
+    other_inspection = await cases.schedule(
+        other.id, clock.now() + timedelta(minutes=1), group, actor="test"
+    )
+    return {
+        "case": str(case.id),
+        "inspection": str(inspection.id),
+        "other_inspection": str(other_inspection.id),
+        "exclusion": str(exclusion.id),
+        "excluded_case": str(excluded.id),
+        "invitee": str(observer.id),
+        "room": server.app[LINKS].token(host, inspection),
+        "status": (await server.app[STATUS_LINKS].path(case)).rsplit("/", 1)[1],
+        "spare_account": str(spare.id),
+        "spare_key": str(spare_key.id),
+        "application": {**application, "application_no": "SQ-API"},
+    }
+
+
+def served_routes(app) -> set[tuple[str, str]]:
+    routes = set()
+    for route in app.router.routes():
+        info = route.resource.get_info() if route.resource else {}
+        template = info.get("formatter") or info.get("path")
+        if route.method == "HEAD" or template is None or "prefix" in info:
+            continue  # static files, and aiohttp's automatic HEAD twins of GET routes
+        routes.add((route.method, template))
+    return routes
+
+
+@pytest.fixture
+async def world(server):
+    ids = await setup_world(server)
+    browsers = {}
+    for caller in CALLERS:
+        tab = StaffBrowser(server.base_url)
+        await tab.get("/login")  # every caller holds a valid form token: this is not a CSRF test
+        if caller in (*ROLES, "one_time"):
+            response = await tab.login(caller)
+            assert response.status == 303, caller
+        browsers[caller] = tab
+    _, key = await ApiKeys(server.archive).create("platform", actor="test")
+    yield ids, browsers, key
+    for tab in browsers.values():
+        await tab.close()
+
+
+async def test_every_route_answers_every_caller_as_the_table_says(server, world):
+    ids, browsers, key = world
+    rows = table(ids)
+    covered = {(method, route) for method, route, *_ in rows}
+    missing = served_routes(server.app) - covered
+    assert not missing, f"routes without a row in the permission table: {sorted(missing)}"
+    mismatches = []
+    for method, route, path, body, expected in rows:
+        assert set(expected) == set(CALLERS), route
+        for caller in CALLERS:
+            tab = browsers[caller]
+            headers = {"Authorization": f"Bearer {key}"} if caller == "api_key" else {}
+            if route.startswith("/api/"):
+                got = await _api(tab, method, path, body, headers)
+            elif method == "GET":
+                got = (await tab.get(path, headers=headers)).status
+            else:
+                got = (await tab.post(path, body, headers=headers)).status
+            if got != expected[caller]:
+                mismatches.append(
+                    f"{method} {path} as {caller}: {got}, expected {expected[caller]}"
+                )
+    assert not mismatches, "\n".join(mismatches)
+
+
+async def _api(tab, method, path, body, headers) -> int:
+    kwargs = {"headers": headers}
+    if body is not None:
+        kwargs["json"] = body
+    async with tab.session.request(method, tab.base_url + path, **kwargs) as response:
+        return response.status
+
+
+async def test_a_room_link_opens_no_other_inspections_websocket(server, world):
+    ids, _, _ = world
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as session:
+        ws = await session.ws_connect(
+            server.base_url.replace("https", "wss") + "/ws",
+            headers={"Origin": server.base_url},
+        )
+        await ws.send_json(
+            {
+                "type": "hello",
+                "version": 1,
+                "inspection": int(ids["other_inspection"]),
+                "token": ids["room"],
+            }
+        )
+        message = await ws.receive_json()
+        assert message["type"] == "error" and message["code"] == "wrong_inspection"
+        await ws.receive()
+        assert ws.close_code == 4004

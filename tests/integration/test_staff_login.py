@@ -1,0 +1,168 @@
+"""Staff logins against the real server: one-time passwords, throttling, CSRF, sessions."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.app import ACCOUNTS
+from tests.support.server import make_settings, running_server
+from tests.support.staff import PASSWORD, StaffBrowser, make_account
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return make_settings(tmp_path, staff={"login_max_failures_per_address": 25})
+
+
+async def test_a_one_time_password_must_be_changed_first(server):
+    await make_account(server.archive, "zhangsan", "inspector", changed=False)
+    async with StaffBrowser(server.base_url) as tab:
+        response = await tab.login("zhangsan")
+        assert (response.status, response.headers["Location"]) == (303, "/account/password")
+        # Every other page sends them back to the password form until it is changed.
+        for path in ("/dashboard", "/cases", "/cases/new"):
+            response = await tab.get(path)
+            assert (response.status, response.headers["Location"]) == (303, "/account/password")
+        page = await tab.get("/account/password")
+        assert page.status == 200 and "一次性密码" in page.text
+        refused = [
+            (
+                {"current": "wrong", "new": "Better-pass-2026", "repeat": "Better-pass-2026"},
+                "current",
+            ),
+            ({"current": PASSWORD, "new": "short1", "repeat": "short1"}, "至少 10 位"),
+            ({"current": PASSWORD, "new": PASSWORD, "repeat": PASSWORD}, "相同"),
+            (
+                {"current": PASSWORD, "new": "Better-pass-2026", "repeat": "Better-pass-2027"},
+                "不一致",
+            ),
+        ]
+        for form, why in refused:
+            response = await tab.post("/account/password", form)
+            assert response.status == 400
+            assert why in response.text or why == "current"
+        response = await tab.post(
+            "/account/password",
+            {"current": PASSWORD, "new": "Better-pass-2026", "repeat": "Better-pass-2026"},
+        )
+        assert (response.status, response.headers["Location"]) == (
+            303,
+            "/dashboard?notice=password_changed",
+        )
+        assert (await tab.get("/dashboard")).status == 200
+    account = await server.archive.find_staff("zhangsan")
+    assert not account.must_change_password
+    async with StaffBrowser(server.base_url) as tab:
+        assert (await tab.login("zhangsan")).status == 401  # the old password is gone
+        response = await tab.login("zhangsan", "Better-pass-2026")
+        assert (response.status, response.headers["Location"]) == (303, "/dashboard")
+
+
+async def test_ten_wrong_passwords_answer_429_with_a_retry_time(server):
+    await make_account(server.archive, "zhangsan", "inspector")
+    async with StaffBrowser(server.base_url) as tab:
+        for attempt in range(1, 10):
+            response = await tab.login("zhangsan", f"wrong-{attempt}")
+            assert response.status == 401, attempt
+            assert "用户名或密码不正确" in response.text
+        response = await tab.login("zhangsan", "wrong-10")
+        assert response.status == 429
+        assert int(response.headers["Retry-After"]) > 0
+        assert "分钟后再试" in response.text
+        # Locked: even the right password waits now.
+        response = await tab.login("zhangsan")
+        assert response.status == 429
+    failures = await server.archive.events(types=["staff.login_failed"])
+    assert len(failures) == 10
+
+
+async def test_an_unknown_account_is_throttled_the_same_way(server):
+    async with StaffBrowser(server.base_url) as tab:
+        statuses = [(await tab.login("nobody", "x")).status for _ in range(10)]
+    assert statuses == [401] * 9 + [429]
+
+
+async def test_failures_are_limited_per_address_across_accounts(server):
+    for name in ("user1", "user2", "user3"):
+        await make_account(server.archive, name, "clerk")
+    async with StaffBrowser(server.base_url) as tab:
+        for round_ in range(8):
+            for name in ("user1", "user2", "user3"):
+                await tab.login(name, f"wrong-{round_}")
+        # 24 failures from this address, no account at its own limit of 10.
+        response = await tab.login("user1", "wrong")
+        assert response.status == 429
+        response = await tab.login("user2")
+        assert response.status == 429
+
+
+async def test_a_post_without_its_form_token_is_refused(server):
+    await make_account(server.archive, "zhangsan", "inspector")
+    async with StaffBrowser(server.base_url) as tab:
+        await tab.get("/login")
+        response = await tab.post(
+            "/login", {"username": "zhangsan", "password": PASSWORD}, csrf=False
+        )
+        assert response.status == 403 and "表单已过期" in response.text
+        assert (await tab.login("zhangsan")).status == 303
+        form = {"application_no": "A-1", "applicant_name": "张三"}
+        assert (await tab.post("/cases", form, csrf=False)).status == 403
+        assert (await tab.post("/cases", {**form, "csrf": "forged"})).status == 403
+        response = await tab.post("/cases", form, csrf=False, headers={"X-CSRF-Token": tab.csrf})
+        assert response.status == 400  # past the token: the form itself is incomplete
+        # A token is bound to its browser's cookie: another browser's token does not pass.
+        async with StaffBrowser(server.base_url) as other:
+            await other.get("/login")
+            assert (await tab.post("/cases", {**form, "csrf": other.csrf})).status == 403
+    assert (await server.archive.list_cases())[1] == 0
+
+
+async def test_session_cookies_are_httponly_secure_and_lax(server):
+    await make_account(server.archive, "zhangsan", "inspector")
+    async with StaffBrowser(server.base_url) as tab:
+        response = await tab.login("zhangsan")
+    cookies = [v for k, v in response.headers.items() if k.lower() == "set-cookie"]
+    session = next(c for c in cookies if c.startswith("kanyan_session="))
+    lowered = session.lower()
+    assert "httponly" in lowered and "secure" in lowered and "samesite=lax" in lowered
+
+
+async def test_logout_and_a_password_reset_end_sessions(server):
+    admin = await make_account(server.archive, "boss", "admin")
+    await make_account(server.archive, "zhangsan", "inspector")
+    async with StaffBrowser(server.base_url) as one, StaffBrowser(server.base_url) as two:
+        await one.login("zhangsan")
+        await two.login("zhangsan")
+        assert (await one.post("/logout")).status == 303
+        assert (await one.get("/dashboard")).status == 303
+        assert (await two.get("/dashboard")).status == 200
+        account = await server.archive.find_staff("zhangsan")
+        await server.app[ACCOUNTS].reset_password(account, actor=f"staff:{admin.username}")
+        response = await two.get("/dashboard")
+        assert response.status == 303 and response.headers["Location"].startswith("/login")
+
+
+async def test_a_disabled_account_cannot_log_in(server):
+    await make_account(server.archive, "boss", "admin")
+    target = await make_account(server.archive, "zhangsan", "inspector")
+    async with StaffBrowser(server.base_url) as admin, StaffBrowser(server.base_url) as user:
+        await admin.login("boss")
+        await user.login("zhangsan")
+        await admin.get("/admin/accounts")
+        response = await admin.post(f"/admin/accounts/{target.id}/disable")
+        assert response.status == 303
+        assert (await user.get("/dashboard")).status == 303
+        response = await user.login("zhangsan")
+        assert response.status == 401 and "停用" in response.text
+
+
+async def test_the_first_start_creates_one_admin(tmp_path):
+    async with running_server(make_settings(tmp_path)) as running:
+        accounts = running.app[ACCOUNTS]
+        password = await accounts.ensure_first_admin()
+        assert password and await accounts.ensure_first_admin() is None
+        admin = await running.archive.find_staff("admin")
+        assert admin.role == "admin" and admin.must_change_password
+        async with StaffBrowser(running.base_url) as tab:
+            response = await tab.login("admin", password)
+            assert response.headers["Location"] == "/account/password"

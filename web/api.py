@@ -1,0 +1,189 @@
+"""The JSON API for the provincial platform (docs/api.md, docs/openapi.json).
+
+Every call carries `Authorization: Bearer <key>`; the key is checked before the body is read, so
+an unauthenticated caller cannot make the server read (or buffer) anything.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from server.app import API_KEYS, ARCHIVE, CASES, STATUS_LINKS
+from server.archive import ApiKey, Case
+from server.cases import CASE_STATES, check_dishonesty_entries, decode_upload, parse_dishonesty_csv
+from server.eligibility import GROUND_NAMES, Ground
+from server.errors import BadRequest, KanyanError, NotFound
+
+from .staff import public_base
+
+OPENAPI = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
+KEY = web.RequestKey("api_key", ApiKey)
+
+ApiHandler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+class UnsupportedMediaType(BadRequest):
+    status = 415
+    code = "unsupported_media_type"
+
+
+def error_json(exc: KanyanError) -> web.Response:
+    body: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    if isinstance(exc.details, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in exc.details.items()
+    ):
+        body["fields"] = exc.details
+    response = web.json_response({"error": body}, status=exc.status)
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="kanyan"'
+    return response
+
+
+def api(handler: ApiHandler) -> ApiHandler:
+    """Authenticate by bearer key first, then run the handler; errors become JSON with the
+    bad fields named."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.Response:
+        try:
+            request[KEY] = await request.app[API_KEYS].authenticate(
+                request.headers.get("Authorization")
+            )
+            return await handler(request)
+        except KanyanError as exc:
+            return error_json(exc)
+
+    return wrapped
+
+
+def _caller(request: web.Request) -> str:
+    key: ApiKey = request[KEY]
+    return f"apikey:{key.name}"
+
+
+async def _json_body(request: web.Request) -> Any:
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType(
+            "请求体应为 application/json / send the body as application/json"
+        )
+    raw = await request.read()
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(
+            f"请求体不是有效的 JSON / the body is not valid JSON: {exc}", code="invalid_json"
+        ) from None
+
+
+async def case_json(request: web.Request, case: Case) -> dict[str, Any]:
+    archive = request.app[ARCHIVE]
+    exclusions = await archive.exclusions(case.id, active_only=True)
+    inspections = await archive.inspections_of_case(case.id)
+    return {
+        "id": case.id,
+        "case_no": case.case_no,
+        "application_no": case.application_no,
+        "applicant": {
+            "name": case.applicant_name,
+            "id_no": case.applicant_id_no,
+            "phone": case.applicant_phone,
+        },
+        "item": {"code": case.item_code, "name": case.item_name},
+        "site_address": case.site_address,
+        "section": case.section,
+        "state": case.state,
+        "state_name": CASE_STATES.get(case.state, (case.state, case.state))[0],
+        "exclusions": [
+            {
+                "ground": row.ground,
+                "ground_name": GROUND_NAMES[Ground(row.ground)][0],
+                "reason": row.reason,
+                "declared_by": row.declared_by,
+                "declared_at": row.declared_at,
+            }
+            for row in exclusions
+        ],
+        "inspections": [
+            {"seq": i.seq, "scheduled_at": i.scheduled_at, "state": i.state} for i in inspections
+        ],
+        "status_url": await request.app[STATUS_LINKS].url(case, public_base(request)),
+        "created_at": case.created_at,
+    }
+
+
+@api
+async def create_case(request: web.Request) -> web.Response:
+    data = await _json_body(request)
+    case, created = await request.app[CASES].intake(data, actor=_caller(request))
+    response = web.json_response(await case_json(request, case), status=201 if created else 200)
+    response.headers["Location"] = f"/api/v1/cases/{case.id}"
+    return response
+
+
+@api
+async def get_case(request: web.Request) -> web.Response:
+    try:
+        case_id = int(request.match_info["case"])
+    except ValueError:
+        raise NotFound("案件不存在 / no such case") from None
+    case = await request.app[ARCHIVE].get_case(case_id)
+    return web.json_response(await case_json(request, case))
+
+
+@api
+async def import_dishonesty(request: web.Request) -> web.Response:
+    if request.content_type == "text/csv":
+        mode = request.query.get("mode", "merge")
+        _check_mode(mode)
+        rows = parse_dishonesty_csv(decode_upload(await request.read()))
+    else:
+        data = await _json_body(request)
+        if not isinstance(data, dict):
+            raise BadRequest(
+                "请求体应为 JSON 对象 / the body must be a JSON object", code="invalid"
+            )
+        mode = data.get("mode", "merge")
+        entries = data.get("entries")
+        fields = {}
+        unknown = sorted(set(data) - {"mode", "entries"})
+        for key in unknown:
+            fields[key] = "未知字段 / unknown field"
+        if not isinstance(entries, list):
+            fields["entries"] = "必填，应为数组 / required, an array"
+        if fields:
+            raise BadRequest("名单格式有误 / invalid list", code="invalid", details=fields)
+        _check_mode(mode)
+        rows = check_dishonesty_entries(entries or [])
+    result = await request.app[CASES].import_dishonesty(
+        rows, replace=mode == "replace", source=f"api:{request[KEY].name}", actor=_caller(request)
+    )
+    _, total = await request.app[ARCHIVE].list_dishonesty(limit=1)
+    return web.json_response(
+        {
+            "import_id": result.id,
+            "mode": result.mode,
+            "added": result.added,
+            "updated": result.updated,
+            "removed": result.removed,
+            "listed": total,
+        }
+    )
+
+
+def _check_mode(mode: object) -> None:
+    if mode not in ("merge", "replace"):
+        raise BadRequest(
+            "mode 应为 merge 或 replace / mode must be merge or replace",
+            code="invalid",
+            details={"mode": "merge | replace"},
+        )
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(json.loads(OPENAPI.read_text()))

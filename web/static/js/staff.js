@@ -1,0 +1,43 @@
+// Staff pages: small conveniences on top of forms that work without scripts.
+
+// Copy a personal link to the clipboard (navigator.clipboard needs HTTPS, which Kanyan serves).
+for (const button of document.querySelectorAll("button.copy")) {
+  button.addEventListener("click", async () => {
+    const label = button.textContent;
+    try {
+      await navigator.clipboard.writeText(button.dataset.copy);
+      button.textContent = document.documentElement.lang === "en" ? "Copied" : "已复制";
+    } catch {
+      const field = button.previousElementSibling;
+      if (field && field.select) field.select();
+    }
+    setTimeout(() => { button.textContent = label; }, 1500);
+  });
+}
+
+// Forms that end something (cancel, revoke, reset) ask first.
+for (const form of document.querySelectorAll("form[data-confirm]")) {
+  form.addEventListener("submit", (event) => {
+    if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+  });
+}
+
+// Scheduling: one more row of name, unit and phone for a role.
+for (const button of document.querySelectorAll("button.add-row")) {
+  button.addEventListener("click", () => {
+    const rows = button.parentElement.querySelectorAll(".person-row");
+    const copy = rows[rows.length - 1].cloneNode(true);
+    for (const input of copy.querySelectorAll("input")) input.value = "";
+    button.before(copy);
+    copy.querySelector("input").focus();
+  });
+}
+
+// Scheduling: the host is an inspector account or a person named below, not both.
+const hostAccount = document.querySelector("#host-account");
+const hostPerson = document.querySelector("#host-person");
+if (hostAccount && hostPerson) {
+  const sync = () => { hostPerson.hidden = hostAccount.value !== ""; };
+  hostAccount.addEventListener("change", sync);
+  sync();
+}
