@@ -251,6 +251,14 @@ def event_hash(
     return hashlib.sha256((prev_hash + "\n" + body).encode()).hexdigest()
 
 
+async def _first(cursor: aiosqlite.Cursor) -> Any:
+    """The first column of the single row an aggregate query returns."""
+    row = await cursor.fetchone()
+    if row is None:  # pragma: no cover - COUNT/MAX always return a row
+        raise RuntimeError("aggregate query returned no row")
+    return row[0]
+
+
 def _row_id(cursor: aiosqlite.Cursor) -> int:
     if cursor.lastrowid is None:  # pragma: no cover - an INSERT always sets it
         raise RuntimeError("INSERT returned no row id")
@@ -695,7 +703,7 @@ class ArchiveStore:
 
     async def count_staff(self) -> int:
         async with self._db.execute("SELECT COUNT(*) FROM staff_accounts") as cur:
-            return (await cur.fetchone())[0]
+            return await _first(cur)
 
     async def create_staff(
         self,
@@ -719,7 +727,7 @@ class ArchiveStore:
                    VALUES (?, ?, ?, ?, ?, ?)""",
                 (username, display_name, role, password_hash, int(must_change), clock.now_iso()),
             )
-            staff_id = cur.lastrowid
+            staff_id = _row_id(cur)
             await self._append_locked(
                 "staff.created", actor, None, None, {"username": username, "role": role}
             )
@@ -794,7 +802,7 @@ class ArchiveStore:
                    VALUES (?, ?, ?, ?, ?)""",
                 (name, key_hash, prefix, actor, clock.now_iso()),
             )
-            key_id = cur.lastrowid
+            key_id = _row_id(cur)
             await self._append_locked(
                 "apikey.created", actor, None, None, {"key_id": key_id, "name": name}
             )
@@ -856,7 +864,7 @@ class ArchiveStore:
             async with self._db.execute(
                 "SELECT COALESCE(MAX(version), 0) FROM catalog_versions WHERE code = ?", (code,)
             ) as cur:
-                version = (await cur.fetchone())[0] + 1
+                version = await _first(cur) + 1
             cur = await self._db.execute(
                 """INSERT INTO catalog_versions (code, version, name, video_allowed, data, digest,
                        source, note, created_by, created_at)
@@ -874,7 +882,7 @@ class ArchiveStore:
                     clock.now_iso(),
                 ),
             )
-            row_id = cur.lastrowid
+            row_id = _row_id(cur)
             await self._append_locked(
                 "catalog.version",
                 actor,
@@ -961,7 +969,7 @@ class ArchiveStore:
             args.append(created_before)
         clause = " AND ".join(where)
         async with self._db.execute(f"SELECT COUNT(*) FROM cases WHERE {clause}", args) as cur:
-            total = (await cur.fetchone())[0]
+            total = await _first(cur)
         async with self._db.execute(
             f"SELECT * FROM cases WHERE {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
             [*args, limit, offset],
@@ -1008,7 +1016,7 @@ class ArchiveStore:
                    VALUES (?, ?, ?, ?, ?)""",
                 (case_id, ground, reason, actor, clock.now_iso()),
             )
-            exclusion_id = cur.lastrowid
+            exclusion_id = _row_id(cur)
             await self._db.execute("UPDATE cases SET state = 'excluded' WHERE id = ?", (case_id,))
             await self._append_locked(
                 "case.excluded",
@@ -1089,7 +1097,7 @@ class ArchiveStore:
                            removed) VALUES (?, ?, ?, ?, 0, 0, 0)""",
                     (now, actor, source, "replace" if replace else "merge"),
                 )
-                import_id = cur.lastrowid
+                import_id = _row_id(cur)
                 added = updated = 0
                 for id_no, name, reason, listed_on in entries:
                     async with self._db.execute(
@@ -1178,7 +1186,7 @@ class ArchiveStore:
         async with self._db.execute(
             f"SELECT COUNT(*) FROM dishonesty_entries WHERE {where}", args
         ) as cur:
-            total = (await cur.fetchone())[0]
+            total = await _first(cur)
         async with self._db.execute(
             f"SELECT * FROM dishonesty_entries WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?",
             [*args, limit, offset],
@@ -1222,14 +1230,14 @@ class ArchiveStore:
             async with self._db.execute(
                 "SELECT COALESCE(MAX(seq), 0) FROM inspections WHERE case_id = ?", (case_id,)
             ) as cur:
-                seq = (await cur.fetchone())[0] + 1
+                seq = await _first(cur) + 1
             cur = await self._db.execute(
                 """INSERT INTO inspections (case_id, seq, scheduled_at, state, created_at,
                        catalog_version_id)
                    VALUES (?, ?, ?, 'scheduled', ?, ?)""",
                 (case_id, seq, scheduled_at, now, catalog_version_id),
             )
-            inspection_id = cur.lastrowid
+            inspection_id = _row_id(cur)
             for member in group:
                 await self._insert_member(inspection_id, member, now)
             await self._db.execute("UPDATE cases SET state = 'scheduled' WHERE id = ?", (case_id,))
@@ -1262,7 +1270,7 @@ class ArchiveStore:
                 member.user_id,
             ),
         )
-        return cur.lastrowid or 0
+        return _row_id(cur)
 
     async def add_group_member(
         self, inspection_id: int, member: GroupMember, *, actor: str
