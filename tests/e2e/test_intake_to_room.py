@@ -13,26 +13,13 @@ from datetime import timedelta
 import pytest
 
 from server import clock
+from tests.support.browser import ARGS as CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM
 from tests.support.server import ROOT, ServerProcess, write_config
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM_ARGS = [
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--allow-loopback-in-peer-connection",
-    "--autoplay-policy=no-user-gesture-required",
-    "--ignore-certificate-errors",
-]
 NEW_PASSWORD = "Kanyan-2026-inspect"
 
 
@@ -62,9 +49,7 @@ def server(tmp_path):
 def test_intake_to_scheduled_room_and_a_revoked_link(server):
     base = server.base_url
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             desk = browser.new_context(ignore_https_errors=True, locale="zh-CN")
             page = desk.new_page()
