@@ -36,6 +36,7 @@ other processes used during each window.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import statistics
@@ -131,7 +132,8 @@ class RoomResult:
 
 
 class Bench:
-    def __init__(self, workdir: Path, warmup: float, window: float) -> None:
+    def __init__(self, workdir: Path, warmup: float, window: float, audio: bool = True) -> None:
+        self.audio = audio
         self.workdir = workdir
         self.clip_path = workdir / "clip.pickle"
         self.warmup = warmup
@@ -150,6 +152,7 @@ class Bench:
             "admit": index == 0,
             "expect": expect,
             "clip": str(self.clip_path),
+            "audio": self.audio,
         }
         return await PeerProcess.start(spec, self.log)
 
@@ -219,17 +222,11 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-async def run(
-    workdir: Path,
-    warmup: float,
-    window: float,
-    modes: tuple[str, ...] = MODES,
-    room_sizes: tuple[int, ...] = ROOM_SIZES,
-    join_count: int = JOINS,
-) -> None:
+async def run(workdir: Path, options: argparse.Namespace) -> None:
+    modes, room_sizes, join_count = options.modes, options.sizes, options.joins
     load_before = os.getloadavg()
     started = time.monotonic()
-    bench = Bench(workdir, warmup, window)
+    bench = Bench(workdir, options.warmup, options.window, audio=not options.video_only)
     say(f"bench: working in {workdir}")
     clip = make_clip(bench.clip_path)
     sizes = {f"{mode}-{n}": n for mode in modes for n in room_sizes}
@@ -260,7 +257,7 @@ async def run(
                 server.stop()
     finally:
         bench.close()
-    report(results, joins, clip, load_before, time.monotonic() - started, window, warmup)
+    report(results, joins, clip, load_before, time.monotonic() - started, options)
 
 
 def report(
@@ -269,19 +266,20 @@ def report(
     clip: dict[str, Any],
     load_before: tuple[float, float, float],
     elapsed: float,
-    window: float,
-    warmup: float,
+    options: argparse.Namespace,
 ) -> None:
     load_after = os.getloadavg()
     cores = psutil.cpu_count()
+    media = describe(clip, audio=not options.video_only)
     print(
-        f"Forwarding benchmark: {describe(clip)} per publisher; everyone publishes and "
-        "receives everyone else."
+        f"Forwarding benchmark: {media} per publisher; everyone publishes and receives everyone "
+        "else."
     )
     print(
-        f"Server CPU = psutil user+system, all threads, over {window:.0f} s after everyone decoded"
-        f" everyone and {warmup:.0f} s of warm-up. % = of one core. {cores} cores; load average "
-        f"{load_before[0]:.2f} before, {load_after[0]:.2f} after; {elapsed:.0f} s in all."
+        f"Server CPU = psutil user+system, all threads, over {options.window:.0f} s after everyone"
+        f" decoded everyone and {options.warmup:.0f} s of warm-up. % = of one core. {cores} "
+        f"cores; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after; "
+        f"{elapsed:.0f} s in all."
     )
     print(
         "legs = N(N-1) subscriber legs, one subscriber receiving one publisher's audio+video. "
@@ -336,8 +334,6 @@ def report(
 
 
 def main() -> None:
-    import argparse
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--window", type=float, default=15.0, help="measuring window, s")
     parser.add_argument("--warmup", type=float, default=3.0, help="steady time before it, s")
@@ -346,19 +342,13 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--sizes", nargs="+", type=int, default=list(ROOM_SIZES))
     parser.add_argument("--joins", type=int, default=JOINS)
+    parser.add_argument(
+        "--video-only", action="store_true", help="peers publish no audio (diagnostic)"
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="kanyan-bench-"))
     try:
-        asyncio.run(
-            run(
-                workdir,
-                args.warmup,
-                args.window,
-                tuple(args.modes),
-                tuple(args.sizes),
-                args.joins,
-            )
-        )
+        asyncio.run(run(workdir, args))
     finally:
         if args.keep:
             say(f"bench: kept {workdir}")

@@ -122,11 +122,11 @@ def load_clip(path: Path) -> dict[str, Any]:
     return pickle.loads(path.read_bytes())
 
 
-def describe(clip: dict[str, Any]) -> str:
+def describe(clip: dict[str, Any], audio: bool = True) -> str:
     video_kbps = sum(map(len, clip["video"])) * 8 / CLIP_SECONDS / 1000
     audio_kbps = sum(map(len, clip["audio"])) * 8 / (len(clip["audio"]) / 50) / 1000
-    return (
+    text = (
         f"{WIDTH}x{HEIGHT} VP8 at {FPS} fps ({video_kbps:.0f} kbps, keyframe "
-        f"{len(clip['video'][0]) / 1000:.0f} KB, looped every {CLIP_SECONDS} s) + Opus "
-        f"{audio_kbps:.0f} kbps"
+        f"{len(clip['video'][0]) / 1000:.0f} KB, looped every {CLIP_SECONDS} s)"
     )
+    return text + (f" + Opus {audio_kbps:.0f} kbps" if audio else ", no audio")

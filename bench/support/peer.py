@@ -4,7 +4,8 @@ It speaks Kanyan's protocol like the browser page, publishes the pre-encoded cli
 sender packs the frames without encoding), decodes everything it receives, reports JSON lines
 on stdout (`ready`, `stats`) and obeys `stats` and `quit` on stdin. SPEC: base_url,
 inspection, token, name, admit (admit whoever waits in the lobby), expect (how many
-publishers to decode before `ready`; 0: ready once connected), clip (path).
+publishers to decode before `ready`; 0: ready once connected), clip (path), audio (publish
+the microphone too; default true).
 """
 
 from __future__ import annotations
@@ -180,10 +181,14 @@ class BenchPeer:
         self.media_map = message["media"]
         await self.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "offer"))
         self._tap()  # before the answer: receivers start once it is set
-        for kind, track in (("audio", self.audio), ("video", self.video)):
+        audio = self.audio if self.spec.get("audio", True) else None
+        for kind, track in (("audio", audio), ("video", self.video)):
             mid = self.media_map["own"].get(kind)
             transceiver = next((t for t in self.pc.getTransceivers() if t.mid == mid), None)
             if transceiver is None:
+                continue
+            if track is None:
+                transceiver.direction = "inactive"
                 continue
             if transceiver.sender.track is not track:
                 transceiver.sender.replaceTrack(track)
