@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -165,7 +166,7 @@ class Publication:
             self._decoded.stop()  # ends the relay, its subscribers' proxies and the drain
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per subscriber frame, and frozen __init__ is 3x slower
 class OutgoingFrame:
     """What aiortc's sender packs without encoding: bytes(), pts and time_base (hook 2)."""
 
@@ -192,7 +193,10 @@ class ForwardedTrack(MediaStreamTrack):
         self.forwarded = 0
         self.skipped = 0
         self._max_queue = max_queue
-        self._queue: asyncio.Queue[EncodedFrame] = asyncio.Queue()
+        # A deque and one waiter rather than an asyncio.Queue: this runs for every frame of
+        # every subscriber leg, and the sender's task is the only reader.
+        self._queue: deque[EncodedFrame] = deque()
+        self._wakeup: asyncio.Future[None] | None = None
         self._waiting_keyframe = kind == "video"
         self._time_base = Fraction(1, CLOCK_RATES[kind])
         self._source: tuple[int, int] | None = None
@@ -215,8 +219,7 @@ class ForwardedTrack(MediaStreamTrack):
         self._drain()
 
     def _drain(self) -> None:
-        while not self._queue.empty():
-            self._queue.get_nowait()
+        self._queue.clear()
 
     def push(self, frame: EncodedFrame) -> None:
         if frame.source != self._push_source:
@@ -230,21 +233,30 @@ class ForwardedTrack(MediaStreamTrack):
                     self.publication.request_keyframe()
                 return
             self._waiting_keyframe = False
-        if self._queue.qsize() >= self._max_queue:
+        if len(self._queue) >= self._max_queue:
             # The subscriber's connection cannot keep up: skip ahead rather than lag.
-            self.skipped += self._queue.qsize()
+            self.skipped += len(self._queue)
             self._drain()
             if self.kind == "video":
                 self._waiting_keyframe = True
                 if self.publication is not None:
                     self.publication.request_keyframe()
                 return
-        self._queue.put_nowait(frame)
+        self._queue.append(frame)
+        self._wake()
+
+    def _wake(self) -> None:
+        wakeup, self._wakeup = self._wakeup, None
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
 
     async def recv(self) -> OutgoingFrame:  # type: ignore[override]
-        if self.readyState != "live":
-            raise MediaStreamError
-        frame = await self._queue.get()
+        while not self._queue:
+            if self.readyState != "live":
+                raise MediaStreamError
+            self._wakeup = asyncio.get_running_loop().create_future()
+            await self._wakeup
+        frame = self._queue.popleft()
         if frame.source != self._source:
             if self._last_pts is None:
                 self._offset = -frame.timestamp
@@ -260,6 +272,7 @@ class ForwardedTrack(MediaStreamTrack):
     def stop(self) -> None:
         self.detach()
         super().stop()
+        self._wake()  # a sender waiting in recv() ends
 
 
 # The one clock every re-encoded stream is stamped with, so that a subscriber slot moving from
