@@ -60,10 +60,11 @@ from bench.support.harness import (
     PeerProcess,
     Room,
     ServerProcess,
+    UdpState,
     busy_seconds,
     cpu_seconds,
     prepare_rooms,
-    udp_drops,
+    udp_state,
 )
 
 ROOM_SIZES = (2, 4, 6)
@@ -81,8 +82,8 @@ class Snapshot:
     peers: float
     busy: float
     counts: dict[str, int]
-    server_drops: int
-    peer_drops: int
+    server_udp: UdpState
+    peer_udp: UdpState
 
 
 @dataclass
@@ -98,6 +99,7 @@ class RoomResult:
     late: int  # peers that never decoded everyone before the window
     server_drops: int
     peer_drops: int
+    peer_backlog: int  # bytes the peers had not read yet when the window closed
 
     @property
     def legs(self) -> int:
@@ -164,8 +166,8 @@ class Bench:
             sum(p.cpu() for p in peers),
             busy_seconds(),
             {name: sum(s[name] for s in stats) for name in COUNTERS},
-            udp_drops([server.pid]),
-            udp_drops([p.proc.pid for p in peers]),
+            udp_state([server.pid]),
+            udp_state([p.proc.pid for p in peers]),
         )
 
     async def room(self, server: ServerProcess, room: Room, n: int) -> RoomResult:
@@ -196,8 +198,9 @@ class Bench:
             max(0.0, b.busy - a.busy - user - system - peers_cpu - mine),
             {name: b.counts[name] - a.counts[name] for name in COUNTERS},
             late,
-            b.server_drops - a.server_drops,
-            b.peer_drops - a.peer_drops,
+            b.server_udp.drops - a.server_udp.drops,
+            b.peer_udp.drops - a.peer_udp.drops,
+            b.peer_udp.queued,
         )
 
     async def joins(self, server: ServerProcess, room: Room, count: int) -> list[float]:
@@ -290,7 +293,7 @@ def report(
     header = (
         f"{'mode':<9}{'N':>3}{'legs':>5}{'server %':>10}{'sys':>5}{'ms/frame':>10}{'pub fps':>8}"
         f"{'fps/leg':>8}{'kbps/leg':>9}{'legs/core':>10}{'peers %':>9}{'/peer':>7}"
-        f"{'others %':>9}{'drops':>12}{'lost':>6}{'late':>5}"
+        f"{'others %':>9}{'drops':>12}{'behind':>8}{'lost':>6}{'late':>5}"
     )
     print(header)
     print("-" * len(header))
@@ -301,7 +304,8 @@ def report(
             f"{r.published_fps:>8.2f}{r.fps_per_leg:>8.2f}{r.kbps_per_leg:>9.0f}"
             f"{r.legs_per_core:>10.1f}{r.core_percent(r.peers_cpu):>9.1f}"
             f"{r.core_percent(r.peers_cpu) / r.n:>7.1f}{r.core_percent(r.others_cpu):>9.1f}"
-            f"{f'{r.server_drops}/{r.peer_drops}':>12}{r.counts['lost']:>6}{r.late:>5}"
+            f"{f'{r.server_drops}/{r.peer_drops}':>12}{r.peer_backlog // 1000:>8}"
+            f"{r.counts['lost']:>6}{r.late:>5}"
         )
     print()
     print(
@@ -314,12 +318,26 @@ def report(
         "fps/leg, kbps/leg = video frames decoded and bytes (audio+video) received per leg; "
         "peers % = all peers' CPU (/peer = each); others % = processes outside the bench; "
         "drops = datagrams dropped by full socket buffers at the server / at the peers; "
+        "behind = KB the peers had received but not read when the window closed (starved "
+        "peers: their counts lag); "
         "lost = RTP packets the peers' receivers counted lost; "
         "late = peers that had not decoded everyone within 120 s."
     )
     errors = sum(r.counts["errors"] for r in results)
     if errors:
         print(f"decode errors at the peers: {errors}")
+    # A peer is behind by more than a second of what it receives, or other processes took
+    # more than a quarter of a core: the peers' counts, and so the per-frame figures, suffer.
+    busy = [
+        f"{r.mode} N={r.n}"
+        for r in results
+        if r.peer_backlog > r.counts["bytes"] / r.window or r.others_cpu > 0.25 * r.window
+    ]
+    if busy:
+        print(
+            f"WARNING: the machine was busy ({', '.join(busy)}): peers fell behind or other "
+            "processes took CPU; per-frame figures are pessimistic. Rerun on a quiet machine."
+        )
     if joins:
         print(
             f"joins: {len(joins)} x (WebSocket open -> first decoded remote frame, lobby and "

@@ -27,8 +27,14 @@ def cpu_seconds(process: psutil.Process) -> float:
     return times.user + times.system
 
 
-def udp_drops(pids: list[int]) -> int:
-    """Datagrams the kernel dropped on these processes' UDP sockets (full receive buffers)."""
+@dataclass(frozen=True)
+class UdpState:
+    drops: int  # datagrams dropped so far because a receive buffer was full
+    queued: int  # bytes waiting in receive buffers now: the owner is behind
+
+
+def udp_state(pids: list[int]) -> UdpState:
+    """What the kernel says about these processes' UDP sockets (Linux /proc)."""
     inodes = set()
     for pid in pids:
         try:
@@ -38,7 +44,7 @@ def udp_drops(pids: list[int]) -> int:
                     inodes.add(target[8:-1])
         except OSError:
             continue
-    drops = 0
+    drops = queued = 0
     for table in ("/proc/net/udp", "/proc/net/udp6"):
         try:
             rows = Path(table).read_text().splitlines()[1:]
@@ -48,7 +54,8 @@ def udp_drops(pids: list[int]) -> int:
             fields = row.split()
             if len(fields) > 12 and fields[9] in inodes:
                 drops += int(fields[12])
-    return drops
+                queued += int(fields[4].split(":")[1], 16)
+    return UdpState(drops, queued)
 
 
 def busy_seconds() -> float:
