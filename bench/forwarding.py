@@ -99,7 +99,7 @@ class RoomResult:
     late: int  # peers that never decoded everyone before the window
     server_drops: int
     peer_drops: int
-    peer_backlog: int  # bytes the peers had not read yet when the window closed
+    peer_backlog: int  # bytes the peers had not read yet when the window opened or closed
 
     @property
     def legs(self) -> int:
@@ -200,7 +200,7 @@ class Bench:
             late,
             b.server_udp.drops - a.server_udp.drops,
             b.peer_udp.drops - a.peer_udp.drops,
-            b.peer_udp.queued,
+            max(a.peer_udp.queued, b.peer_udp.queued),
         )
 
     async def joins(self, server: ServerProcess, room: Room, count: int) -> list[float]:
@@ -318,8 +318,8 @@ def report(
         "fps/leg, kbps/leg = video frames decoded and bytes (audio+video) received per leg; "
         "peers % = all peers' CPU (/peer = each); others % = processes outside the bench; "
         "drops = datagrams dropped by full socket buffers at the server / at the peers; "
-        "behind = KB the peers had received but not read when the window closed (starved "
-        "peers: their counts lag); "
+        "behind = KB the peers had received but not read when the window opened or closed "
+        "(starved peers: their counts are off); "
         "lost = RTP packets the peers' receivers counted lost; "
         "late = peers that had not decoded everyone within 120 s."
     )
