@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiortc import MediaStreamTrack
 from aiortc.contrib.media import MediaRelay
@@ -72,9 +73,9 @@ class Publication:
         self._deferred: asyncio.TimerHandle | None = None
         self.keyframe_requests = 0
         # Only for media.forwarding = "reencode" (the benchmark's naive reference).
-        self.decoded: MediaStreamTrack | None = None
-        self.decoded_ready = asyncio.Event()
-        self.relay: MediaRelay | None = None
+        self._decoded: DecodedSource | None = None
+        self._relay: MediaRelay | None = None
+        self._reader: asyncio.Task[None] | None = None
 
     @property
     def live(self) -> bool:
@@ -134,15 +135,38 @@ class Publication:
         self._deferred = None
         self.request_keyframe()
 
+    # -- media.forwarding = "reencode" only ------------------------------------------------------
+
+    def _decoding(self) -> tuple[DecodedSource, MediaRelay]:
+        if self._decoded is None or self._relay is None:
+            self._decoded, self._relay = DecodedSource(self.kind), MediaRelay()
+            # Keep reading even while nobody subscribes: the receiver's decoded-frame queue is
+            # unbounded, and a late subscriber would otherwise be served stale frames first.
+            self._reader = asyncio.ensure_future(
+                _read_forever(self._relay.subscribe(self._decoded, buffered=False))
+            )
+        return self._decoded, self._relay
+
+    def decode_from(self, track: MediaStreamTrack) -> None:
+        """(reencode) The publisher's (new) connection delivers decoded frames on `track`."""
+        self._decoding()[0].use(track)
+
+    def relayed(self) -> MediaStreamTrack:
+        """(reencode) A new subscriber's view of the decoded frames, through MediaRelay."""
+        decoded, relay = self._decoding()
+        return relay.subscribe(decoded, buffered=False)
+
     def close(self) -> None:
         if self._deferred is not None:
             self._deferred.cancel()
             self._deferred = None
         self._sinks.clear()
         self._upstream = None
+        if self._decoded is not None:
+            self._decoded.stop()  # ends the relay, its subscribers' proxies and the drain
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per subscriber frame, and frozen __init__ is 3x slower
 class OutgoingFrame:
     """What aiortc's sender packs without encoding: bytes(), pts and time_base (hook 2)."""
 
@@ -169,7 +193,10 @@ class ForwardedTrack(MediaStreamTrack):
         self.forwarded = 0
         self.skipped = 0
         self._max_queue = max_queue
-        self._queue: asyncio.Queue[EncodedFrame] = asyncio.Queue()
+        # A deque and one waiter rather than an asyncio.Queue: this runs for every frame of
+        # every subscriber leg, and the sender's task is the only reader.
+        self._queue: deque[EncodedFrame] = deque()
+        self._wakeup: asyncio.Future[None] | None = None
         self._waiting_keyframe = kind == "video"
         self._time_base = Fraction(1, CLOCK_RATES[kind])
         self._source: tuple[int, int] | None = None
@@ -192,8 +219,7 @@ class ForwardedTrack(MediaStreamTrack):
         self._drain()
 
     def _drain(self) -> None:
-        while not self._queue.empty():
-            self._queue.get_nowait()
+        self._queue.clear()
 
     def push(self, frame: EncodedFrame) -> None:
         if frame.source != self._push_source:
@@ -207,21 +233,30 @@ class ForwardedTrack(MediaStreamTrack):
                     self.publication.request_keyframe()
                 return
             self._waiting_keyframe = False
-        if self._queue.qsize() >= self._max_queue:
+        if len(self._queue) >= self._max_queue:
             # The subscriber's connection cannot keep up: skip ahead rather than lag.
-            self.skipped += self._queue.qsize()
+            self.skipped += len(self._queue)
             self._drain()
             if self.kind == "video":
                 self._waiting_keyframe = True
                 if self.publication is not None:
                     self.publication.request_keyframe()
                 return
-        self._queue.put_nowait(frame)
+        self._queue.append(frame)
+        self._wake()
+
+    def _wake(self) -> None:
+        wakeup, self._wakeup = self._wakeup, None
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
 
     async def recv(self) -> OutgoingFrame:  # type: ignore[override]
-        if self.readyState != "live":
-            raise MediaStreamError
-        frame = await self._queue.get()
+        while not self._queue:
+            if self.readyState != "live":
+                raise MediaStreamError
+            self._wakeup = asyncio.get_running_loop().create_future()
+            await self._wakeup
+        frame = self._queue.popleft()
         if frame.source != self._source:
             if self._last_pts is None:
                 self._offset = -frame.timestamp
@@ -237,6 +272,74 @@ class ForwardedTrack(MediaStreamTrack):
     def stop(self) -> None:
         self.detach()
         super().stop()
+        self._wake()  # a sender waiting in recv() ends
+
+
+# The one clock every re-encoded stream is stamped with, so that a subscriber slot moving from
+# one publisher (or publisher connection) to the next never sees its timestamps run backwards.
+_RELAY_EPOCH = time.monotonic()
+
+
+class DecodedSource(MediaStreamTrack):
+    """media.forwarding = "reencode": a publication's decoded frames, across reconnects.
+
+    Each new upstream track starts its timestamps at 0; they are moved onto the server clock
+    (keeping the publisher's own spacing within one connection) before MediaRelay fans the frame
+    out, which is the only point where rewriting a frame's pts is safe.
+    """
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self._upstream: MediaStreamTrack | None = None
+        self._changed = asyncio.Event()
+        self._offset: int | None = None
+        self._last_pts = -1
+
+    def use(self, track: MediaStreamTrack) -> None:
+        self._upstream = track
+        self._offset = None
+        self._changed.set()
+
+    async def recv(self):  # type: ignore[no-untyped-def]
+        while True:
+            if self.readyState != "live":
+                raise MediaStreamError
+            track = self._upstream
+            if track is None:
+                self._changed.clear()
+                await self._changed.wait()
+                continue
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                # That connection is gone; the publisher may come back on a new one.
+                if self._upstream is track:
+                    self._upstream = None
+                continue
+            if track is not self._upstream:
+                continue  # a frame still in flight from the connection just replaced
+            if frame.pts is None or frame.time_base is None:
+                return frame
+            if self._offset is None:
+                now = int((time.monotonic() - _RELAY_EPOCH) / frame.time_base)
+                self._offset = max(now, self._last_pts + 1) - frame.pts
+            frame.pts += self._offset
+            self._last_pts = frame.pts
+            return frame
+
+    def stop(self) -> None:
+        super().stop()
+        self._upstream = None
+        self._changed.set()
+
+
+async def _read_forever(track: MediaStreamTrack) -> None:
+    try:
+        while True:
+            await track.recv()
+    except MediaStreamError:
+        pass
 
 
 class RelayedTrack(MediaStreamTrack):
@@ -247,7 +350,9 @@ class RelayedTrack(MediaStreamTrack):
         super().__init__()
         self.kind = kind
         self.publication: Publication | None = None
+        self.forwarded = 0
         self._proxy: MediaStreamTrack | None = None
+        self._pending_recv: asyncio.Future[Any] | None = None
         self._attached = asyncio.Event()
 
     def attach(self, publication: Publication) -> None:
@@ -258,25 +363,47 @@ class RelayedTrack(MediaStreamTrack):
     def detach(self) -> None:
         if self._proxy is not None:
             self._proxy.stop()
-        self._proxy = None
+            self._proxy = None
         self.publication = None
         self._attached.clear()
+        if self._pending_recv is not None:
+            # The sender is waiting on the old publication's proxy, which will never deliver
+            # again: wake it so it moves on to whatever is attached next.
+            self._pending_recv.cancel()
 
     async def recv(self):  # type: ignore[no-untyped-def]
         while True:
-            await self._attached.wait()
+            if self.readyState != "live":
+                raise MediaStreamError
             publication = self.publication
             if publication is None:
+                await self._attached.wait()
                 continue
             if self._proxy is None:
-                await publication.decoded_ready.wait()
-                assert publication.relay is not None and publication.decoded is not None
-                self._proxy = publication.relay.subscribe(publication.decoded, buffered=False)
-            return await self._proxy.recv()
+                self._proxy = publication.relayed()
+            proxy = self._proxy
+            self._pending_recv = asyncio.ensure_future(proxy.recv())
+            try:
+                frame = await self._pending_recv
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # the sender itself is stopping
+                continue  # detached while waiting
+            except MediaStreamError:
+                # The publication was closed (its member left): wait to be given another.
+                if self.publication is publication:
+                    self.detach()
+                continue
+            finally:
+                self._pending_recv = None
+            self.forwarded += 1
+            return frame
 
     def stop(self) -> None:
         self.detach()
         super().stop()
+        self._attached.set()
 
 
 class MediaHub:

@@ -24,7 +24,6 @@ from aiortc import (
     RTCRtpTransceiver,
     RTCSessionDescription,
 )
-from aiortc.contrib.media import MediaRelay
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.sdp import candidate_from_sdp
 
@@ -47,6 +46,7 @@ class ReceiverUpstream:
 
     def __init__(self, receiver: RTCRtpReceiver) -> None:
         self.receiver = receiver
+        self.decoding = False  # media.forwarding = "reencode": its track feeds the publication
         self._tasks: set[asyncio.Task[None]] = set()
 
     def request_keyframe(self) -> None:
@@ -208,11 +208,10 @@ class Peer:
         for kind, transceiver in self._own.items():
             self.publishing[kind] = transceiver.currentDirection in ("recvonly", "sendrecv")
         for publication, upstream in self._upstreams:
-            if not self.encoded and publication.decoded is None:
-                track = upstream.receiver.track
-                if track is not None:
-                    publication.decoded, publication.relay = track, MediaRelay()
-                    publication.decoded_ready.set()
+            track = upstream.receiver.track
+            if not self.encoded and not upstream.decoding and track is not None:
+                publication.decode_from(track)
+                upstream.decoding = True
         for slot in self._slots:
             # Attach only now: frames sent before the answer would be dropped by a sender
             # that is not enabled yet, and with them the keyframe the slot waited for.
