@@ -6,10 +6,12 @@ Starts `python -m server` twice (media.forwarding = "encoded", Kanyan's design, 
 "reencode", the naive design: aiortc MediaRelay and one VP8/Opus encode per subscriber) on
 127.0.0.1 with a temporary data directory, and fills rooms of N = 2, 4, 6 with aiortc peers,
 one process each. Every peer publishes a synthetic 640×480 camera at 15 fps (textured scene,
-panning camera, a moving object, sensor noise; VP8 at ~500 kbps) and a microphone (Opus),
-both pre-encoded once so that the peers spend no CPU on encoding: their senders pack the
-frames, as the server's do. Every peer decodes all it receives (libvpx, libopus), on its event
-loop rather than in aiortc's decoder threads, whose two thread hand-offs per frame would cost
+panning camera, a moving object, sensor noise; VP8 at ~500 kbps), the load issue 2 names,
+pre-encoded once so that the peers spend no CPU on encoding: their senders pack the frames, as
+the server's do. One more row, "encoded+audio", repeats Kanyan's N = 6 room with every peer also
+publishing a microphone (Opus): the realistic load, shown beside the specified one. Every peer
+decodes all it receives (libvpx, libopus), on its event loop rather than in aiortc's decoder
+threads, whose two thread hand-offs per frame would cost
 more than the decoding. Peers send no REMB, so the naive server's encoders stay at aiortc's
 default 500 kbps, the rate the peers publish at: both designs deliver the same media.
 
@@ -24,8 +26,9 @@ The last three lines:
         remote video frame, for a participant joining a room where the host is publishing
         (the host's peer admits from the lobby at once), with Kanyan's forwarding.
     legs_per_core: how many forwarded subscriber legs (one subscriber receiving one publisher's
-        audio and video) one core could carry at 15 fps, extrapolated from the N = 6 run with
-        Kanyan's forwarding: N(N−1) legs × (delivered fps per leg / 15) / server cores busy.
+        video) one core could carry at 15 fps, extrapolated from the N = 6 run with Kanyan's
+        forwarding: N(N−1) legs × (delivered fps per leg / 15) / server cores busy. The
+        encoded+audio row gives the same figure for legs that also carry Opus audio.
     forwarding: kanyan / naive server CPU per delivered frame (N=6) = <ratio>
 
 Peers and server share the machine's cores, so the table also shows the peers' CPU and what
@@ -134,8 +137,7 @@ class RoomResult:
 
 
 class Bench:
-    def __init__(self, workdir: Path, warmup: float, window: float, audio: bool = True) -> None:
-        self.audio = audio
+    def __init__(self, workdir: Path, warmup: float, window: float) -> None:
         self.workdir = workdir
         self.clip_path = workdir / "clip.pickle"
         self.warmup = warmup
@@ -145,7 +147,9 @@ class Bench:
     def close(self) -> None:
         self.log.close()
 
-    async def peer(self, server: ServerProcess, room: Room, index: int, expect: int) -> PeerProcess:
+    async def peer(
+        self, server: ServerProcess, room: Room, index: int, expect: int, audio: bool = False
+    ) -> PeerProcess:
         spec = {
             "name": f"{room.name}/{index}",
             "base_url": server.base_url,
@@ -154,7 +158,7 @@ class Bench:
             "admit": index == 0,
             "expect": expect,
             "clip": str(self.clip_path),
-            "audio": self.audio,
+            "audio": audio,
         }
         return await PeerProcess.start(spec, self.log)
 
@@ -170,8 +174,10 @@ class Bench:
             udp_state([p.proc.pid for p in peers]),
         )
 
-    async def room(self, server: ServerProcess, room: Room, n: int) -> RoomResult:
-        peers = await asyncio.gather(*(self.peer(server, room, i, n - 1) for i in range(n)))
+    async def room(
+        self, server: ServerProcess, room: Room, n: int, audio: bool = False
+    ) -> RoomResult:
+        peers = await asyncio.gather(*(self.peer(server, room, i, n - 1, audio) for i in range(n)))
         try:
             ready = await asyncio.gather(
                 *(p.event("ready", 120) for p in peers), return_exceptions=True
@@ -189,7 +195,7 @@ class Bench:
         user, system = b.server.user - a.server.user, b.server.system - a.server.system
         peers_cpu = b.peers - a.peers
         return RoomResult(
-            server.mode,
+            server.mode + ("+audio" if audio else ""),
             n,
             b.at - a.at,
             user,
@@ -229,11 +235,14 @@ async def run(workdir: Path, options: argparse.Namespace) -> None:
     modes, room_sizes, join_count = options.modes, options.sizes, options.joins
     load_before = os.getloadavg()
     started = time.monotonic()
-    bench = Bench(workdir, options.warmup, options.window, audio=not options.video_only)
+    bench = Bench(workdir, options.warmup, options.window)
+    with_audio = "encoded" in modes and 6 in room_sizes and not options.no_audio_row
     say(f"bench: working in {workdir}")
     clip = make_clip(bench.clip_path)
     sizes = {f"{mode}-{n}": n for mode in modes for n in room_sizes}
     sizes["join"] = join_count + 1
+    if with_audio:
+        sizes["encoded+audio-6"] = 6
     first = ServerProcess(workdir, modes[0])
     rooms = await prepare_rooms(first.config, sizes)
     results: list[RoomResult] = []
@@ -253,6 +262,10 @@ async def run(workdir: Path, options: argparse.Namespace) -> None:
                         f"{result.fps_per_leg:.1f} fps per leg"
                     )
                     await asyncio.sleep(1)
+                if mode == "encoded" and with_audio:
+                    result = await bench.room(server, rooms["encoded+audio-6"], 6, audio=True)
+                    results.append(result)
+                    say(f"bench: encoded+audio N=6: {result.legs_per_core:.1f} legs per core")
                 if mode == "encoded" and join_count:
                     joins = await bench.joins(server, rooms["join"], join_count)
                     say(f"bench: joins (ms): {', '.join(f'{j:.0f}' for j in joins)}")
@@ -273,7 +286,7 @@ def report(
 ) -> None:
     load_after = os.getloadavg()
     cores = psutil.cpu_count()
-    media = describe(clip, audio=not options.video_only)
+    media = describe(clip, audio=False) + " (+ Opus in the encoded+audio row)"
     print(
         f"Forwarding benchmark: {media} per publisher; everyone publishes and receives everyone "
         "else."
@@ -285,13 +298,14 @@ def report(
         f"{elapsed:.0f} s in all."
     )
     print(
-        "legs = N(N-1) subscriber legs, one subscriber receiving one publisher's audio+video. "
+        "legs = N(N-1) subscriber legs, one subscriber receiving one publisher's video "
+        "(and audio in the +audio row). "
         "legs/core = forwarded subscriber legs one core could carry at 15 fps, extrapolated from "
         "this row's server CPU per leg = video frames delivered / (15 x server CPU seconds)."
     )
     print()
     header = (
-        f"{'mode':<9}{'N':>3}{'legs':>5}{'server %':>10}{'sys':>5}{'ms/frame':>10}{'pub fps':>8}"
+        f"{'mode':<14}{'N':>3}{'legs':>5}{'server %':>10}{'sys':>5}{'ms/frame':>10}{'pub fps':>8}"
         f"{'fps/leg':>8}{'kbps/leg':>9}{'legs/core':>10}{'peers %':>9}{'/peer':>7}"
         f"{'others %':>9}{'drops':>12}{'behind':>8}{'lost':>6}{'late':>5}"
     )
@@ -299,7 +313,7 @@ def report(
     print("-" * len(header))
     for r in results:
         print(
-            f"{r.mode:<9}{r.n:>3}{r.legs:>5}{r.core_percent(r.server_cpu):>10.1f}"
+            f"{r.mode:<14}{r.n:>3}{r.legs:>5}{r.core_percent(r.server_cpu):>10.1f}"
             f"{r.core_percent(r.server_system):>5.1f}{r.ms_per_frame:>10.3f}"
             f"{r.published_fps:>8.2f}{r.fps_per_leg:>8.2f}{r.kbps_per_leg:>9.0f}"
             f"{r.legs_per_core:>10.1f}{r.core_percent(r.peers_cpu):>9.1f}"
@@ -361,7 +375,7 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", type=int, default=list(ROOM_SIZES))
     parser.add_argument("--joins", type=int, default=JOINS)
     parser.add_argument(
-        "--video-only", action="store_true", help="peers publish no audio (diagnostic)"
+        "--no-audio-row", action="store_true", help="skip the encoded+audio N=6 row"
     )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="kanyan-bench-"))
