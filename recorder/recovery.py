@@ -1,0 +1,124 @@
+"""Unfinished recordings: what a crash, a kill or a full disk left behind, made playable.
+
+Every file the recorder writes has an archive row in state `recording` until it is finalised.
+After a crash (found at the next start) or when a recorder process dies (found at once), each
+such file is remuxed: every packet that can still be read goes into a clean file beside the
+original, `….recovered.mp4`, and the original stays untouched. The row becomes `interrupted`
+with the recovered file's real duration and hash (and the original's hash), or `failed` when
+nothing could be read; the event log says which and why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from server.archive import ArchiveStore, Recording
+
+from . import files
+from .writer import remux_playable
+
+log = logging.getLogger(__name__)
+
+AFTER_CRASH = "服务器在录制中停止（崩溃或被终止） / the server stopped while recording"
+
+
+@dataclass(frozen=True)
+class Recovered:
+    path: str  # the file to play: the recovered one, or the original when nothing remuxed
+    original_path: str | None
+    sha256: str | None
+    original_sha256: str | None
+    size_bytes: int | None
+    duration_s: float
+    frames: int
+    why: str
+
+
+def recover_file(root: Path, stored: str, why: str) -> Recovered:
+    """Remux the readable part of one unfinished file (blocking: run it in an executor)."""
+    try:
+        temp = files.resolve_inside(root, stored)
+    except ValueError as exc:
+        return Recovered(stored, None, None, None, None, 0.0, 0, f"{why}; {exc}")
+    if not temp.exists():
+        return Recovered(stored, None, None, None, None, 0.0, 0, f"{why}; 文件不存在 / no file")
+    original_sha = files.sha256_file(temp)
+    original_size = temp.stat().st_size
+    try:
+        target = files.create_exclusive(files.recovered_path(temp))
+    except OSError as exc:
+        # The disk is full even for the recovered copy: the original is the record.
+        return Recovered(
+            stored,
+            stored,
+            original_sha,
+            original_sha,
+            original_size,
+            0.0,
+            0,
+            f"{why}; 无法写入恢复文件 / could not write the recovered copy: {exc}",
+        )
+    try:
+        stats = remux_playable(temp, target)
+    except Exception as exc:  # anything unreadable is reported, never fatal
+        stats = None
+        problem = f"{type(exc).__name__}: {exc}"
+    else:
+        problem = "" if stats.duration_s > 0 else "没有可播放的内容 / nothing playable"
+    if stats is None or problem:
+        target.unlink(missing_ok=True)
+        return Recovered(
+            stored,
+            stored,
+            original_sha if original_size else None,
+            original_sha,
+            original_size,
+            0.0,
+            0,
+            f"{why}; {problem}",
+        )
+    return Recovered(
+        files.relative(root, target),
+        stored,
+        files.sha256_file(target),
+        original_sha,
+        target.stat().st_size,
+        round(stats.duration_s, 3),
+        stats.frames,
+        why,
+    )
+
+
+async def recover(archive: ArchiveStore, root: Path, recording: Recording, why: str) -> Recording:
+    """Recover one unfinished recording and record the outcome in the archive and the log."""
+    loop = asyncio.get_running_loop()
+    result = await loop.run_in_executor(None, recover_file, root, recording.path, why)
+    log.info(
+        "recording %s (%s) recovered: %.1f s, %s",
+        recording.id,
+        recording.path,
+        result.duration_s,
+        result.why,
+    )
+    return await archive.interrupt_recording(
+        recording.id,
+        path=result.path,
+        original_path=result.original_path,
+        sha256=result.sha256,
+        original_sha256=result.original_sha256,
+        size_bytes=result.size_bytes,
+        duration_s=result.duration_s,
+        frames=result.frames,
+        why=result.why,
+    )
+
+
+async def recover_unfinished(archive: ArchiveStore, root: Path) -> list[Recording]:
+    """At start: every recording left unfinished by the previous run."""
+    recovered = []
+    for recording in await archive.unfinished_recordings():
+        recovered.append(await recover(archive, root, recording, AFTER_CRASH))
+    return recovered
