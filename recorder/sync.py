@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections import deque
 
 # aiortc releases an audio frame only when four more are buffered behind it (JitterBuffer
-# prefetch 4 × 20 ms), and a packet is complete 20 ms after its first sample was captured;
-# video has no prefetch. Measured by tests/integration/test_recording.py's flash-and-beep test.
+# prefetch 4 × 20 ms), and a packet is complete 20 ms after its first sample was captured.
+# Video frames are released when the next one starts to arrive: one frame interval, which the
+# worker estimates per source. Checked by tests/integration/test_recording_sync.py.
 AUDIO_DELAY_S = 0.1
 VIDEO_DELAY_S = 0.0
 

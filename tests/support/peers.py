@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import fractions
 import json
+import math
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -318,3 +319,66 @@ class RoomClient:
             await self.pc.close()
         if self.session is not None:
             await self.session.close()
+
+
+class FlashTrack(MediaStreamTrack):
+    """A camera that films darkness, and a white flash for `length` s every `period` s of the
+    server clock (both peers of a FlashTrack/BeepTrack pair flash and beep together)."""
+
+    kind = "video"
+
+    def __init__(self, period: float = 2.0, length: float = 0.4, fps: int = 15) -> None:
+        super().__init__()
+        self.period, self.length, self.fps = period, length, fps
+        self._start: float | None = None
+        self._count = 0
+
+    async def recv(self) -> VideoFrame:
+        if self._start is None:
+            # Frames on the wall clock's 1/fps grid, so a flash starts exactly on a frame.
+            self._start = math.ceil(time.time() * self.fps) / self.fps
+        moment = self._start + self._count / self.fps
+        delay = moment - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        lit = round(moment, 6) % self.period < self.length
+        image = np.full((480, 640, 3), 235 if lit else 20, np.uint8)
+        frame = VideoFrame.from_ndarray(image, format="rgb24")
+        frame.pts = int(self._count * VIDEO_CLOCK / self.fps)
+        frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        self._count += 1
+        return frame
+
+
+class BeepTrack(MediaStreamTrack):
+    """A microphone that hears a 1 kHz beep for `length` s every `period` s of the server clock.
+    Like a real microphone, each 20 ms frame holds the sound of the 20 ms before it is handed
+    over."""
+
+    kind = "audio"
+
+    def __init__(self, period: float = 2.0, length: float = 0.4, rate: int = 48000) -> None:
+        super().__init__()
+        self.period, self.length, self.rate = period, length, rate
+        self._samples = 0
+        self._start: float | None = None
+
+    async def recv(self) -> AudioFrame:
+        count = self.rate // 50
+        if self._start is None:
+            self._start = time.time()
+        delay = self._start + (self._samples + count) / self.rate - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        now = time.time()
+        moments = now - (count - np.arange(count)) / self.rate
+        on = (moments % self.period) < self.length
+        beep = 0.5 * 32767 * np.sin(2 * np.pi * 1000 * moments) * on
+        frame = AudioFrame.from_ndarray(
+            beep.astype(np.int16).reshape(1, -1), format="s16", layout="mono"
+        )
+        frame.sample_rate = self.rate
+        frame.pts = self._samples
+        frame.time_base = fractions.Fraction(1, self.rate)
+        self._samples += count
+        return frame
