@@ -11,9 +11,17 @@ import numpy as np
 
 RATE = 48000
 BLOCK = 1024  # one AAC frame
-CEILING = 0.89  # below full scale: AAC reconstruction overshoots a little
+# -3 dBFS: AAC reconstruction can overshoot its input by a fifth around discontinuities.
+CEILING = 0.7
+FADE = 240  # 5 ms ramp where a voice starts or jumps, instead of a click
 RELEASE_PER_BLOCK = 0.05
 CONTIGUOUS_S = 0.03  # a source's next packet within this of where it should be: no gap
+MAX_LAG_S = 2.0  # a source later than this loses what is past rather than lag further
+GIVE_BACK_HEADROOM_S = 0.2  # "early again": this far ahead of what is being written
+QUIET = 0.01  # -40 dBFS: a packet this quiet is a pause that can be skipped
+
+
+_RAMP = np.linspace(0.0, 1.0, FADE, dtype=np.float32)
 
 
 class Mixer:
@@ -27,18 +35,46 @@ class Mixer:
         self._pending = np.zeros(0, np.float32)
         self._horizon = int(horizon_s * rate)
         self._next: dict[object, int] = {}
+        self._lag: dict[object, int] = {}
+        self.delayed = 0  # samples by which late sources were pushed back
 
     def add(self, source: object, start: int, samples: np.ndarray) -> None:
-        """Mix mono float samples in at sample `start` of the timeline."""
+        """Mix mono float samples in at sample `start` of the timeline.
+
+        A source whose packets come after their place has been written (a network or CPU
+        stall) is delayed rather than cut: its lag grows by the lateness. Once its packets are
+        early again, the lag is given back by skipping quiet packets (pauses between words),
+        so the voice returns in step with the picture without losing speech.
+        """
+        lag = self._lag.get(source, 0)
+        start += lag
         expected = self._next.get(source)
         if expected is not None and abs(start - expected) <= CONTIGUOUS_S * self.rate:
             start = expected  # the same stream, a little jitter: keep it seamless
-        self._next[source] = start + len(samples)
+        elif len(samples) >= FADE:
+            samples = samples.copy()
+            samples[:FADE] *= _RAMP
         if start < self.position:
-            cut = self.position - start
-            self.dropped += min(cut, len(samples))
-            samples = samples[cut:]
-            start = self.position
+            late = self.position - start
+            if lag + late <= MAX_LAG_S * self.rate:
+                lag += late
+                start = self.position
+                self.delayed += late
+            else:
+                self.dropped += min(late, len(samples))
+                samples = samples[late:]
+                start, lag = self.position, 0
+        elif (
+            lag
+            and start - self.position > GIVE_BACK_HEADROOM_S * self.rate
+            and float(np.sqrt(np.mean(np.square(samples)))) < QUIET
+        ):
+            # Early again and quiet: skip a pause, not a word, to get back in step.
+            give = min(lag, len(samples))
+            samples = samples[give:]
+            lag -= give
+        self._lag[source] = lag
+        self._next[source] = start + len(samples)
         if not len(samples) or start - self.position > self._horizon:
             return
         offset = start - self.position
@@ -51,6 +87,7 @@ class Mixer:
 
     def forget(self, source: object) -> None:
         self._next.pop(source, None)
+        self._lag.pop(source, None)
 
     def take(self, count: int = BLOCK) -> np.ndarray:
         """The next `count` samples, limited; silence where nobody spoke."""

@@ -101,6 +101,7 @@ class RecorderParticipant:
         )
         self.status = "idle"  # idle | recording | interrupted | stopped
         self.segment: SegmentState | None = None
+        self.progress: dict[str, Any] = {}
         self._followed: dict[tuple[int, str], Publication] = {}
         self._members: list[dict[str, Any]] = []
         self._greeted: dict[int, Participant] = {}
@@ -367,6 +368,10 @@ class RecorderParticipant:
                 publication.request_keyframe()
         elif kind == "storage":
             segment.storage = event
+        elif kind == "progress":
+            self.progress = event
+            if event.get("lost_audio_s") or event.get("late_audio_s"):
+                log.info("recorder of inspection %s: %s", self.room.inspection.id, event)
 
     async def _recover_segment(self, segment: SegmentState, code: int) -> float:
         """After an abnormal end: recover the segment's files, log, tell the host. Returns the

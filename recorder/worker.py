@@ -145,7 +145,7 @@ class Segment:
         self.segment = int(start["segment"])
         self.root = Path(start["root"])
         self.dir = Path(start["dir"])
-        self.latency = float(start.get("latency", 0.3))
+        self.latency = float(start.get("latency", 0.5))
         self.stale_after = float(start.get("stale_after", 2.0))
         self.raw_enabled = bool(start.get("raw_tracks", True))
         self.fps = FPS
@@ -170,7 +170,7 @@ class Segment:
                 temp,
                 preset=start["preset"],
                 crf=int(start["crf"]),
-                audio_kbps=int(start.get("audio_kbps", 96)),
+                audio_kbps=int(start.get("audio_kbps", 64)),
             )
 
     # -- input --------------------------------------------------------------------------------
@@ -306,7 +306,8 @@ class Segment:
                 duration_s=round(self.composite.duration_s, 3),
                 frames=self.composite.frames,
                 decoded=self.decoded,
-                late_audio=self.mixer.dropped,
+                late_audio_s=round(self.mixer.delayed / RATE, 3),
+                lost_audio_s=round(self.mixer.dropped / RATE, 3),
             )
 
     def _audio_until(self, at: float) -> None:

@@ -71,6 +71,9 @@ class CompositeWriter:
         }
         audio = self._container.add_stream("aac", rate=audio_rate, layout="mono")
         audio.bit_rate = audio_kbps * 1000
+        # FFmpeg's default "twoloop" coder overshoots by up to 75% around discontinuities in a
+        # loud mix (measured); the "fast" coder stays within 10% and costs less.
+        audio.codec_context.options = {"aac_coder": "fast"}
         self._video = video
         self._audio = audio
         self._audio_base = Fraction(1, audio_rate)

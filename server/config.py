@@ -120,18 +120,14 @@ class RecordingSettings:
     crf: int = setting(
         26, "x264 constant rate factor of the composite: lower is better quality, larger files."
     )
-    audio_kbps: int = setting(
-        96,
-        "AAC bitrate of the composite's mixed sound (mono). Below 96 FFmpeg's AAC encoder "
-        "overshoots loud mixes.",
-    )
+    audio_kbps: int = setting(64, "AAC bitrate of the composite's mixed sound (mono).")
     raw_tracks: bool = setting(
         True,
         "Also keep every participant's received VP8 and Opus in WebM, without re-encoding: "
         "source-quality evidence at almost no CPU cost.",
     )
     latency_ms: int = setting(
-        400,
+        500,
         "How far the composite runs behind the live room, so that late frames still fit in. A "
         "crash loses at most this plus one second.",
     )
@@ -263,12 +259,12 @@ def validate_recording(recording: RecordingSettings, source: str) -> None:
         raise ConfigError(f"{source}: recording.preset must be one of {', '.join(X264_PRESETS)}")
     if not 0 <= recording.crf <= 51:
         raise ConfigError(f"{source}: recording.crf must be 0–51")
-    if not 16 <= recording.audio_kbps <= 320:
-        raise ConfigError(f"{source}: recording.audio_kbps must be 16–320")
+    if not 32 <= recording.audio_kbps <= 320:
+        raise ConfigError(f"{source}: recording.audio_kbps must be 32–320")
     if not 90 <= recording.screenshot_quality <= 100:
         raise ConfigError(f"{source}: recording.screenshot_quality must be 90–100")
-    if not 100 <= recording.latency_ms <= 1000:
-        raise ConfigError(f"{source}: recording.latency_ms must be 100–1000")
+    if not 300 <= recording.latency_ms <= 1000:
+        raise ConfigError(f"{source}: recording.latency_ms must be 300–1000")
     if recording.max_backlog_mb < 1:
         raise ConfigError(f"{source}: recording.max_backlog_mb must be at least 1")
 
