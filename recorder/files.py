@@ -9,6 +9,7 @@ directory and resolved back only inside it.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -126,3 +127,11 @@ def resolve_inside(root: Path, stored: str) -> Path:
     if not path.is_relative_to(base):
         raise ValueError(f"{stored!r} is outside the recordings directory")
     return path
+
+
+def describe_error(exc: BaseException) -> str:
+    """An error for the event log: the reason without this machine's absolute paths."""
+    code = getattr(exc, "errno", None)
+    if isinstance(code, int) and code > 0:
+        return f"{errno.errorcode.get(code, code)}: {os.strerror(code)}"
+    return f"{type(exc).__name__}: {exc}"

@@ -281,7 +281,7 @@ class RecorderParticipant:
             composite = files.create_exclusive(wanted)
         except OSError as exc:
             log.error("cannot create %s: %s", wanted, exc)
-            segment.storage = {"error": str(exc), "path": wanted.name}
+            segment.storage = {"error": files.describe_error(exc), "path": wanted.name}
             return EXIT_STORAGE
         row = await room.archive.add_recording(
             inspection_id=room.inspection.id,

@@ -18,7 +18,7 @@ from pathlib import Path
 from server.archive import ArchiveStore, Recording
 
 from . import files
-from .writer import remux_playable
+from .writer import probe, remux_playable
 
 log = logging.getLogger(__name__)
 
@@ -47,38 +47,29 @@ def recover_file(root: Path, stored: str, why: str) -> Recovered:
         return Recovered(stored, None, None, None, None, 0.0, 0, f"{why}; 文件不存在 / no file")
     original_sha = files.sha256_file(temp)
     original_size = temp.stat().st_size
+    target: Path | None = None
     try:
         target = files.create_exclusive(files.recovered_path(temp))
-    except OSError as exc:
-        # The disk is full even for the recovered copy: the original is the record.
-        return Recovered(
-            stored,
-            stored,
-            original_sha,
-            original_sha,
-            original_size,
-            0.0,
-            0,
-            f"{why}; 无法写入恢复文件 / could not write the recovered copy: {exc}",
-        )
-    try:
         stats = remux_playable(temp, target)
-    except Exception as exc:  # anything unreadable is reported, never fatal
-        stats = None
-        problem = f"{type(exc).__name__}: {exc}"
-    else:
-        problem = "" if stats.duration_s > 0 else "没有可播放的内容 / nothing playable"
-    if stats is None or problem:
-        target.unlink(missing_ok=True)
+        if stats.duration_s <= 0:
+            raise ValueError("没有可播放的内容 / nothing playable")
+    except Exception as exc:  # anything unreadable or unwritable is reported, never fatal
+        if target is not None:
+            target.unlink(missing_ok=True)
+        # The unfinished original stays the record, with what can be read of it.
+        try:
+            readable = probe(temp)
+        except Exception:  # not even a header: nothing to play
+            readable = None
         return Recovered(
             stored,
             stored,
-            original_sha if original_size else None,
+            original_sha if readable and readable.duration_s > 0 else None,
             original_sha,
             original_size,
-            0.0,
-            0,
-            f"{why}; {problem}",
+            round(readable.duration_s, 3) if readable else 0.0,
+            readable.frames if readable else 0,
+            f"{why}; 未能生成可播放副本 / no playable copy: {files.describe_error(exc)}",
         )
     return Recovered(
         files.relative(root, target),

@@ -442,11 +442,13 @@ def run(stdin: Any, emit: Events) -> int:
                     break
             segment.advance(segment.frontier())
     except StorageFailure as exc:
+        code = getattr(exc.cause, "errno", None)
         emit(
             "storage",
             path=str(exc.path.name),
-            error=str(exc.cause),
-            errno=getattr(exc.cause, "errno", None),
+            # The reason, not the absolute path: events name files relative to the archive.
+            error=files.describe_error(exc.cause),
+            errno=code,
             written_s=round(segment.composite.duration_s, 3) if segment else 0.0,
         )
         if segment is not None:

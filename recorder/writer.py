@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -192,11 +194,9 @@ def remux_playable(source: Path, target: Path) -> FileStats:
     """Copy every packet that can still be read from `source` into a clean file `target`.
 
     For an interrupted recording: the fragmented MP4 (or WebM) written up to the crash becomes
-    an ordinary file with a full index. Stops at the first damaged or truncated packet.
-    `target` must already exist (created exclusively); it is overwritten.
+    an ordinary file with a full index. Reading stops at the first damaged or truncated packet;
+    a failure to write `target` is raised. `target` must exist (created exclusively).
     """
-    video_frames = 0
-    end = 0.0
     fmt = "mp4" if source.suffix == ".mp4" else "webm"
     options = {"movflags": "+faststart"} if fmt == "mp4" else {}
     with av.open(str(source), mode="r") as inp:
@@ -205,33 +205,42 @@ def remux_playable(source: Path, target: Path) -> FileStats:
             raise ValueError(f"{source.name}: no audio or video stream to recover")
         with av.open(str(target), mode="w", format=fmt, options=options) as out:
             mapping = {s.index: out.add_stream_from_template(s) for s in streams}
-            try:
-                for packet in inp.demux(streams):
-                    if packet.dts is None or packet.size == 0:
-                        continue
-                    stream = packet.stream
-                    if packet.pts is not None and packet.time_base is not None:
-                        tail = packet.pts + (packet.duration or 0)
-                        end = max(end, float(tail * packet.time_base))
-                    if stream.type == "video":
-                        video_frames += 1
-                    packet.stream = mapping[stream.index]
-                    out.mux(packet)
-            except (av.error.InvalidDataError, av.error.EOFError, OSError) as exc:
-                log.info("%s: readable up to %.2f s (%s)", source.name, end, exc)
+            stats = _readable(
+                source, inp.demux(streams), lambda packet: _copy(out, mapping, packet)
+            )
+    return stats
+
+
+def _copy(out: Any, mapping: dict[int, Any], packet: av.Packet) -> None:
+    packet.stream = mapping[packet.stream.index]
+    out.mux(packet)
+
+
+def _readable(
+    source: Path, packets: Iterator[av.Packet], each: Callable[[av.Packet], None]
+) -> FileStats:
+    """Walk the packets that can be read, up to the first damaged one."""
+    video_frames = 0
+    end = 0.0
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            break
+        except (av.error.InvalidDataError, av.error.EOFError, OSError) as exc:
+            log.info("%s: readable up to %.2f s (%s)", source.name, end, exc)
+            break
+        if packet.dts is None or packet.size == 0:
+            continue
+        if packet.pts is not None and packet.time_base is not None:
+            end = max(end, float((packet.pts + (packet.duration or 0)) * packet.time_base))
+        if packet.stream.type == "video":
+            video_frames += 1
+        each(packet)
     return FileStats(end, video_frames)
 
 
 def probe(path: Path) -> FileStats:
-    """Duration and video frame count of a finished file, by reading every packet."""
-    video_frames = 0
-    end = 0.0
+    """Duration and video frame count of what can be read of a file."""
     with av.open(str(path), mode="r") as inp:
-        for packet in inp.demux():
-            if packet.dts is None or packet.size == 0:
-                continue
-            if packet.pts is not None and packet.time_base is not None:
-                end = max(end, float((packet.pts + (packet.duration or 0)) * packet.time_base))
-            if packet.stream.type == "video":
-                video_frames += 1
-    return FileStats(end, video_frames)
+        return _readable(path, inp.demux(), lambda packet: None)
