@@ -31,9 +31,7 @@ async def test_killed_recorder_is_replaced_by_a_new_segment(server):
         await asyncio.sleep(4)
         first = recorder._process.pid
         os.kill(first, signal.SIGKILL)
-        await host.wait_for(
-            lambda: notices(host, "recording_interrupted"), what="the host is told"
-        )
+        await host.wait_for(lambda: notices(host, "recording_interrupted"), what="the host is told")
         # The room goes on: media still flows.
         await host.frames_from(applicant.id, 15)
         await host.wait_for(
