@@ -159,11 +159,8 @@ class RecorderProcess:
         self.stop_ticking()
         return code
 
-    async def finish(self, at: float) -> None:
-        """Ask for the segment to be written up to `at` and closed."""
-        self.finishing = True
-        self.stop_ticking()
-        self.control({"op": "finish", "at": at})
+    async def drain(self) -> None:
+        """Wait until the pipe has room (for a producer that may block: the benchmark)."""
         self._flush()
         proc = self._proc
         if proc is not None and proc.stdin is not None and not proc.stdin.is_closing():
@@ -171,6 +168,13 @@ class RecorderProcess:
                 await proc.stdin.drain()
             except (BrokenPipeError, ConnectionResetError):
                 pass
+
+    async def finish(self, at: float) -> None:
+        """Ask for the segment to be written up to `at` and closed."""
+        self.finishing = True
+        self.stop_ticking()
+        self.control({"op": "finish", "at": at})
+        await self.drain()
 
     def stop_ticking(self) -> None:
         if self._ticker is not None:
