@@ -24,7 +24,7 @@ CELL_Y = 24  # an empty cell: a little lighter than the gaps between cells
 def plane(frame: av.VideoFrame, index: int) -> np.ndarray:
     """A writable (height, width) view of one plane, without its line padding."""
     p = frame.planes[index]
-    return np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)[:, : p.width]
+    return np.frombuffer(memoryview(p), np.uint8).reshape(p.height, p.line_size)[:, : p.width]
 
 
 @dataclass

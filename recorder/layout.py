@@ -9,6 +9,7 @@ chroma planes line up with the luma plane.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 WIDTH, HEIGHT = 1280, 720
@@ -98,7 +99,7 @@ def _span(cells: list[list[Rect]], columns: int, rows: int) -> Rect:
     return Rect(first.x, first.y, last.right - first.x, last.bottom - first.y)
 
 
-def _pick(table: list[tuple[int, tuple[int, ...]]], count: int) -> tuple[int, ...]:
+def _pick(table: Sequence[tuple[int, tuple[int, ...]]], count: int) -> tuple[int, ...]:
     for limit, shape in table:
         if count <= limit:
             return shape

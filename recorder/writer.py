@@ -150,6 +150,7 @@ class RawTrackWriter:
             format="webm",
             options={"cluster_time_limit": "1000", "flush_packets": "1"},
         )
+        stream: Any
         if kind == "video":
             # Opened but never fed: the muxer wants a stream description, not an encoder.
             stream = self._container.add_stream("libvpx", rate=FPS)

@@ -689,7 +689,8 @@ class ArchiveStore:
             "SELECT COALESCE(MAX(segment), 0) FROM recordings WHERE inspection_id = ?",
             (inspection_id,),
         ) as cur:
-            return int((await cur.fetchone())[0]) + 1
+            row = await cur.fetchone()
+        return int(row[0] if row else 0) + 1
 
     async def add_recording(
         self,
@@ -722,6 +723,7 @@ class ArchiveStore:
                 ),
             )
             await self._db.commit()
+        assert cur.lastrowid is not None
         recording = await self.get_recording(cur.lastrowid)
         await self.append_event(
             "recording.started",
@@ -908,6 +910,7 @@ class ArchiveStore:
                 ),
             )
             await self._db.commit()
+        assert cur.lastrowid is not None
         shot = await self.get_screenshot(cur.lastrowid)
         await self.append_event(
             "screenshot.taken",
