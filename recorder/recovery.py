@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+from server import clock
 from server.archive import ArchiveStore, Recording
+from server.errors import NotFound
 
 from . import files
 from .writer import probe, remux_playable
@@ -112,4 +116,48 @@ async def recover_unfinished(archive: ArchiveStore, root: Path) -> list[Recordin
     recovered = []
     for recording in await archive.unfinished_recordings():
         recovered.append(await recover(archive, root, recording, AFTER_CRASH))
+    return recovered
+
+
+# 20261127-093000-s01-composite.recording.mp4, …-s01-p34-applicant-video.recording.webm
+_NAME = re.compile(
+    r"(?P<stamp>\d{8}-\d{6})-s(?P<segment>\d+)-"
+    r"(?:composite|p(?P<participant>\d+)-[^-]+-(?P<track>audio|video))(?:-\d+)?"
+    + re.escape(files.TEMP_MARK)
+    + r"\.(?:mp4|webm)$"
+)
+
+
+async def recover_orphans(archive: ArchiveStore, root: Path) -> list[Recording]:
+    """At start: unfinished files the archive never heard of (the server died between
+    creating a raw track and registering it). They are registered, then recovered."""
+    recovered = []
+    candidates = await asyncio.get_running_loop().run_in_executor(
+        None, lambda: sorted(root.glob(f"*/*/*{files.TEMP_MARK}.*")) if root.is_dir() else []
+    )
+    for path in candidates:
+        stored = files.relative(root, path)
+        match = _NAME.match(path.name)
+        if match is None or not path.parent.name.isdigit():
+            continue
+        if await archive.knows_recording_file(stored):
+            continue
+        try:
+            inspection = await archive.get_inspection(int(path.parent.name))
+        except NotFound:
+            continue
+        stamp = datetime.strptime(match["stamp"], "%Y%m%d-%H%M%S").replace(tzinfo=clock.SHANGHAI)
+        participant = match["participant"]
+        row = await archive.add_recording(
+            inspection_id=inspection.id,
+            case_id=inspection.case_id,
+            segment=int(match["segment"]),
+            kind="raw" if participant else "composite",
+            path=stored,
+            started_at=clock.iso(stamp),
+            participant_id=int(participant) if participant else None,
+            track=match["track"],
+        )
+        why = f"{AFTER_CRASH}; 文件未及登记 / the file had not been registered yet"
+        recovered.append(await recover(archive, root, row, why))
     return recovered

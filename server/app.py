@@ -63,10 +63,11 @@ async def _close_rooms(app: web.Application) -> None:
 async def _recorder_setup(app: web.Application) -> None:
     """Recover what the last run left unfinished, then give every room its recorder."""
     from recorder.participant import join_recorder
-    from recorder.recovery import recover_unfinished
+    from recorder.recovery import recover_orphans, recover_unfinished
 
     settings = app[SETTINGS]
     recovered = await recover_unfinished(app[ARCHIVE], settings.recordings_dir)
+    recovered += await recover_orphans(app[ARCHIVE], settings.recordings_dir)
     for recording in recovered:
         log.warning(
             "recovered unfinished recording %s: %s (%.1f s, %s)",

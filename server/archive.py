@@ -765,6 +765,13 @@ class ArchiveStore:
         ) as cur:
             return [self._recording(row) for row in await cur.fetchall()]
 
+    async def knows_recording_file(self, path: str) -> bool:
+        """Whether a file under the recordings directory is registered (as played or kept)."""
+        async with self._db.execute(
+            "SELECT 1 FROM recordings WHERE path = ? OR original_path = ? LIMIT 1", (path, path)
+        ) as cur:
+            return await cur.fetchone() is not None
+
     async def _close_recording(
         self, recording_id: int, state: str, fields: dict[str, Any], event: str, why: str = ""
     ) -> Recording:

@@ -134,3 +134,31 @@ def test_the_recorder_dies_with_its_server(tmp_path: Path):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+async def test_an_unregistered_unfinished_file_is_found_and_recovered_at_start(server, tmp_path):
+    """The server died after the recorder created a raw track but before it was registered."""
+    from recorder.recovery import recover_orphans
+    from recorder.writer import RawTrackWriter
+
+    invited = await server.invite("host")
+    root = server.settings.recordings_dir
+    directory = files.inspection_dir(root, "KY2026-000001", invited.inspection.id)
+    orphan = files.create_exclusive(
+        directory / files.temp_path(Path(files.raw_name(1795737599, 1, 7, "host", "audio")))
+    )
+    writer = RawTrackWriter(orphan, "audio")
+    packet = bytes([0xFC, 0xFF, 0xFE])  # an Opus frame: 20 ms of silence
+    for index in range(100):
+        writer.write(packet, index * 20, False)
+    writer.close()
+    (directory / "notes.txt").write_text("not a recording")
+
+    recovered = await recover_orphans(server.archive, root)
+    assert len(recovered) == 1
+    row = recovered[0]
+    assert (row.kind, row.participant_id, row.track, row.segment) == ("raw", 7, "audio", 1)
+    assert row.state == "interrupted" and row.original_path == files.relative(root, orphan)
+    assert 1.5 < row.duration_s < 2.5
+    assert files.sha256_file(files.resolve_inside(root, row.path)) == row.sha256
+    assert await recover_orphans(server.archive, root) == []  # known now, original included
