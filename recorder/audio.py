@@ -17,6 +17,7 @@ FADE = 240  # 5 ms ramp where a voice starts or jumps, instead of a click
 RELEASE_PER_BLOCK = 0.05
 CONTIGUOUS_S = 0.03  # a source's next packet within this of where it should be: no gap
 MAX_LAG_S = 2.0  # a source later than this loses what is past rather than lag further
+LATE_MARGIN_S = 0.1  # how much further back a late source steps than it has to
 GIVE_BACK_HEADROOM_S = 0.2  # "early again": this far ahead of what is being written
 QUIET = 0.01  # -40 dBFS: a packet this quiet is a pause that can be skipped
 
@@ -49,21 +50,23 @@ class Mixer:
         lag = self._lag.get(source, 0)
         start += lag
         expected = self._next.get(source)
-        if expected is not None and abs(start - expected) <= CONTIGUOUS_S * self.rate:
+        seamless = expected is not None and abs(start - expected) <= CONTIGUOUS_S * self.rate
+        if seamless:
             start = expected  # the same stream, a little jitter: keep it seamless
-        elif len(samples) >= FADE:
-            samples = samples.copy()
-            samples[:FADE] *= _RAMP
         if start < self.position:
+            # Late: step back by the lateness and a margin at once, so that a delay that keeps
+            # growing makes one short gap instead of a stutter on every packet.
             late = self.position - start
-            if lag + late <= MAX_LAG_S * self.rate:
-                lag += late
-                start = self.position
-                self.delayed += late
+            margin = int(LATE_MARGIN_S * self.rate)
+            if lag + late + margin <= MAX_LAG_S * self.rate:
+                lag += late + margin
+                start = self.position + margin
+                self.delayed += late + margin
             else:
                 self.dropped += min(late, len(samples))
                 samples = samples[late:]
                 start, lag = self.position, 0
+            seamless = False
         elif (
             lag
             and start - self.position > GIVE_BACK_HEADROOM_S * self.rate
@@ -73,6 +76,9 @@ class Mixer:
             give = min(lag, len(samples))
             samples = samples[give:]
             lag -= give
+        if not seamless and len(samples) >= FADE:
+            samples = samples.copy()
+            samples[:FADE] *= _RAMP
         self._lag[source] = lag
         self._next[source] = start + len(samples)
         if not len(samples) or start - self.position > self._horizon:
