@@ -73,6 +73,7 @@ class SegmentState:
     rows: dict[str, Recording] = field(default_factory=dict)  # by temporary path
     composite: Recording | None = None
     storage: dict[str, Any] | None = None
+    started: bool = False  # its recorder process ran
 
 
 class RecorderParticipant:
@@ -111,6 +112,7 @@ class RecorderParticipant:
         self._session_started: float | None = None
         self._ended_at: float | None = None
         self._closing = False
+        self._failing = False  # between a failure and the next segment that starts
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- the Participant protocol -------------------------------------------------------------
@@ -247,16 +249,17 @@ class RecorderParticipant:
         while not self._closing:
             segment = SegmentState(number, t0)
             code = await self._run_segment(segment, gap)
-            gap = None
+            if segment.started:
+                gap = None  # logged when the segment started
             if code == EXIT_FINISHED and self._closing:
                 break
             end = await self._recover_segment(segment, code)
-            reason = "storage" if code == EXIT_STORAGE else "recorder_died"
-            gap = (end, reason)
+            if gap is None:
+                gap = (end, "storage" if code == EXIT_STORAGE else "recorder_died")
             if time.time() - segment.t0 > STABLE_AFTER_S:
                 failures = 0
-            backoff = (STORAGE_BACKOFF_S if reason == "storage" else RESTART_BACKOFF_S)[
-                min(failures, 2 if reason == "storage" else 4)
+            backoff = (STORAGE_BACKOFF_S if gap[1] == "storage" else RESTART_BACKOFF_S)[
+                min(failures, 2 if gap[1] == "storage" else 4)
             ]
             failures += 1
             await self._pause(backoff)
@@ -316,9 +319,10 @@ class RecorderParticipant:
             return -1
         self.segment = segment
         self._process = process
+        segment.started = True
+        process.control({"op": "roster", "at": segment.t0, "members": self._members})
         if self._closing:  # the session ended while the process was starting
             await process.finish(self._ended_at or time.time())
-        process.control({"op": "roster", "at": segment.t0, "members": self._members})
         for (_, kind), publication in self._followed.items():
             if kind == "video":
                 publication.request_keyframe()
@@ -326,6 +330,7 @@ class RecorderParticipant:
             await self._log_gap(gap[0], segment.t0, gap[1])
             if gap[1] != "server_restarted":
                 self._tell_hosts(notice("recording_resumed", "info"))
+        self._failing = False
         self._set_status("recording")
         code = await process.wait()
         self._process = None
@@ -389,6 +394,9 @@ class RecorderParticipant:
                 segment.composite = result
                 recovered_until = segment.t0 + (result.duration_s or 0.0)
         segment.rows.clear()
+        if self._failing:
+            return recovered_until  # still failing: the first failure was logged and told
+        self._failing = True
         if storage is not None:
             await self._log(
                 "recording.storage_failed",
