@@ -275,6 +275,16 @@ class RecorderParticipant:
             lambda event: self._on_event(segment, event),
             max_backlog=self.settings.recording.max_backlog_mb << 20,
         )
+        process.on_overflow = lambda: self._spawn(
+            self._log(
+                "recording.overloaded",
+                segment=segment.number,
+                what=(
+                    "录像进程跟不上，部分画面和声音未能录入 / the recorder fell behind: some "
+                    "frames are missing from this segment"
+                ),
+            )
+        )
         rec = self.settings.recording
         directory = files.inspection_dir(self.root, room.case.case_no, room.inspection.id)
         # The composite file and its archive row exist before the process does, so no crash
@@ -334,6 +344,10 @@ class RecorderParticipant:
         self._set_status("recording")
         code = await process.wait()
         self._process = None
+        if process.dropped:
+            await self._log(
+                "recording.frames_dropped", segment=segment.number, frames=process.dropped
+            )
         if code != EXIT_FINISHED:
             log.warning("recorder of inspection %s exited with %s", room.inspection.id, code)
         return code

@@ -47,6 +47,8 @@ class RecorderProcess:
         self.finishing = False
         self.last_error: str | None = None
         self._ticker: asyncio.TimerHandle | None = None
+        # Called once, when the first frame is dropped because the recorder fell too far behind.
+        self.on_overflow: Callable[[], None] | None = None
 
     @property
     def pid(self) -> int | None:
@@ -107,6 +109,8 @@ class RecorderProcess:
             return
         if droppable and self.backlog() > self._max_backlog:
             self.dropped += 1
+            if self.dropped == 1 and self.on_overflow is not None:
+                self.on_overflow()
             return
         self._pending.append(record)
         if not self._flush_scheduled:

@@ -8,12 +8,14 @@ import asyncio
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from recorder import files
 from server.app import ROOMS
+from server.clock import parse
 from tests.integration.test_forwarding import three_in_room
 from tests.support.recordings import decode, wait_recordings
 from tests.support.server import make_settings, running_server
@@ -29,8 +31,16 @@ async def test_killed_recorder_is_replaced_by_a_new_segment(server):
         await host.send({"type": "start"})
         await host.wait_for(lambda: host.state == "live", what="live")
         recorder = server.app[ROOMS].get(invited.inspection.id).screenshots
-        await asyncio.sleep(4)
+        await asyncio.sleep(3)
         first = recorder._process.pid
+        # A stalled recorder does not stall the room, and catches up when it can run again.
+        os.kill(first, signal.SIGSTOP)
+        try:
+            await host.frames_from(applicant.id, 30)
+        finally:
+            os.kill(first, signal.SIGCONT)
+        await asyncio.sleep(2)
+        killed_at = time.time()
         os.kill(first, signal.SIGKILL)
         await host.wait_for(lambda: notices(host, "recording_interrupted"), what="the host is told")
         # The room goes on: media still flows.
@@ -60,7 +70,9 @@ async def test_killed_recorder_is_replaced_by_a_new_segment(server):
     assert files.RECOVERED_MARK in recovered.name and original.exists()  # the original is kept
     assert files.sha256_file(recovered) == interrupted.sha256
     assert files.sha256_file(original) == interrupted.original_sha256
-    assert interrupted.duration_s >= 2.0
+    # Everything up to about a second before the kill, the stall included, is in segment 1.
+    started = parse(interrupted.started_at).timestamp()
+    assert started + interrupted.duration_s >= killed_at - 2.0
     assert abs(decode(recovered).duration - interrupted.duration_s) < 0.2
     assert decode(files.resolve_inside(root, finished.path)).duration >= 2.5
     # Raw tracks of the dead segment were recovered too.
@@ -134,3 +146,48 @@ async def test_full_disk_is_reported_and_the_session_goes_on(tiny_recordings, tm
     assert gap.data["reason"] == "storage"
     assert gap.data["start"] == failed[0].data["lost_from"]
     assert gap.data["end"] == resumed.started_at and gap.data["seconds"] > 0
+
+
+async def test_a_recorder_that_falls_far_behind_costs_frames_not_the_room(tmp_path: Path):
+    """Feeding never blocks and never buffers without bound: past the backlog limit frames
+    are dropped, counted, and reported once."""
+    from recorder.overlay import find_cjk_font
+    from recorder.process import RecorderProcess
+    from server.media import EncodedFrame
+
+    async def ignore(event: dict) -> None:
+        pass
+
+    composite = files.create_exclusive(tmp_path / "x.recording.mp4")
+    process = RecorderProcess(ignore, max_backlog=256 * 1024)
+    overflows = []
+    process.on_overflow = lambda: overflows.append(time.time())
+    await process.start(
+        {
+            "composite": str(composite),
+            "segment": 1,
+            "t0": time.time(),
+            "root": str(tmp_path),
+            "dir": str(tmp_path),
+            "font": str(find_cjk_font()),
+            "case_no": "KY",
+            "item_name": "x",
+            "preset": "ultrafast",
+            "crf": 30,
+        }
+    )
+    os.kill(process.pid, signal.SIGSTOP)  # a recorder that gets no CPU at all
+    try:
+        for index in range(1000):
+            started = time.perf_counter()
+            process.push(
+                EncodedFrame("video", bytes(2000), index * 6000, False, time.time(), (1, 1))
+            )
+            assert time.perf_counter() - started < 0.05  # never blocks
+            if index % 20 == 0:
+                await asyncio.sleep(0)
+        assert process.dropped > 0 and len(overflows) == 1
+        assert process.backlog() < 256 * 1024 + 2 * 2100
+    finally:
+        process.kill()  # SIGKILL ends a stopped process too
+        await process.wait()
