@@ -113,6 +113,7 @@ class RecorderParticipant:
         self._ended_at: float | None = None
         self._closing = False
         self._failing = False  # between a failure and the next segment that starts
+        self._stopping: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- the Participant protocol -------------------------------------------------------------
@@ -472,9 +473,14 @@ class RecorderParticipant:
             pass
 
     async def stop(self) -> None:
-        """The session ended (or the server stops): write everything up to now and finalise."""
-        if self._closing:
-            return
+        """The session ended (or the server stops): write everything up to now and finalise.
+        Every caller returns once that is done (the end of a session and the shutdown of the
+        server may both ask)."""
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._stop())
+        await asyncio.shield(self._stopping)
+
+    async def _stop(self) -> None:
         self._closing = True
         self._wake.set()
         process = self._process

@@ -241,6 +241,8 @@ class Segment:
     def _raw(self, frame: WireFrame, wall: float) -> None:
         if not self.raw_enabled:
             return
+        if frame.kind == "audio" and wall < self.t0:
+            return  # sound from before the segment (video keeps its keyframe: it is needed)
         key = (frame.publisher, frame.kind)
         track = self.raw.get(key)
         if track is None:
@@ -465,6 +467,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nice", type=int, default=5, help="yield the CPU to the live room")
     args = parser.parse_args(argv)
     die_with_parent(args.parent)
+    # Ctrl-C in a terminal and `systemctl stop` signal the whole process group: the server
+    # handles them by asking every recorder to finish; a recorder that died of them first
+    # would leave its files unfinished. (SIGKILL, and the server's death, still end it.)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if args.nice:
         os.nice(args.nice)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)

@@ -65,7 +65,22 @@ async def test_kill_9_of_the_server_keeps_the_recording_up_to_two_seconds_before
         server.stop()
 
     restarted = ServerProcess(config, tmp_path).start()  # recovery runs before it serves
-    restarted.stop()
+    back = client_for(restarted, "host", video=ColourTrack((220, 30, 30), 320, 240))
+    try:
+        # The session is still live: when the host is back, recording goes on in segment 2.
+        await back.connect()
+        await back.wait_for(
+            lambda: any(
+                m["type"] == "recording" and m["state"] == "recording" for m in back.messages
+            ),
+            what="recording again",
+        )
+        await asyncio.sleep(2)
+        await back.send({"type": "end"})
+        await back.wait_for(lambda: back.status == "closed", what="session ended")
+    finally:
+        await back.close()
+        restarted.stop()
 
     archive = await ArchiveStore.open(tmp_path / "data" / "kanyan.sqlite3")
     try:
@@ -74,9 +89,11 @@ async def test_kill_9_of_the_server_keeps_the_recording_up_to_two_seconds_before
         events = await archive.events(inspection_id=inspection_id)
     finally:
         await archive.close()
-    composite = next(r for r in rows if r.kind == "composite")
+    composite = next(r for r in rows if r.kind == "composite" and r.segment == 1)
     assert composite.state == "interrupted", composite
-    assert all(r.state == "interrupted" for r in rows)
+    assert all(r.state == "interrupted" for r in rows if r.segment == 1)
+    resumed = next(r for r in rows if r.kind == "composite" and r.segment == 2)
+    assert resumed.state == "finished" and resumed.duration_s >= 1.5
     recorded_until = parse(composite.started_at).timestamp() + composite.duration_s
     assert recorded_until >= killed_at - 2.0, killed_at - recorded_until
 
@@ -91,8 +108,12 @@ async def test_kill_9_of_the_server_keeps_the_recording_up_to_two_seconds_before
     assert abs(video.duration - composite.duration_s) < 0.2
     assert len(video.times) == composite.frames
     interrupted = [e for e in events if e.type == "recording.interrupted"]
-    assert len(interrupted) == len(rows)
+    assert len(interrupted) == len([r for r in rows if r.segment == 1])
     assert "the server stopped while recording" in interrupted[0].data["why"]
+    gap = next(e for e in events if e.type == "recording.gap")
+    assert gap.data["reason"] == "server_restarted"
+    assert abs(parse(gap.data["start"]).timestamp() - recorded_until) < 0.01
+    assert gap.data["end"] == resumed.started_at
 
 
 def test_the_recorder_dies_with_its_server(tmp_path: Path):
@@ -162,3 +183,33 @@ async def test_an_unregistered_unfinished_file_is_found_and_recovered_at_start(s
     assert 1.5 < row.duration_s < 2.5
     assert files.sha256_file(files.resolve_inside(root, row.path)) == row.sha256
     assert await recover_orphans(server.archive, root) == []  # known now, original included
+
+
+async def test_stopping_the_server_finalises_the_recording(tmp_path):
+    """Ctrl-C or `systemctl stop` signal the whole process group: the server finishes every
+    recording before it exits, and the recorder does not die of the signal first."""
+    config = write_config(tmp_path, demo={"enabled": True})
+    server = ServerProcess(config, tmp_path).start()
+    host = client_for(server, "host", video=ColourTrack((220, 30, 30), 320, 240))
+    try:
+        await host.connect()
+        await host.wait_for(lambda: host.status == "admitted", what="host seated")
+        await host.send({"type": "start"})
+        await host.wait_for(lambda: host.state == "live", what="live")
+        await asyncio.sleep(3)
+        stopped_at = time.time()
+        server.kill(signal.SIGINT)  # what Ctrl-C in the terminal of `make run` sends
+    finally:
+        await host.die()
+        server.stop()
+    archive = await ArchiveStore.open(tmp_path / "data" / "kanyan.sqlite3")
+    try:
+        inspection_id = int(urlsplit(server.links()["host"]).path.split("/")[2])
+        rows = await archive.recordings(inspection_id)
+    finally:
+        await archive.close()
+    assert rows and all(r.state == "finished" for r in rows), rows
+    composite = next(r for r in rows if r.kind == "composite")
+    assert parse(composite.started_at).timestamp() + composite.duration_s >= stopped_at - 0.5
+    path = files.resolve_inside(tmp_path / "recordings", composite.path)
+    assert files.sha256_file(path) == composite.sha256
