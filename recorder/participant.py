@@ -170,8 +170,8 @@ class RecorderParticipant:
     def recording_at(self, at: float) -> tuple[int | None, float | None]:
         """The composite being written at server time `at`, and the offset into it."""
         segment = self.segment
-        if segment is None or segment.composite is None or at < segment.t0:
-            return None, None
+        if self._process is None or segment is None or segment.composite is None or at < segment.t0:
+            return None, None  # nothing is being recorded right now
         return segment.composite.id, at - segment.t0
 
     # -- the room, as the recorder hears it ---------------------------------------------------
@@ -389,9 +389,11 @@ class RecorderParticipant:
         elif kind == "storage":
             segment.storage = event
         elif kind == "progress":
+            if event.get("lost_audio_s", 0) > self.progress.get("lost_audio_s", 0):
+                log.warning(
+                    "recorder of inspection %s lost sound: %s", self.room.inspection.id, event
+                )
             self.progress = event
-            if event.get("lost_audio_s") or event.get("late_audio_s"):
-                log.info("recorder of inspection %s: %s", self.room.inspection.id, event)
 
     async def _recover_segment(self, segment: SegmentState, code: int) -> float:
         """After an abnormal end: recover the segment's files, log, tell the host. Returns the
