@@ -3,9 +3,9 @@
 For 1, 2, 4 and 6 participants (640×480 at 15 fps VP8 and Opus, encoded once beforehand from a
 textured, moving, noisy scene like a camera's), it measures the CPU seconds that Kanyan's
 recorder process spends per recorded second, and the same for Debian's `ffmpeg` making the same
-composite from the same frames (same layout, scaler, size, fps, x264 preset and CRF, header and
-labels with drawtext, amix, AAC, fragmented MP4). It also measures the presets and CRFs the
-default was chosen from, and the screenshot latency in a real room.
+composite from the same frames (same layout, scaler, size, fps, x264 preset, CRF and one
+encoder thread, header and labels with drawtext, amix, AAC, fragmented MP4). It also measures
+the presets and CRFs the default was chosen from, and the screenshot latency in a real room.
 
 Run: .venv/bin/python bench/recorder.py   (installs Debian's ffmpeg when it is missing)
 """
@@ -265,7 +265,8 @@ def ffmpeg_command(
         ffmpeg, "-v", "error", "-y", *inputs,
         "-filter_complex", ";".join(graph), "-map", "[vout]", "-map", "[aout]",
         "-t", str(seconds), "-r", str(FPS),
-        "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
+        "-c:v", "libx264", "-threads", "1", "-preset", preset, "-crf", str(crf),
+        "-pix_fmt", "yuv420p",
         "-g", str(FPS), "-keyint_min", str(FPS), "-sc_threshold", "0", "-bf", "0",
         "-c:a", "aac", "-aac_coder", "fast", "-b:a", f"{DEFAULTS.audio_kbps}k",
         "-movflags", "frag_keyframe+empty_moov+default_base_moof+delay_moov",
