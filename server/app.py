@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -35,13 +36,17 @@ CATALOG = web.AppKey("catalog", Catalog)
 CATALOG_FILE = web.AppKey("catalog_file", list)
 CASES = web.AppKey("cases", CaseService)
 STATUS_LINKS = web.AppKey("status_links", StatusLinks)
+FONT = web.AppKey("font", Path)
 
 
 def create_app(settings: Settings) -> web.Application:
+    from recorder.overlay import find_cjk_font  # the recorder depends on server: wired in here
     from web import routes  # the web layer depends on server, wired in here only
 
     app = web.Application(client_max_size=8 * 1024 * 1024)
     app[SETTINGS] = settings
+    # Refuse to start without a CJK font rather than record evidence without its header.
+    app[FONT] = find_cjk_font(settings.recording.font)
     app[LIMITER] = ReconnectLimiter()
     hooks.use_host_addresses(settings.ice.host_addresses)
     app.cleanup_ctx.append(_archive_ctx)
@@ -61,6 +66,7 @@ async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
     app[ARCHIVE] = archive
     app[LINKS] = Links(settings, archive, LinkSigner(secret))
     app[ROOMS] = RoomService(settings, archive)
+    await _recorder_setup(app)
     yield
     await archive.close()
 
@@ -97,3 +103,24 @@ async def _cases_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[STATUS_LINKS] = StatusLinks(link_secret, archive)
     yield
+
+
+async def _recorder_setup(app: web.Application) -> None:
+    """Recover what the last run left unfinished, then give every room its recorder."""
+    from recorder.participant import join_recorder
+    from recorder.recovery import recover_orphans, recover_unfinished
+
+    settings = app[SETTINGS]
+    recovered = await recover_unfinished(app[ARCHIVE], settings.recordings_dir)
+    recovered += await recover_orphans(app[ARCHIVE], settings.recordings_dir)
+    for recording in recovered:
+        log.warning(
+            "recovered unfinished recording %s: %s (%.1f s, %s)",
+            recording.id,
+            recording.path,
+            recording.duration_s or 0.0,
+            recording.state,
+        )
+    app[ROOMS].on_open.append(
+        functools.partial(join_recorder, settings=settings, font_path=app[FONT])
+    )

@@ -88,6 +88,56 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         ],
     ),
     (
+        2,
+        "recordings and screenshots",
+        [
+            # One row per file: each segment's composite and each raw track. A row exists
+            # before its file does, so the recovery at start finds every unfinished one.
+            """CREATE TABLE recordings (
+                id INTEGER PRIMARY KEY,
+                inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+                case_id INTEGER NOT NULL REFERENCES cases(id),
+                segment INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                participant_id INTEGER,
+                track TEXT,
+                state TEXT NOT NULL,
+                path TEXT NOT NULL,
+                original_path TEXT,
+                started_at TEXT NOT NULL,
+                ended_at TEXT,
+                duration_s REAL,
+                size_bytes INTEGER,
+                frames INTEGER,
+                sha256 TEXT,
+                original_sha256 TEXT,
+                note TEXT NOT NULL DEFAULT '',
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX recordings_inspection ON recordings (inspection_id, segment)",
+            "CREATE INDEX recordings_state ON recordings (state)",
+            """CREATE TABLE screenshots (
+                id INTEGER PRIMARY KEY,
+                inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+                case_id INTEGER NOT NULL REFERENCES cases(id),
+                participant_id INTEGER NOT NULL,
+                taker_id INTEGER NOT NULL,
+                taken_at TEXT NOT NULL,
+                recording_id INTEGER REFERENCES recordings(id),
+                offset_s REAL,
+                checklist_item_id INTEGER,
+                note TEXT NOT NULL DEFAULT '',
+                path TEXT NOT NULL,
+                width INTEGER NOT NULL,
+                height INTEGER NOT NULL,
+                size_bytes INTEGER NOT NULL,
+                sha256 TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX screenshots_inspection ON screenshots (inspection_id, id)",
+        ],
+    ),
+    (
         3,
         "staff accounts, API keys, catalog versions, eligibility, dishonesty list, scheduling",
         [
@@ -216,6 +266,51 @@ class Invitee:
     link_gen: int
     revoked_at: str | None
     revoked_reason: str | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One recorded file: a segment's composite or one participant's raw track."""
+
+    id: int
+    inspection_id: int
+    case_id: int
+    segment: int
+    kind: str  # composite | raw
+    participant_id: int | None
+    track: str | None  # raw tracks: audio | video
+    state: str  # recording | finished | interrupted | failed
+    path: str  # relative to the recordings directory: the file to play
+    original_path: str | None  # interrupted: the unfinished file, kept untouched
+    started_at: str
+    ended_at: str | None
+    duration_s: float | None
+    size_bytes: int | None
+    frames: int | None
+    sha256: str | None
+    original_sha256: str | None
+    note: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Screenshot:
+    id: int
+    inspection_id: int
+    case_id: int
+    participant_id: int  # whose video
+    taker_id: int
+    taken_at: str
+    recording_id: int | None
+    offset_s: float | None  # into that recording
+    checklist_item_id: int | None
+    note: str
+    path: str
+    width: int
+    height: int
+    size_bytes: int
+    sha256: str
     created_at: str
 
 
@@ -1415,6 +1510,283 @@ class ArchiveStore:
 
     async def case_events(self, case_id: int) -> list[Event]:
         return await self.events(case_id=case_id)
+
+    # -- recordings ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _recording(row: aiosqlite.Row) -> Recording:
+        return Recording(*(row[name] for name in Recording.__dataclass_fields__))
+
+    async def next_segment(self, inspection_id: int) -> int:
+        async with self._db.execute(
+            "SELECT COALESCE(MAX(segment), 0) FROM recordings WHERE inspection_id = ?",
+            (inspection_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0] if row else 0) + 1
+
+    async def add_recording(
+        self,
+        *,
+        inspection_id: int,
+        case_id: int,
+        segment: int,
+        kind: str,
+        path: str,
+        started_at: str,
+        participant_id: int | None = None,
+        track: str | None = None,
+    ) -> Recording:
+        """A file the recorder is about to write (state `recording` until it is finalised)."""
+        async with self._write_lock:
+            cur = await self._db.execute(
+                """INSERT INTO recordings (inspection_id, case_id, segment, kind, participant_id,
+                       track, state, path, started_at, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, 'recording', ?, ?, ?)""",
+                (
+                    inspection_id,
+                    case_id,
+                    segment,
+                    kind,
+                    participant_id,
+                    track,
+                    path,
+                    started_at,
+                    clock.now_iso(),
+                ),
+            )
+            await self._db.commit()
+        assert cur.lastrowid is not None
+        recording = await self.get_recording(cur.lastrowid)
+        await self.append_event(
+            "recording.started",
+            actor="recorder",
+            case_id=case_id,
+            inspection_id=inspection_id,
+            data={
+                "recording": recording.id,
+                "segment": segment,
+                "kind": kind,
+                "participant": participant_id,
+                "track": track,
+                "file": path,
+                "started_at": started_at,
+            },
+        )
+        return recording
+
+    async def get_recording(self, recording_id: int) -> Recording:
+        async with self._db.execute(
+            "SELECT * FROM recordings WHERE id = ?", (recording_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"录像不存在 / no recording {recording_id}")
+        return self._recording(row)
+
+    async def recordings(self, inspection_id: int) -> list[Recording]:
+        async with self._db.execute(
+            "SELECT * FROM recordings WHERE inspection_id = ? ORDER BY segment, id",
+            (inspection_id,),
+        ) as cur:
+            return [self._recording(row) for row in await cur.fetchall()]
+
+    async def unfinished_recordings(self) -> list[Recording]:
+        """Files that were being written when the server stopped without finalising them."""
+        async with self._db.execute(
+            "SELECT * FROM recordings WHERE state = 'recording' ORDER BY id"
+        ) as cur:
+            return [self._recording(row) for row in await cur.fetchall()]
+
+    async def knows_recording_file(self, path: str) -> bool:
+        """Whether a file under the recordings directory is registered (as played or kept)."""
+        async with self._db.execute(
+            "SELECT 1 FROM recordings WHERE path = ? OR original_path = ? LIMIT 1", (path, path)
+        ) as cur:
+            return await cur.fetchone() is not None
+
+    async def _close_recording(
+        self, recording_id: int, state: str, fields: dict[str, Any], event: str, why: str = ""
+    ) -> Recording:
+        columns = ", ".join(f"{name} = ?" for name in fields)
+        async with self._write_lock:
+            cur = await self._db.execute(
+                f"UPDATE recordings SET state = ?, {columns} WHERE id = ? AND state = 'recording'",
+                (state, *fields.values(), recording_id),
+            )
+            await self._db.commit()
+        if cur.rowcount != 1:
+            raise UserError(f"录像已结束 / recording {recording_id} is not being written")
+        recording = await self.get_recording(recording_id)
+        data: dict[str, Any] = {
+            "recording": recording.id,
+            "segment": recording.segment,
+            "kind": recording.kind,
+            "participant": recording.participant_id,
+            "track": recording.track,
+            "file": recording.path,
+            "sha256": recording.sha256,
+            "duration_s": recording.duration_s,
+            "size_bytes": recording.size_bytes,
+            "frames": recording.frames,
+        }
+        if recording.original_path is not None:
+            data["original_file"] = recording.original_path
+            data["original_sha256"] = recording.original_sha256
+        if why:
+            data["why"] = why
+        await self.append_event(
+            event,
+            actor="recorder",
+            case_id=recording.case_id,
+            inspection_id=recording.inspection_id,
+            data=data,
+        )
+        return recording
+
+    async def finish_recording(
+        self,
+        recording_id: int,
+        *,
+        path: str,
+        sha256: str,
+        size_bytes: int,
+        duration_s: float,
+        frames: int,
+    ) -> Recording:
+        """The file was finalised: its name, hash, size, duration and frame count."""
+        return await self._close_recording(
+            recording_id,
+            "finished",
+            {
+                "path": path,
+                "sha256": sha256,
+                "size_bytes": size_bytes,
+                "duration_s": duration_s,
+                "frames": frames,
+                "ended_at": clock.now_iso(),
+            },
+            "recording.finished",
+        )
+
+    async def interrupt_recording(
+        self,
+        recording_id: int,
+        *,
+        path: str,
+        original_path: str | None,
+        sha256: str | None,
+        original_sha256: str | None,
+        size_bytes: int | None,
+        duration_s: float,
+        frames: int,
+        why: str,
+    ) -> Recording:
+        """The recorder stopped without finalising: what could be recovered, and why."""
+        return await self._close_recording(
+            recording_id,
+            "interrupted" if sha256 is not None else "failed",
+            {
+                "path": path,
+                "original_path": original_path,
+                "sha256": sha256,
+                "original_sha256": original_sha256,
+                "size_bytes": size_bytes,
+                "duration_s": duration_s,
+                "frames": frames,
+                "note": why,
+                "ended_at": clock.now_iso(),
+            },
+            "recording.interrupted" if sha256 is not None else "recording.lost",
+            why,
+        )
+
+    # -- screenshots --------------------------------------------------------------------------
+
+    @staticmethod
+    def _screenshot(row: aiosqlite.Row) -> Screenshot:
+        return Screenshot(*(row[name] for name in Screenshot.__dataclass_fields__))
+
+    async def add_screenshot(
+        self,
+        *,
+        inspection_id: int,
+        case_id: int,
+        participant_id: int,
+        taker_id: int,
+        taken_at: str,
+        path: str,
+        width: int,
+        height: int,
+        size_bytes: int,
+        sha256: str,
+        recording_id: int | None = None,
+        offset_s: float | None = None,
+        checklist_item_id: int | None = None,
+        note: str = "",
+    ) -> Screenshot:
+        async with self._write_lock:
+            cur = await self._db.execute(
+                """INSERT INTO screenshots (inspection_id, case_id, participant_id, taker_id,
+                       taken_at, recording_id, offset_s, checklist_item_id, note, path, width,
+                       height, size_bytes, sha256, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    inspection_id,
+                    case_id,
+                    participant_id,
+                    taker_id,
+                    taken_at,
+                    recording_id,
+                    offset_s,
+                    checklist_item_id,
+                    note,
+                    path,
+                    width,
+                    height,
+                    size_bytes,
+                    sha256,
+                    clock.now_iso(),
+                ),
+            )
+            await self._db.commit()
+        assert cur.lastrowid is not None
+        shot = await self.get_screenshot(cur.lastrowid)
+        await self.append_event(
+            "screenshot.taken",
+            actor=str(taker_id),
+            case_id=case_id,
+            inspection_id=inspection_id,
+            data={
+                "screenshot": shot.id,
+                "participant": participant_id,
+                "taken_at": taken_at,
+                "file": path,
+                "sha256": sha256,
+                "width": width,
+                "height": height,
+                "recording": recording_id,
+                "offset_s": offset_s,
+                "checklist_item": checklist_item_id,
+                "note": note,
+            },
+        )
+        return shot
+
+    async def get_screenshot(self, screenshot_id: int) -> Screenshot:
+        async with self._db.execute(
+            "SELECT * FROM screenshots WHERE id = ?", (screenshot_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"截图不存在 / no screenshot {screenshot_id}")
+        return self._screenshot(row)
+
+    async def screenshots(self, inspection_id: int) -> list[Screenshot]:
+        async with self._db.execute(
+            "SELECT * FROM screenshots WHERE inspection_id = ? ORDER BY id", (inspection_id,)
+        ) as cur:
+            return [self._screenshot(row) for row in await cur.fetchall()]
 
 
 @dataclass(frozen=True)

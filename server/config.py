@@ -111,6 +111,38 @@ class SignallingSettings:
 
 
 @dataclass
+class RecordingSettings:
+    preset: str = setting(
+        "ultrafast",
+        "x264 preset of the composite (ultrafast … medium). Faster presets cost less CPU and make "
+        "larger files; README.md has the measured trade-off (bench/recorder.py).",
+    )
+    crf: int = setting(
+        26, "x264 constant rate factor of the composite: lower is better quality, larger files."
+    )
+    audio_kbps: int = setting(64, "AAC bitrate of the composite's mixed sound (mono).")
+    raw_tracks: bool = setting(
+        True,
+        "Also keep every participant's received VP8 and Opus in WebM, without re-encoding: "
+        "source-quality evidence at almost no CPU cost.",
+    )
+    latency_ms: int = setting(
+        500,
+        "How far the composite runs behind the live room, so that late frames still fit in. A "
+        "crash loses at most this plus one second.",
+    )
+    font: str = setting(
+        "",
+        "CJK font for the burned-in text. Empty: the first Debian CJK font found "
+        "(fonts-wqy-microhei, fonts-noto-cjk, …).",
+    )
+    screenshot_quality: int = setting(92, "JPEG quality of screenshots (90–100).")
+    max_backlog_mb: int = setting(
+        64, "Frames a stalled recorder may have queued before new ones are dropped (and logged)."
+    )
+
+
+@dataclass
 class DemoSettings:
     enabled: bool = setting(True, "Create a demo case and inspection on start and print its links.")
 
@@ -152,6 +184,7 @@ class Settings:
     demo: DemoSettings = field(default_factory=DemoSettings)
     staff: StaffSettings = field(default_factory=StaffSettings)
     cases: CasesSettings = field(default_factory=CasesSettings)
+    recording: RecordingSettings = field(default_factory=RecordingSettings)
     # Where relative paths are resolved from: the directory `make run` starts in.
     base_dir: Path = field(default_factory=Path.cwd, metadata={"internal": True})
 
@@ -238,6 +271,35 @@ def validate(settings: Settings, source: str) -> None:
             raise ConfigError(f"{source}: staff.{key} must be at least 1")
     if settings.staff.login_window_minutes < 1:
         raise ConfigError(f"{source}: staff.login_window_minutes must be at least 1")
+    validate_recording(settings.recording, source)
+
+
+X264_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+)
+
+
+def validate_recording(recording: RecordingSettings, source: str) -> None:
+    if recording.preset not in X264_PRESETS:
+        raise ConfigError(f"{source}: recording.preset must be one of {', '.join(X264_PRESETS)}")
+    if not 0 <= recording.crf <= 51:
+        raise ConfigError(f"{source}: recording.crf must be 0–51")
+    if not 32 <= recording.audio_kbps <= 320:
+        raise ConfigError(f"{source}: recording.audio_kbps must be 32–320")
+    if not 90 <= recording.screenshot_quality <= 100:
+        raise ConfigError(f"{source}: recording.screenshot_quality must be 90–100")
+    if not 300 <= recording.latency_ms <= 1000:
+        raise ConfigError(f"{source}: recording.latency_ms must be 300–1000")
+    if recording.max_backlog_mb < 1:
+        raise ConfigError(f"{source}: recording.max_backlog_mb must be at least 1")
 
 
 def load(path: str | os.PathLike[str] | None = None) -> Settings:

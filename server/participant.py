@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .room import Role
+from .room import Member, Role
 
 if TYPE_CHECKING:
     from .media import MediaHub, Publication
@@ -30,3 +30,11 @@ class Participant(Protocol):
 
     async def follow(self, publications: list[Publication]) -> None:
         """Receive exactly these publications from now on."""
+
+
+class ScreenshotTaker(Protocol):
+    """What a room asks for a screenshot (the recorder provides it)."""
+
+    async def screenshot(self, taker: Member, subject: Member, note: str | None) -> dict[str, Any]:
+        """Capture `subject`'s current picture for `taker`; the archived screenshot, described
+        as the `screenshot` message carries it (docs/protocol.md)."""

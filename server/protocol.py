@@ -52,6 +52,10 @@ def _opt_int(v: Any) -> bool:
     return v is None or _int(v)
 
 
+def _opt_note(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and len(v) <= 500)
+
+
 # type → {field: (check, required)}. The single source of what a client may send.
 CLIENT_MESSAGES: dict[str, dict[str, tuple[Any, bool]]] = {
     "hello": {"version": (_int, True), "inspection": (_int, True), "token": (_str, True)},
@@ -70,6 +74,7 @@ CLIENT_MESSAGES: dict[str, dict[str, tuple[Any, bool]]] = {
     "leave": {},
     "ping": {},
     "pong": {},
+    "screenshot": {"participant": (_int, True), "note": (_opt_note, False)},
 }
 
 SERVER_MESSAGES = (
@@ -84,6 +89,9 @@ SERVER_MESSAGES = (
     "ping",
     "pong",
     "bye",
+    "recording",
+    "screenshot",
+    "screenshots",
 )
 
 

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from . import protocol
 from .archive import ArchiveStore, Case, Inspection
 from .config import Settings
-from .errors import KanyanError
+from .errors import KanyanError, UserError
 from .media import KINDS, MediaHub, Publication
-from .participant import Participant
-from .room import Presence, Role, Room, RoomState
+from .participant import Participant, ScreenshotTaker
+from .room import Action, Presence, Role, Room, RoomState, allowed
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ class LiveRoom:
         self.connections: dict[int, Participant] = {}
         # System participants (the recorder) receive everything and have no seat.
         self.systems: list[Participant] = []
+        # Set by the recorder when it joins (RoomService.on_open).
+        self.screenshots: ScreenshotTaker | None = None
         self._grace: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -193,6 +196,43 @@ class LiveRoom:
         await self.broadcast(self.state_message())
         await self.shutdown(protocol.CLOSE_ENDED, "the inspection has ended")
 
+    async def screenshot(
+        self, actor: int, target_id: int, note: str | None = None
+    ) -> dict[str, Any]:
+        """`actor` captures `target_id`'s video: staff see it in their strip at once and the
+        applicant's page says a screenshot was saved."""
+        taker = self.room.require(actor, Action.SCREENSHOT)
+        subject = self.room.member(target_id)
+        if not subject.in_room:
+            raise UserError("此人不在房间中 / this person is not in the room", code="not_in_room")
+        if self.screenshots is None:
+            raise UserError("截图功能不可用 / screenshots are not available", code="no_screenshots")
+        shot = await self.screenshots.screenshot(taker, subject, note)
+        seated = [
+            p
+            for p in self.connections.values()
+            if self.room.members[p.id].presence == Presence.ADMITTED
+        ]
+        sends = [
+            p.send({"type": "screenshot", "screenshot": shot})
+            for p in seated
+            if allowed(p.role, Action.SCREENSHOT)
+        ]
+        sends += [
+            p.send(
+                {
+                    "type": "notice",
+                    "code": "screenshot_saved",
+                    "level": "info",
+                    "message": "截图已保存 / screenshot saved",
+                }
+            )
+            for p in seated
+            if p.role == Role.APPLICANT
+        ]
+        await asyncio.gather(*sends, return_exceptions=True)
+        return shot
+
     def state_message(self) -> dict[str, Any]:
         return {
             "type": "state",
@@ -282,6 +322,8 @@ class RoomService:
         self.archive = archive
         self._rooms: dict[int, LiveRoom] = {}
         self._opening = asyncio.Lock()
+        # Called once for every room that opens: system participants join here (the recorder).
+        self.on_open: list[Callable[[LiveRoom], Awaitable[None]]] = []
 
     async def room_for(self, inspection_id: int) -> LiveRoom:
         room = self._rooms.get(inspection_id)
@@ -293,6 +335,8 @@ class RoomService:
                 inspection = await self.archive.get_inspection(inspection_id)
                 case = await self.archive.get_case(inspection.case_id)
                 room = LiveRoom(self, inspection, case)
+                for hook in self.on_open:
+                    await hook(room)
                 self._rooms[inspection_id] = room
         return room
 

@@ -228,6 +228,8 @@ class BrowserParticipant:
         elif kind == "leave":
             self.deliberate = True
             await self.close(1000, "left")
+        elif kind == "screenshot":
+            await room.screenshot(self.id, message["participant"], message["note"])
 
 
 async def receive_hello(ws: web.WebSocketResponse, settings: Settings) -> protocol.Message:

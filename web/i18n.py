@@ -87,6 +87,19 @@ STRINGS: dict[str, tuple[str, str]] = {
     "username": ("用户名", "User name"),
     "password": ("密码", "Password"),
     "sign_in": ("登录", "Sign in"),
+    "recording": ("录制中", "Recording"),
+    "recording_interrupted": ("录制中断", "Recording interrupted"),
+    "recording_stopped": ("录制已结束", "Recording ended"),
+    "screenshot": ("截图", "Screenshot"),
+    "screenshots": ("截图", "Screenshots"),
+    "screenshot_of": ("截取画面：", "Capture: "),
+    "screenshot_saved": ("截图已保存", "Screenshot saved"),
+    "screenshot_taking": ("正在截图…", "Taking a screenshot…"),
+    "screenshot_key": (
+        "快捷键 S：截取鼠标所指（或申请人）的画面",
+        "Key S: capture the tile under the pointer (or the applicant)",
+    ),
+    "no_screenshots": ("暂无截图", "No screenshots yet"),
 }
 
 

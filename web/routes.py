@@ -19,6 +19,10 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/", views.index)
     app.router.add_get("/healthz", views.healthz)
     app.router.add_get("/room/{inspection:\\d+}/{token}", views.room_page)
+    app.router.add_get(
+        "/room/{inspection:\\d+}/{token}/screenshots/{screenshot:\\d+}.jpg",
+        views.screenshot_image,
+    )
     app.router.add_get("/ws", views.websocket)
     app.router.add_static("/static", STATIC, name="static", append_version=True)
     staff_routes.setup(app)

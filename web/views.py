@@ -5,8 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from server import signalling
-from server.app import LIMITER, LINKS, ROOMS, SETTINGS
-from server.room import PERMISSIONS, Role
+from server.app import ARCHIVE, LIMITER, LINKS, ROOMS, SETTINGS
+from server.errors import NotAuthorised, NotFound
+from server.room import PERMISSIONS, Action, Role, allowed
 
 from .render import render
 
@@ -43,3 +44,17 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     return await signalling.handle(
         request, settings=app[SETTINGS], links=app[LINKS], rooms=app[ROOMS], limiter=app[LIMITER]
     )
+
+
+async def screenshot_image(request: web.Request) -> web.StreamResponse:
+    """A screenshot of this inspection, for a room link that may take screenshots."""
+    inspection_id = int(request.match_info["inspection"])
+    grant = await request.app[LINKS].authorise(request.match_info["token"], inspection_id)
+    if not allowed(Role(grant.invitee.role), Action.SCREENSHOT):
+        raise NotAuthorised("您无权查看截图 / your role may not see screenshots")
+    shot = await request.app[ARCHIVE].get_screenshot(int(request.match_info["screenshot"]))
+    root = request.app[SETTINGS].recordings_dir.resolve()
+    path = (root / shot.path).resolve()
+    if shot.inspection_id != inspection_id or not path.is_relative_to(root) or not path.is_file():
+        raise NotFound("截图不存在 / no such screenshot")
+    return web.FileResponse(path, headers={"Content-Type": "image/jpeg"})

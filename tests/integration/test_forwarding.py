@@ -13,13 +13,14 @@ from tests.support.peers import ColourTrack, RoomClient, ToneTrack, close_to
 RED, GREEN, BLUE = (220, 30, 30), (30, 200, 40), (40, 60, 230)
 
 
-async def join(server, invited, role, colour, tone, index=0):
+async def join(server, invited, role, colour, tone, index=0, size=(640, 480), observe=True):
     client = RoomClient(
         server.base_url,
         invited.inspection.id,
         invited.token(role, index),
-        video=ColourTrack(colour),
+        video=ColourTrack(colour, *size),
         audio=ToneTrack(tone),
+        observe=observe,
     )
     await client.connect()
     await client.wait_for(lambda: client.welcome is not None, what="welcome")
@@ -35,12 +36,15 @@ async def admit(host, client):
     await client.wait_for(lambda: client.status == "admitted", what="admission")
 
 
-async def three_in_room(server):
+async def three_in_room(server, small=False):
+    """Host, clerk and applicant in one room. `small`: light peers for long recordings (only
+    the applicant films 640×480, and only the host looks at what it receives)."""
     invited = await server.invite("host", "clerk", "applicant")
-    host = await join(server, invited, "host", RED, 440)
+    little = (320, 240) if small else (640, 480)
+    host = await join(server, invited, "host", RED, 440, size=little)
     await host.wait_for(lambda: host.status == "admitted", what="host seated")
-    clerk = await join(server, invited, "clerk", GREEN, 660)
-    applicant = await join(server, invited, "applicant", BLUE, 880)
+    clerk = await join(server, invited, "clerk", GREEN, 660, size=little, observe=not small)
+    applicant = await join(server, invited, "applicant", BLUE, 880, observe=not small)
     await clerk.wait_for(lambda: clerk.status == "lobby", what="clerk in lobby")
     await applicant.wait_for(lambda: applicant.status == "lobby", what="applicant in lobby")
     await admit(host, clerk)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import fractions
 import json
+import math
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -137,6 +138,7 @@ class RoomClient:
         video: MediaStreamTrack | None = None,
         audio: MediaStreamTrack | None = None,
         relay_only: bool = False,
+        observe: bool = True,
     ) -> None:
         self.url = base_url.replace("https://", "wss://") + "/ws"
         self.inspection = inspection
@@ -145,6 +147,8 @@ class RoomClient:
         self.audio = audio
         # Like a phone behind carrier NAT: only TURN relay candidates, from the welcome.
         self.relay_only = relay_only
+        # Without observing, received media is only counted: less CPU for tests with many peers.
+        self.observe = observe
         self.session: aiohttp.ClientSession | None = None
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.pc: RTCPeerConnection | None = None
@@ -274,11 +278,13 @@ class RoomClient:
                     seen.first_frame_at = time.time()
                 seen.frames += 1
                 seen.size = (frame.width, frame.height)
-                if seen.frames % 5 == 1:
+                if self.observe and seen.frames % 5 == 1:
                     rgb = frame.to_ndarray(format="rgb24")
                     seen.colour = tuple(float(c) for c in rgb.reshape(-1, 3).mean(axis=0))
             else:
                 seen.audio_frames += 1
+                if not self.observe:
+                    continue
                 samples = frame.to_ndarray()
                 if samples.ndim == 2 and samples.shape[0] == 1 and frame.layout.nb_channels == 2:
                     samples = samples[0, ::2]  # packed stereo: take the left channel
@@ -330,3 +336,66 @@ class RoomClient:
             await self.pc.close()
         if self.session is not None:
             await self.session.close()
+
+
+class FlashTrack(MediaStreamTrack):
+    """A camera that films darkness, and a white flash for `length` s every `period` s of the
+    server clock (both peers of a FlashTrack/BeepTrack pair flash and beep together)."""
+
+    kind = "video"
+
+    def __init__(self, period: float = 2.0, length: float = 0.4, fps: int = 15) -> None:
+        super().__init__()
+        self.period, self.length, self.fps = period, length, fps
+        self._start: float | None = None
+        self._count = 0
+
+    async def recv(self) -> VideoFrame:
+        if self._start is None:
+            # Frames on the wall clock's 1/fps grid, so a flash starts exactly on a frame.
+            self._start = math.ceil(time.time() * self.fps) / self.fps
+        moment = self._start + self._count / self.fps
+        delay = moment - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        lit = round(moment, 6) % self.period < self.length
+        image = np.full((480, 640, 3), 235 if lit else 20, np.uint8)
+        frame = VideoFrame.from_ndarray(image, format="rgb24")
+        frame.pts = int(self._count * VIDEO_CLOCK / self.fps)
+        frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        self._count += 1
+        return frame
+
+
+class BeepTrack(MediaStreamTrack):
+    """A microphone that hears a 1 kHz beep for `length` s every `period` s of the server clock.
+    Like a real microphone, each 20 ms frame holds the sound of the 20 ms before it is handed
+    over."""
+
+    kind = "audio"
+
+    def __init__(self, period: float = 2.0, length: float = 0.4, rate: int = 48000) -> None:
+        super().__init__()
+        self.period, self.length, self.rate = period, length, rate
+        self._samples = 0
+        self._start: float | None = None
+
+    async def recv(self) -> AudioFrame:
+        count = self.rate // 50
+        if self._start is None:
+            self._start = time.time()
+        delay = self._start + (self._samples + count) / self.rate - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        now = time.time()
+        moments = now - (count - np.arange(count)) / self.rate
+        on = (moments % self.period) < self.length
+        beep = 0.5 * 32767 * np.sin(2 * np.pi * 1000 * moments) * on
+        frame = AudioFrame.from_ndarray(
+            beep.astype(np.int16).reshape(1, -1), format="s16", layout="mono"
+        )
+        frame.sample_rate = self.rate
+        frame.pts = self._samples
+        frame.time_base = fractions.Fraction(1, self.rate)
+        self._samples += count
+        return frame

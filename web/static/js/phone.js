@@ -1,6 +1,6 @@
 // Applicant's phone page: rear camera by default, host large, others small, big buttons.
 import { KanyanClient } from "./protocol.js";
-import { $, Tiles, config, finalMessage, openMedia, setStatus, t, toast } from "./ui.js";
+import { $, RecordingMark, Tiles, config, finalMessage, openMedia, setStatus, t, toast, flash } from "./ui.js";
 
 const client = new KanyanClient({ inspection: config.inspection, token: config.token });
 let selfId = null;
@@ -11,6 +11,7 @@ let remoteByParticipant = new Map();
 const stage = new Tiles($("#stage"));
 const strip = new Tiles($("#strip"));
 const self = new Tiles($("#self-view"));
+const recordingMark = new RecordingMark($("#rec-mark"));
 window.kanyan = { client, stage, strip };
 
 async function preview() {
@@ -78,6 +79,12 @@ client.addEventListener("media", (e) => {
     remoteByParticipant.get(participant).push(track);
   }
   render();
+});
+client.addEventListener("recording", (e) => recordingMark.update(e.detail));
+client.addEventListener("notice", (e) => {
+  // The staff captured the picture: tell the person filming, so they hold still for it.
+  if (e.detail.code === "screenshot_saved") flash(t("screenshot_saved"));
+  else toast(e.detail.message);
 });
 client.addEventListener("error", (e) => toast(e.detail.message));
 client.addEventListener("bye", (e) => toast(e.detail.message));

@@ -55,6 +55,9 @@ export class KanyanClient extends EventTarget {
   start() { this.send("start"); }
   end() { this.send("end"); }
   setMedia(audio, video) { this.send("media", { audio, video }); }
+  screenshot(participant, note) {
+    return this.send("screenshot", note ? { participant, note } : { participant });
+  }
 
   leave() {
     this._closedForGood = true;
@@ -184,6 +187,11 @@ export class KanyanClient extends EventTarget {
         break;
       case "notice":
         this._emit("notice", message);
+        break;
+      case "recording":
+      case "screenshot":
+      case "screenshots":
+        this._emit(message.type, message);
         break;
       case "error":
         this._emit("error", message);

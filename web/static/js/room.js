@@ -1,6 +1,6 @@
 // Desktop room page: staff and observers. The protocol lives in protocol.js.
 import { KanyanClient } from "./protocol.js";
-import { $, Tiles, config, finalMessage, openMedia, setStatus, t, toast, watchQuality } from "./ui.js";
+import { $, RecordingMark, Tiles, config, finalMessage, openMedia, setStatus, t, toast, watchQuality } from "./ui.js";
 
 const client = new KanyanClient({ inspection: config.inspection, token: config.token });
 const can = (action) => config.permissions.includes(action);
@@ -10,6 +10,8 @@ let roster = [];
 let remoteByParticipant = new Map(); // participant id → [tracks]
 let midOwner = new Map();
 const tiles = new Tiles($("#grid"), { onTile: addTileControls });
+const recordingMark = new RecordingMark($("#rec-mark"));
+let hovered = null; // the tile under the pointer: what the S key captures
 window.kanyan = { client, tiles }; // for tests and the curious
 
 async function preview() {
@@ -18,6 +20,18 @@ async function preview() {
 }
 
 function addTileControls(tile) {
+  const id = tile.member.id;
+  tile.el.addEventListener("mouseenter", () => { hovered = id; });
+  tile.el.addEventListener("mouseleave", () => { if (hovered === id) hovered = null; });
+  if (can("screenshot")) {
+    const shot = document.createElement("button");
+    shot.className = "tile-shot small";
+    shot.type = "button";
+    shot.textContent = t("screenshot");
+    shot.title = t("screenshot_key");
+    shot.addEventListener("click", () => takeScreenshot(id));
+    tile.el.append(shot);
+  }
   if (!can("remove") || tile.member.id === selfId) return;
   const button = document.createElement("button");
   button.className = "tile-remove small";
@@ -69,6 +83,48 @@ function renderLobby(waiting) {
   $("#lobby-empty").hidden = waiting.length > 0;
 }
 
+// Screenshots: the server captures the person's own video at full resolution; the strip
+// shows what staff have taken, newest first.
+function takeScreenshot(id) {
+  if (client.screenshot(id)) toast(t("screenshot_taking"), 1500);
+}
+
+function shotUrl(id) {
+  return `/room/${config.inspection}/${encodeURIComponent(config.token)}/screenshots/${id}.jpg`;
+}
+
+function addShot(shot) {
+  const strip = $("#shot-strip");
+  if (!strip || strip.querySelector(`[data-shot="${shot.id}"]`)) return;
+  const li = document.createElement("li");
+  li.dataset.shot = shot.id;
+  const link = document.createElement("a");
+  link.href = shotUrl(shot.id);
+  link.target = "_blank";
+  link.rel = "noopener noreferrer";
+  const img = document.createElement("img");
+  img.src = shotUrl(shot.id);
+  img.alt = `${t("screenshot")} ${shot.participant_name}`;
+  img.loading = "lazy";
+  link.append(img);
+  const caption = document.createElement("span");
+  const when = new Date(shot.taken_at).toLocaleTimeString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
+  caption.textContent = `${when} · ${shot.participant_name}`;
+  caption.title = `${shot.taker_name} · ${shot.width}×${shot.height}${shot.note ? " · " + shot.note : ""}`;
+  li.append(link, caption);
+  strip.prepend(li);
+  $("#shots-empty").hidden = true;
+}
+
+document.addEventListener("keydown", (e) => {
+  if (e.key !== "s" && e.key !== "S") return;
+  if (e.ctrlKey || e.metaKey || e.altKey || !can("screenshot")) return;
+  if (e.target.closest && e.target.closest("input, textarea, select, [contenteditable]")) return;
+  const applicant = roster.find((m) => m.role === "applicant" && m.status === "admitted");
+  const target = hovered ?? applicant?.id;
+  if (target != null) takeScreenshot(target);
+});
+
 function showState(state) {
   const badge = $("#state-badge");
   badge.className = `badge state-${state}`;
@@ -102,6 +158,20 @@ client.addEventListener("media", (e) => {
   }
   render();
 });
+client.addEventListener("recording", (e) => recordingMark.update(e.detail));
+client.addEventListener("screenshots", (e) => e.detail.screenshots.forEach(addShot));
+client.addEventListener("screenshot", (e) => {
+  const shot = e.detail.screenshot;
+  addShot(shot);
+  const tile = tiles.get(shot.participant);
+  if (tile) {
+    tile.el.classList.remove("shot-taken");
+    void tile.el.offsetWidth;
+    tile.el.classList.add("shot-taken");
+  }
+  toast(`${t("screenshot_saved")} · ${shot.participant_name}`, 2000);
+});
+client.addEventListener("notice", (e) => toast(e.detail.message, e.detail.level === "error" ? 8000 : 4000));
 client.addEventListener("error", (e) => toast(e.detail.message));
 client.addEventListener("bye", (e) => toast(e.detail.message));
 

@@ -159,3 +159,44 @@ export function finalMessage(code) {
     replaced: t("replaced_message"),
   }[code] || t("status_closed");
 }
+
+// The "录制中 hh:mm:ss" mark. The server says how long the session has been recorded when it
+// tells us; the page counts on from there with its own clock (no dependence on its date).
+export class RecordingMark {
+  constructor(el) {
+    this.el = el;
+    this.base = null;
+    this.timer = null;
+  }
+
+  update({ state, elapsed_s }) {
+    this.el.dataset.state = state;
+    this.el.hidden = state === "idle";
+    clearInterval(this.timer);
+    if (state === "recording") {
+      this.base = performance.now() - elapsed_s * 1000;
+      const tick = () => {
+        const s = Math.max(0, Math.floor((performance.now() - this.base) / 1000));
+        const hms = [Math.floor(s / 3600), Math.floor(s / 60) % 60, s % 60].map((n) => String(n).padStart(2, "0")).join(":");
+        this.el.textContent = `● ${t("recording")} ${hms}`;
+      };
+      tick();
+      this.timer = setInterval(tick, 1000);
+    } else {
+      this.el.textContent = t(state === "interrupted" ? "recording_interrupted" : "recording_stopped");
+    }
+  }
+}
+
+// A big, short-lived message over the page (the applicant sees "截图已保存").
+export function flash(text, ms = 1600) {
+  const el = $("#flash");
+  if (!el) return;
+  el.textContent = text;
+  el.hidden = false;
+  el.classList.remove("show");
+  void el.offsetWidth; // restart the animation
+  el.classList.add("show");
+  clearTimeout(el._timer);
+  el._timer = setTimeout(() => { el.hidden = true; }, ms);
+}
