@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import aiohttp
 import pytest
+from PIL import Image
 
 from server import clock
 from server.accounts import ApiKeys
@@ -188,6 +189,28 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
             None,
             everyone(403),
         ),
+        # Screenshots: for a link of this inspection whose role may take them, whoever holds it.
+        (
+            "GET",
+            "/room/{inspection}/{token}/screenshots/{screenshot}.jpg",
+            f"/room/{i}/{room}/screenshots/{ids['screenshot']}.jpg",
+            None,
+            everyone(200),
+        ),
+        (
+            "GET",
+            "/room/{inspection}/{token}/screenshots/{screenshot}.jpg",
+            f"/room/{i}/{ids['observer_room']}/screenshots/{ids['screenshot']}.jpg",
+            None,
+            everyone(403),
+        ),
+        (
+            "GET",
+            "/room/{inspection}/{token}/screenshots/{screenshot}.jpg",
+            f"/room/{ids['other_inspection']}/{room}/screenshots/{ids['screenshot']}.jpg",
+            None,
+            everyone(403),
+        ),
         ("GET", "/ws", "/ws", None, everyone(400)),
         # Last: it ends the callers' sessions.
         ("POST", "/logout", "/logout", {}, everyone(303)),
@@ -231,7 +254,24 @@ async def setup_world(server) -> dict[str, str]:
     other_inspection = await cases.schedule(
         other.id, clock.now() + timedelta(minutes=1), group, actor="test"
     )
+    shot_path = server.settings.recordings_dir / "perm" / "shot.jpg"
+    shot_path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(shot_path, quality=92)
+    shot = await archive.add_screenshot(
+        inspection_id=inspection.id,
+        case_id=case.id,
+        participant_id=observer.id,
+        taker_id=host.id,
+        taken_at=clock.now_iso(),
+        path="perm/shot.jpg",
+        width=64,
+        height=48,
+        size_bytes=shot_path.stat().st_size,
+        sha256="0" * 64,
+    )
     return {
+        "screenshot": str(shot.id),
+        "observer_room": server.app[LINKS].token(observer, inspection),
         "case": str(case.id),
         "inspection": str(inspection.id),
         "other_inspection": str(other_inspection.id),

@@ -71,7 +71,7 @@ class StaffBrowser:
         async with self.session.get(
             self.base_url + path, allow_redirects=follow, **kwargs
         ) as response:
-            text = await response.text()
+            text = (await response.read()).decode("utf-8", "replace")  # images are bytes
             found = CSRF.search(text)
             if found:
                 self.csrf = found.group(1)
@@ -97,7 +97,7 @@ class StaffBrowser:
         async with self.session.post(
             self.base_url + path, data=data, allow_redirects=follow, **kwargs
         ) as response:
-            text = await response.text()
+            text = (await response.read()).decode("utf-8", "replace")  # images are bytes
             found = CSRF.search(text)
             if found:
                 self.csrf = found.group(1)
