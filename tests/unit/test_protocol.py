@@ -51,6 +51,7 @@ def test_every_client_message_type_parses_with_its_fields():
         "leave": {},
         "ping": {},
         "pong": {},
+        "screenshot": {"participant": 3, "note": "门头招牌"},
     }
     assert set(samples) == set(protocol.CLIENT_MESSAGES)
     for kind, fields in samples.items():
