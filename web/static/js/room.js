@@ -81,6 +81,34 @@ function renderLobby(waiting) {
     list.append(li);
   }
   $("#lobby-empty").hidden = waiting.length > 0;
+  announceLobby(waiting);
+}
+
+// A host busy with the site camera must notice someone knocking: the tab title counts the
+// waiting, and a short chime sounds when someone new arrives.
+const baseTitle = document.title;
+let knownWaiting = new Set();
+function announceLobby(waiting) {
+  const ids = new Set(waiting.map((m) => m.id));
+  const newcomer = [...ids].some((id) => !knownWaiting.has(id));
+  knownWaiting = ids;
+  document.title = waiting.length ? `（${waiting.length}）${t("lobby")} · ${baseTitle}` : baseTitle;
+  if (newcomer) chime();
+}
+
+function chime() {
+  try {
+    const audio = new AudioContext();
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    tone.frequency.value = 880;
+    gain.gain.setValueAtTime(0.15, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.4);
+    tone.connect(gain).connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.4);
+    tone.onended = () => audio.close();
+  } catch { /* no audio output: the title still says it */ }
 }
 
 // Screenshots: the server captures the person's own video at full resolution; the strip
