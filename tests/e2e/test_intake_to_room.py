@@ -12,19 +12,15 @@ from datetime import timedelta
 
 import pytest
 
-from server import clock
 from tests.support.browser import ARGS as CHROMIUM_ARGS
 from tests.support.browser import CHROMIUM
 from tests.support.server import ROOT, ServerProcess, write_config
+from tests.support.staff import beijing
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
 
 NEW_PASSWORD = "Kanyan-2026-inspect"
-
-
-def beijing(delta: timedelta) -> str:
-    return (clock.now() + delta).astimezone(clock.SHANGHAI).strftime("%Y-%m-%dT%H:%M")
 
 
 @pytest.fixture

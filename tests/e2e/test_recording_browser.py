@@ -5,31 +5,12 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from fractions import Fraction
 from pathlib import Path
 
-import av
-import numpy as np
 import pytest
 
+from tests.support.browser import CHROMIUM, launch, make_y4m
 from tests.support.server import ServerProcess, write_config
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--allow-loopback-in-peer-connection",
-    "--autoplay-policy=no-user-gesture-required",
-    "--ignore-certificate-errors",
-]
 
 pytestmark = [
     pytest.mark.browser,
@@ -37,36 +18,14 @@ pytestmark = [
 ]
 
 
-def fake_camera(path: Path, width: int = 640, height: int = 480, seconds: int = 2) -> Path:
-    """A y4m file for Chromium's fake camera: a green field with a moving bar."""
-    with av.open(str(path), "w", format="yuv4mpegpipe") as out:
-        stream = out.add_stream("rawvideo", rate=15)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for index in range(seconds * 15):
-            image = np.zeros((height, width, 3), np.uint8)
-            image[:] = (30, 160, 60)
-            x = index * 20 % (width - 40)
-            image[:, x : x + 40] = (250, 250, 250)
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
-            frame.pts, frame.time_base = index, Fraction(1, 15)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return path
-
-
 def test_host_takes_a_screenshot_and_the_recording_plays_in_chromium(tmp_path: Path):
     from playwright.sync_api import expect, sync_playwright
 
-    camera = fake_camera(tmp_path / "camera.y4m")
+    camera = make_y4m(tmp_path / "camera.y4m", (30, 160, 60))
     server = ServerProcess(write_config(tmp_path, demo={"enabled": True}), tmp_path).start()
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM,
-                args=[*ARGS, f"--use-file-for-fake-video-capture={camera}"],
-            )
+            browser = launch(playwright, camera)
             page = browser.new_page(ignore_https_errors=True)
             page.on("dialog", lambda dialog: dialog.accept())
             page.goto(server.links()["host"])

@@ -7,28 +7,13 @@ from datetime import timedelta
 
 import pytest
 
-from server import clock
-from tests.support.staff import INTAKE_FORM, StaffBrowser, make_account, schedule_form
-
-
-def beijing(delta: timedelta) -> str:
-    return (clock.now() + delta).astimezone(clock.SHANGHAI).strftime("%Y-%m-%dT%H:%M")
-
-
-@pytest.fixture
-async def inspector(server):
-    account = await make_account(server.archive, "zhangsan", "inspector")
-    async with StaffBrowser(server.base_url) as tab:
-        await tab.login("zhangsan")
-        tab.account = account
-        yield tab
-
-
-async def register(tab, **changes) -> int:
-    await tab.get("/cases/new")
-    response = await tab.post("/cases", {**INTAKE_FORM, **changes})
-    assert response.status == 303, response.text[:500]
-    return int(re.search(r"/cases/(\d+)", response.headers["Location"]).group(1))
+from tests.support.staff import (
+    StaffBrowser,
+    beijing,
+    make_account,
+    register,
+    schedule_form,
+)
 
 
 async def try_to_schedule(tab, case_id: int):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 
+from server import clock
 from server.accounts import Accounts, LoginThrottle, hash_password
 from server.archive import ArchiveStore, StaffAccount
 
@@ -139,3 +141,16 @@ def schedule_form(when: str, host_account: int | None = None, **extra: str) -> l
     ]
     form += list(extra.items())
     return form
+
+
+def beijing(delta: timedelta) -> str:
+    """A time `delta` from now as a form's datetime-local value, in Beijing time."""
+    return (clock.now() + delta).astimezone(clock.SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+
+
+async def register(tab: StaffBrowser, **changes: Any) -> int:
+    """Register a case through the staff form; its id."""
+    await tab.get("/cases/new")
+    response = await tab.post("/cases", {**INTAKE_FORM, **changes})
+    assert response.status == 303, response.text[:500]
+    return int(re.search(r"/cases/(\d+)", response.headers["Location"]).group(1))  # type: ignore[union-attr]
