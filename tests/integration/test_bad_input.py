@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from server.app import ROOMS
+from server.signalling import RECONNECT_WINDOW_S, RECONNECTS_PER_WINDOW
 from tests.support.peers import ColourTrack, RoomClient, ToneTrack
 from tests.support.server import make_settings, running_server
 
@@ -224,6 +225,7 @@ async def test_two_hundred_rapid_reconnects(server, live_pair):
     invited, host, applicant = live_pair
     token = invited.token("clerk")
     outcomes = {"welcome": 0, "too_many_reconnects": 0}
+    started = time.monotonic()
     async with aiohttp.ClientSession() as session:
         url = server.base_url.replace("https://", "wss://") + "/ws"
         for _ in range(200):
@@ -239,7 +241,10 @@ async def test_two_hundred_rapid_reconnects(server, live_pair):
                 assert "稍候" in message["message"]
                 outcomes["too_many_reconnects"] += 1
             await ws.close()
-    assert outcomes["welcome"] >= 1 and outcomes["too_many_reconnects"] >= 150
+    # Every attempt got an answer; at most 20 per 10 s got in, however slow this machine is.
+    windows = (time.monotonic() - started) // RECONNECT_WINDOW_S + 1
+    assert sum(outcomes.values()) == 200 and outcomes["welcome"] >= 1
+    assert outcomes["welcome"] <= RECONNECTS_PER_WINDOW * windows
     room = server.app[ROOMS].get(invited.inspection.id)
     await host.wait_for(lambda: invited.invitee("clerk").id not in room.connections)
     assert set(room.connections) == {host.id, applicant.id}
