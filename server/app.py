@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 SETTINGS = web.AppKey("settings", Settings)
 ARCHIVE = web.AppKey("archive", ArchiveStore)
 LINKS = web.AppKey("links", Links)
+LINK_SECRET = web.AppKey("link_secret", bytes)  # signs room links and status links
 ROOMS = web.AppKey("rooms", RoomService)
 LIMITER = web.AppKey("limiter", ReconnectLimiter)
 ACCOUNTS = web.AppKey("accounts", Accounts)
@@ -64,6 +65,7 @@ async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
     archive = await ArchiveStore.open(settings.data_dir / "kanyan.sqlite3")
     secret = load_or_create_secret(settings.security.link_secret, settings.data_dir / "link-secret")
     app[ARCHIVE] = archive
+    app[LINK_SECRET] = secret
     app[LINKS] = Links(settings, archive, LinkSigner(secret))
     app[ROOMS] = RoomService(settings, archive)
     await _recorder_setup(app)
@@ -98,10 +100,7 @@ async def _cases_ctx(app: web.Application) -> AsyncIterator[None]:
     await catalog.sync_file(app[CATALOG_FILE], str(catalog_path(settings)))
     app[CATALOG] = catalog
     app[CASES] = CaseService(archive, catalog)
-    link_secret = load_or_create_secret(
-        settings.security.link_secret, settings.data_dir / "link-secret"
-    )
-    app[STATUS_LINKS] = StatusLinks(link_secret, archive)
+    app[STATUS_LINKS] = StatusLinks(app[LINK_SECRET], archive)
     yield
 
 
