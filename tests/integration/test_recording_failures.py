@@ -86,27 +86,48 @@ async def test_killed_recorder_is_replaced_by_a_new_segment(server):
     assert gap.data["end"] == finished.started_at
 
 
-@pytest.fixture
-def tiny_recordings(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """A 1 MB filesystem for the recordings (the suite runs as root)."""
+# fault: (mount options at start, what mends it mid-session, the error logged). A mount cannot
+# turn read-only under files open for writing, so the read-only disk is read-only from the start.
+FAULTS = {
+    "full": ("size=1m", "remount,size=64m", "ENOSPC: No space left on device"),
+    "read-only": ("size=64m,ro", "remount,rw", "EROFS: Read-only file system"),
+}
+
+
+@pytest.fixture(params=list(FAULTS))
+def broken_recordings(request, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A small filesystem for the recordings that fills up or turns read-only (as root)."""
+    options, *_ = FAULTS[request.param]
     mount_point = tmp_path / "recordings"
     mount_point.mkdir()
     result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(mount_point)],
+        ["mount", "-t", "tmpfs", "-o", f"{options},mode=0700", "tmpfs", str(mount_point)],
         capture_output=True,
         text=True,
     )
     if result.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here (needs root): {result.stderr.strip()}")
     try:
-        yield mount_point
+        yield mount_point, *FAULTS[request.param][1:]
     finally:
         subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
-async def test_full_disk_is_reported_and_the_session_goes_on(tiny_recordings, tmp_path):
+def mount_point_was_full(error: str) -> bool:
+    return error.startswith("ENOSPC")
+
+
+async def mount_option(mount_point: Path, option: str) -> None:
+    process = await asyncio.create_subprocess_exec("mount", "-o", option, str(mount_point))
+    assert await process.wait() == 0
+
+
+async def test_full_or_unwritable_disk_is_reported_and_the_session_goes_on(
+    broken_recordings, tmp_path
+):
+    mount_point, mends, error = broken_recordings
     settings = make_settings(tmp_path)
-    assert settings.recordings_dir == tiny_recordings
+    assert settings.recordings_dir == mount_point
     async with running_server(settings) as server:
         invited, host, clerk, applicant = await three_in_room(server, small=True)
         try:
@@ -117,11 +138,8 @@ async def test_full_disk_is_reported_and_the_session_goes_on(tiny_recordings, tm
             )
             # The session goes on: media still flows, the host can still act.
             await host.frames_from(applicant.id, 15)
-            # Space is freed (here: the filesystem grows): the recorder comes back by itself.
-            remount = await asyncio.create_subprocess_exec(
-                "mount", "-o", "remount,size=64m", str(tiny_recordings)
-            )
-            assert await remount.wait() == 0
+            # The disk is mended (space freed, writable again): recording comes back by itself.
+            await mount_option(mount_point, mends)
             await host.wait_for(
                 lambda: notices(host, "recording_resumed"), timeout=40, what="recording resumes"
             )
@@ -134,14 +152,20 @@ async def test_full_disk_is_reported_and_the_session_goes_on(tiny_recordings, tm
                 await client.close()
         events = await server.archive.events(inspection_id=invited.inspection.id)
 
-    first = [r for r in rows if r.segment == 1]
-    assert first and all(r.state in ("interrupted", "failed") for r in first), rows
+    composites = sorted((r for r in rows if r.kind == "composite"), key=lambda r: r.segment)
+    if mount_point_was_full(error):
+        # The first file was cut when the disk filled: kept up to there, marked as such.
+        assert composites[0].segment == 1 and composites[0].state in ("interrupted", "failed")
+    else:
+        # Read-only from the start: nothing could be created until it was mended.
+        assert all(r.state == "finished" for r in rows), rows
     failed = [e for e in events if e.type == "recording.storage_failed"]
     assert len(failed) == 1  # told once, not at every retry
-    assert failed[0].data["error"] == "ENOSPC: No space left on device"
+    assert failed[0].data["error"] == error
     assert "could not be kept" in failed[0].data["what"]
-    resumed = max(rows, key=lambda r: r.segment)
-    assert resumed.segment > 1 and resumed.kind == "composite" and resumed.state == "finished"
+    resumed = composites[-1]
+    assert resumed.state == "finished"
+    assert resumed.segment > 1 if mount_point_was_full(error) else len(composites) == 1
     gap = next(e for e in events if e.type == "recording.gap")
     assert gap.data["reason"] == "storage"
     assert gap.data["start"] == failed[0].data["lost_from"]
