@@ -163,3 +163,27 @@ async def test_abruptly_dropped_peer_rejoins_without_admission(server):
     finally:
         for client in (host, clerk):
             await client.close()
+
+
+async def test_an_observer_without_camera_or_microphone_watches_and_listens(server):
+    invited = await server.invite("host", "observer", "applicant")
+    host = await join(server, invited, "host", RED, 440)
+    await host.wait_for(lambda: host.status == "admitted", what="host seated")
+    observer = RoomClient(server.base_url, invited.inspection.id, invited.token("observer"))
+    applicant = await join(server, invited, "applicant", BLUE, 880)
+    try:
+        await observer.connect()
+        await observer.wait_for(lambda: observer.welcome is not None, what="welcome")
+        await admit(host, observer)
+        await admit(host, applicant)
+        await observer.frames_from(applicant.id, 15)
+        await observer.wait_for(lambda: observer.seen[host.id].audio_frames > 30, what="audio")
+        assert close_to(observer.seen[applicant.id].colour, BLUE)
+        assert abs(observer.seen[host.id].tone() - 440) < 15
+        # The observer's own m-lines were answered inactive: nothing to forward, nothing stuck.
+        await host.frames_from(applicant.id, 15)
+        assert host.seen[observer.id].frames == 0
+        assert any(m["id"] == observer.id and m["status"] == "admitted" for m in host.roster)
+    finally:
+        for client in (host, observer, applicant):
+            await client.close()
