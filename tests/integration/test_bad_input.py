@@ -69,19 +69,11 @@ class RawClient:
 async def live_pair(server):
     """A host and an applicant with media flowing: the 'others' who must not be disturbed."""
     invited = await server.invite("host", "applicant", "clerk", "observer")
-    host = RoomClient(
-        server.base_url,
-        invited.inspection.id,
-        invited.token("host"),
-        video=ColourTrack((200, 40, 40)),
-        audio=ToneTrack(440),
+    host = RoomClient.of(
+        server, invited, "host", video=ColourTrack((200, 40, 40)), audio=ToneTrack(440)
     )
-    applicant = RoomClient(
-        server.base_url,
-        invited.inspection.id,
-        invited.token("applicant"),
-        video=ColourTrack((40, 40, 200)),
-        audio=ToneTrack(880),
+    applicant = RoomClient.of(
+        server, invited, "applicant", video=ColourTrack((40, 40, 200)), audio=ToneTrack(880)
     )
     await host.connect()
     await host.wait_for(lambda: host.status == "admitted")
@@ -196,12 +188,8 @@ async def test_garbage_sdp_is_refused_and_a_good_answer_still_works(server, live
             await self.send({"type": "answer", "sdp": "v=0\r\nthis is not sdp\r\n"})
             await super()._answer(message)
 
-    clerk = GarbageFirst(
-        server.base_url,
-        invited.inspection.id,
-        invited.token("clerk"),
-        video=ColourTrack((40, 200, 40)),
-        audio=ToneTrack(660),
+    clerk = GarbageFirst.of(
+        server, invited, "clerk", video=ColourTrack((40, 200, 40)), audio=ToneTrack(660)
     )
     await clerk.connect()
     await clerk.wait_for(lambda: clerk.welcome is not None)
@@ -295,12 +283,8 @@ async def test_silent_connections_are_pinged_then_dropped(tmp_path):
 
 async def test_removed_participant_is_disconnected_and_their_link_revoked(server, live_pair):
     invited, host, applicant = live_pair
-    clerk = RoomClient(
-        server.base_url,
-        invited.inspection.id,
-        invited.token("clerk"),
-        video=ColourTrack((40, 200, 40)),
-        audio=ToneTrack(660),
+    clerk = RoomClient.of(
+        server, invited, "clerk", video=ColourTrack((40, 200, 40)), audio=ToneTrack(660)
     )
     await clerk.connect()
     await clerk.wait_for(lambda: clerk.welcome is not None)

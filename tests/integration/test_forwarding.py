@@ -12,10 +12,11 @@ RED, GREEN, BLUE = (220, 30, 30), (30, 200, 40), (40, 60, 230)
 
 
 async def join(server, invited, role, colour, tone, index=0, size=(640, 480), observe=True):
-    client = RoomClient(
-        server.base_url,
-        invited.inspection.id,
-        invited.token(role, index),
+    client = RoomClient.of(
+        server,
+        invited,
+        role,
+        index,
         video=ColourTrack(colour, *size),
         audio=ToneTrack(tone),
         observe=observe,
@@ -169,7 +170,7 @@ async def test_an_observer_without_camera_or_microphone_watches_and_listens(serv
     invited = await server.invite("host", "observer", "applicant")
     host = await join(server, invited, "host", RED, 440)
     await host.wait_for(lambda: host.status == "admitted", what="host seated")
-    observer = RoomClient(server.base_url, invited.inspection.id, invited.token("observer"))
+    observer = RoomClient.of(server, invited, "observer")
     applicant = await join(server, invited, "applicant", BLUE, 880)
     try:
         await observer.connect()

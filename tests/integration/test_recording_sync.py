@@ -23,13 +23,7 @@ def onsets(signal: np.ndarray, times: np.ndarray, threshold: float) -> list[floa
 
 async def test_flash_and_beep_stay_within_100_ms(server):
     invited = await server.invite("host")
-    host = RoomClient(
-        server.base_url,
-        invited.inspection.id,
-        invited.token("host"),
-        video=FlashTrack(PERIOD),
-        audio=BeepTrack(PERIOD),
-    )
+    host = RoomClient.of(server, invited, "host", video=FlashTrack(PERIOD), audio=BeepTrack(PERIOD))
     try:
         await host.connect()
         await host.wait_for(lambda: host.status == "admitted", what="host seated")

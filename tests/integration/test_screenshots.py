@@ -24,24 +24,18 @@ def messages(client: RoomClient, kind: str) -> list[dict]:
 
 async def room_with_hd_applicant(server):
     invited = await server.invite("host", "applicant", "observer")
-    host = RoomClient(
-        server.base_url,
-        invited.inspection.id,
-        invited.token("host"),
-        video=ColourTrack((200, 200, 200), 320, 240),
-        audio=ToneTrack(440),
+    host = RoomClient.of(
+        server, invited, "host", video=ColourTrack((200, 200, 200), 320, 240), audio=ToneTrack(440)
     )
-    applicant = RoomClient(
-        server.base_url,
-        invited.inspection.id,
-        invited.token("applicant"),
+    applicant = RoomClient.of(
+        server,
+        invited,
+        "applicant",
         video=ColourTrack(BLUE, 1280, 720),
         audio=ToneTrack(880),
         observe=False,
     )
-    observer = RoomClient(
-        server.base_url, invited.inspection.id, invited.token("observer"), observe=False
-    )
+    observer = RoomClient.of(server, invited, "observer", observe=False)
     for client in (host, applicant, observer):
         await client.connect()
         await client.wait_for(lambda c=client: c.welcome is not None, what="welcome")

@@ -62,17 +62,13 @@ async def relayed_session(tmp_path, port: int, secret: str, timeout: float):
     )
     async with running_server(settings) as server:
         invited = await server.invite("host", "applicant")
-        host = RoomClient(
-            server.base_url,
-            invited.inspection.id,
-            invited.token("host"),
-            video=ColourTrack((200, 30, 30)),
-            audio=ToneTrack(440),
+        host = RoomClient.of(
+            server, invited, "host", video=ColourTrack((200, 30, 30)), audio=ToneTrack(440)
         )
-        phone = RoomClient(
-            server.base_url,
-            invited.inspection.id,
-            invited.token("applicant"),
+        phone = RoomClient.of(
+            server,
+            invited,
+            "applicant",
             video=ColourTrack((30, 30, 200)),
             audio=ToneTrack(880),
             relay_only=True,

@@ -167,6 +167,12 @@ class RoomClient:
         self._consumers: list[asyncio.Task[None]] = []
         self._changed = asyncio.Event()
 
+    @classmethod
+    def of(cls, server: Any, invited: Any, role: str, index: int = 0, **kwargs: Any) -> RoomClient:
+        """The client for `invited`'s `role` (tests.support.server.Invited) on `server`."""
+        token = invited.token(role, index)
+        return cls(server.base_url, invited.inspection.id, token, **kwargs)
+
     @property
     def id(self) -> int:
         assert self.welcome is not None
