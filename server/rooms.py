@@ -97,7 +97,7 @@ class LiveRoom:
         del self.connections[participant.id]
         before = self.room.members[participant.id].presence
         member = self.room.disconnect(participant.id, deliberate=deliberate)
-        if member is None or before in (Presence.REMOVED, Presence.DENIED):
+        if member is None:
             return
         if member.presence == Presence.DROPPED:
             await self._log("participant.dropped", participant.id)

@@ -176,7 +176,11 @@ class BrowserParticipant:
             if msg.type != WSMsgType.TEXT:
                 await self.send(protocol.error("binary", "只接受文本消息 / text messages only"))
                 continue
-            if len(msg.data.encode()) > settings.max_message_bytes:
+            data = msg.data
+            if (
+                len(data) * 4 > settings.max_message_bytes  # UTF-8: ≤ 4 bytes a character
+                and len(data.encode()) > settings.max_message_bytes
+            ):
                 await self.send(
                     protocol.error(
                         "too_large",
@@ -186,7 +190,7 @@ class BrowserParticipant:
                 continue
             ref = None
             try:
-                message = protocol.parse(msg.data)
+                message = protocol.parse(data)
                 ref = message.type
                 await self.dispatch(room, message)
             except KanyanError as exc:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import tomllib
 
 import pytest
 
 from server.catalog import SHIPPED, item_from_form, load_file, parse, validate_item
 from server.errors import ConfigError
+from tests.support.data import changed
 
 GOOD = {
     "code": "TEST-ITEM",
@@ -43,19 +43,6 @@ def test_shipped_file_uses_the_contract_shape():
         assert set(raw["shooting"]) == {"min_duration_s", "min_width", "min_height", "must_show"}
 
 
-def mutate(path: str, value):
-    data = copy.deepcopy(GOOD)
-    target = data
-    keys = path.split(".")
-    for key in keys[:-1]:
-        target = target[key]
-    if value is KeyError:
-        del target[keys[-1]]
-    else:
-        target[keys[-1]] = value
-    return data
-
-
 @pytest.mark.parametrize(
     ("path", "value", "field"),
     [
@@ -83,7 +70,7 @@ def mutate(path: str, value):
     ],
 )
 def test_each_mistake_names_its_field(path, value, field):
-    item, errors = validate_item(mutate(path, value))
+    item, errors = validate_item(changed(GOOD, path, value))
     assert item is None
     assert field in errors, errors
 
@@ -100,7 +87,7 @@ def test_a_malformed_file_names_file_item_and_field(tmp_path):
 
 
 def test_every_problem_of_a_file_is_listed_and_repeated_codes_are_caught():
-    data = {"item": [GOOD, GOOD, mutate("name", KeyError)], "extra": 1}
+    data = {"item": [GOOD, GOOD, changed(GOOD, "name", KeyError)], "extra": 1}
     with pytest.raises(ConfigError) as err:
         parse(data, "catalog.toml")
     lines = err.value.message.splitlines()
@@ -110,7 +97,7 @@ def test_every_problem_of_a_file_is_listed_and_repeated_codes_are_caught():
 
 
 def test_not_for_video_gets_a_ground_and_reason():
-    item, errors = validate_item(mutate("video_allowed", False))
+    item, errors = validate_item(changed(GOOD, "video_allowed", False))
     assert not errors and item is not None
     assert item.exclusion_ground == "law" and item.exclusion_reason
 

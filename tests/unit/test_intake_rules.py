@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
 from server.archive import GroupMember
@@ -14,6 +12,7 @@ from server.cases import (
     parse_dishonesty_csv,
 )
 from server.errors import BadRequest
+from tests.support.data import changed
 
 CODES = {"FOOD-OPERATION", "DRUG-RETAIL"}
 GOOD = {
@@ -29,21 +28,8 @@ GOOD = {
 }
 
 
-def with_(path: str, value):
-    data = copy.deepcopy(GOOD)
-    target = data
-    keys = path.split(".")
-    for key in keys[:-1]:
-        target = target[key]
-    if value is KeyError:
-        del target[keys[-1]]
-    else:
-        target[keys[-1]] = value
-    return data
-
-
 def test_a_good_application_is_normalised():
-    data = with_("applicant.phone", "+86 138-1234-5678")
+    data = changed(GOOD, "applicant.phone", "+86 138-1234-5678")
     data["applicant"]["id_no"] = "91450221-ma5kdem012"
     application = parse_application(data, CODES)
     assert application.applicant_phone == "13812345678"
@@ -96,7 +82,7 @@ def test_every_bad_field_is_named_at_once():
 )
 def test_each_bad_field(path, value, field):
     with pytest.raises(BadRequest) as err:
-        parse_application(with_(path, value), CODES)
+        parse_application(changed(GOOD, path, value), CODES)
     assert list(err.value.details) == [field]
     assert field in err.value.message
 
