@@ -20,10 +20,10 @@ from typing import Any
 from server import clock
 from server.archive import Recording
 from server.config import Settings
-from server.media import EncodedFrame, MediaHub, Publication
-from server.participant import Participant
-from server.room import Action, Member, Presence, Role, allowed
-from server.rooms import LiveRoom
+from server.live.media import EncodedFrame, MediaHub, Publication
+from server.live.participant import Participant
+from server.live.room import Action, Member, Presence, Role, allowed
+from server.live.rooms import LiveRoom
 
 from . import files, recovery
 from .process import RecorderProcess

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from server.media import EncodedFrame
+from server.live.media import EncodedFrame
 
 from . import wire
 

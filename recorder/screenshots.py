@@ -26,8 +26,8 @@ from PIL import Image, ImageDraw
 from server import clock
 from server.archive import ArchiveStore, Case, Inspection, Screenshot
 from server.errors import StorageError, UserError
-from server.media import EncodedFrame, Publication
-from server.room import Member
+from server.live.media import EncodedFrame, Publication
+from server.live.room import Member
 
 from . import files, overlay
 

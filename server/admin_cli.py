@@ -11,12 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from . import clock
-from .accounts import Accounts, ApiKeys, LoginThrottle, StaffRole
 from .archive import ArchiveStore
-from .cases import CaseService, decode_upload, parse_dishonesty_csv
-from .catalog import Catalog
+from .cases.catalog import Catalog
+from .cases.intake import decode_upload, parse_dishonesty_csv
+from .cases.workflow import CaseService
 from .config import Settings
 from .errors import KanyanError
+from .staff.accounts import Accounts, LoginThrottle
+from .staff.api_keys import ApiKeys
+from .staff.roles import StaffRole
 
 COMMANDS = ("user", "apikey", "dishonesty")
 ACTOR = "cli"

@@ -9,6 +9,7 @@ in step with this module.
 from __future__ import annotations
 
 import os
+import secrets
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -333,3 +334,23 @@ def documented() -> list[tuple[str, str, Any, str]]:
             default = factory() if callable(factory) else f.default
             rows.append((name, f.name, default, f.metadata["help"]))
     return rows
+
+
+def load_or_create_secret(configured: str, path: Path) -> bytes:
+    """The configured secret, or one generated once and kept (0600) in the data directory."""
+    if configured:
+        return configured.encode()
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32).encode()
+    # O_EXCL: two servers starting at once must not end up with different secrets.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "wb") as f:
+        f.write(value)
+    return value

@@ -14,9 +14,9 @@ from datetime import timedelta
 
 from . import clock
 from .archive import ArchiveStore, GroupMember, Inspection, Invitee
-from .cases import CaseService, Excluded
+from .cases.links import Links
+from .cases.workflow import CaseService, Excluded
 from .config import Settings
-from .links import Links
 
 DEMO_APPLICATION = {
     "application_no": "DEMO-0001",

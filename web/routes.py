@@ -6,23 +6,69 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import staff_routes, views
+from . import staff
 from .middleware import error_pages, security_headers
 from .render import setup_templates
+from .views import admin, api, cases, login, room, schedule, status
 
 STATIC = Path(__file__).parent / "static"
+CASE = r"{case:\d+}"
+INSPECTION = r"{inspection:\d+}"
 
 
 def setup(app: web.Application) -> None:
     setup_templates(app)
-    app.middlewares.extend([security_headers, error_pages])
-    app.router.add_get("/", views.index)
-    app.router.add_get("/healthz", views.healthz)
-    app.router.add_get("/room/{inspection:\\d+}/{token}", views.room_page)
-    app.router.add_get(
-        "/room/{inspection:\\d+}/{token}/screenshots/{screenshot:\\d+}.jpg",
-        views.screenshot_image,
+    # staff_sessions runs inside error_pages, so a refused form renders as an error page.
+    app.middlewares.extend([security_headers, error_pages, staff.staff_sessions])
+    r = app.router
+    r.add_get("/", room.index)
+    r.add_get("/healthz", room.healthz)
+    r.add_get(r"/room/{inspection:\d+}/{token}", room.room_page)
+    r.add_get(
+        r"/room/{inspection:\d+}/{token}/screenshots/{screenshot:\d+}.jpg", room.screenshot_image
     )
-    app.router.add_get("/ws", views.websocket)
-    app.router.add_static("/static", STATIC, name="static", append_version=True)
-    staff_routes.setup(app)
+    r.add_get("/ws", room.websocket)
+    r.add_static("/static", STATIC, name="static", append_version=True)
+
+    r.add_get("/login", login.login_page)
+    r.add_post("/login", login.login)
+    r.add_post("/logout", login.logout)
+    r.add_get("/account/password", login.password_page)
+    r.add_post("/account/password", login.change_password)
+
+    r.add_get("/dashboard", cases.dashboard)
+    r.add_get("/cases", cases.case_list)
+    r.add_post("/cases", cases.create_case)
+    r.add_get("/cases/new", cases.new_case)
+    r.add_get(f"/cases/{CASE}", cases.case_page)
+    r.add_post(f"/cases/{CASE}/exclusions", cases.declare_exclusion)
+    r.add_post(r"/exclusions/{exclusion:\d+}/withdraw", cases.withdraw_exclusion)
+    r.add_get(f"/cases/{CASE}/schedule", schedule.schedule_page)
+    r.add_post(f"/cases/{CASE}/inspections", schedule.schedule)
+    r.add_post(f"/cases/{CASE}/status-link", schedule.renew_status_link)
+    r.add_post(f"/inspections/{INSPECTION}/reschedule", schedule.reschedule)
+    r.add_post(f"/inspections/{INSPECTION}/cancel", schedule.cancel)
+    r.add_post(f"/inspections/{INSPECTION}/members", schedule.add_member)
+    r.add_get(f"/inspections/{INSPECTION}/notice", schedule.applicant_notice)
+    r.add_post(r"/invitees/{invitee:\d+}/revoke", schedule.revoke_member)
+    r.add_get("/s/{token}", status.status_page)
+
+    r.add_get("/catalog", admin.catalog_list)
+    r.add_post("/catalog", admin.catalog_save)
+    r.add_get("/catalog/new", admin.catalog_new)
+    r.add_get(r"/catalog/{code:[A-Z][A-Z0-9-]{1,31}}", admin.catalog_item)
+    r.add_get(r"/catalog/{code:[A-Z][A-Z0-9-]{1,31}}/edit", admin.catalog_edit)
+    r.add_get("/dishonesty", admin.dishonesty)
+    r.add_post("/dishonesty/import", admin.dishonesty_import)
+    r.add_get("/admin/accounts", admin.accounts)
+    r.add_post("/admin/accounts", admin.create_account)
+    r.add_post(r"/admin/accounts/{account:\d+}/reset", admin.reset_account)
+    r.add_post(r"/admin/accounts/{account:\d+}/{action:disable|enable}", admin.toggle_account)
+    r.add_get("/admin/api-keys", admin.api_keys)
+    r.add_post("/admin/api-keys", admin.create_api_key)
+    r.add_post(r"/admin/api-keys/{key:\d+}/revoke", admin.revoke_api_key)
+
+    r.add_post("/api/v1/cases", api.create_case)
+    r.add_get(rf"/api/v1/cases/{CASE}", api.get_case)
+    r.add_post("/api/v1/dishonesty", api.import_dishonesty)
+    r.add_get("/api/v1/openapi.json", api.openapi)

@@ -11,21 +11,11 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from server.accounts import (
-    STAFF_PERMISSIONS,
-    STAFF_ROLE_NAMES,
-    StaffAction,
-    StaffRole,
-    TooManyAttempts,
-    may,
-)
-from server.app import ACCOUNTS, ARCHIVE, SESSIONS, SETTINGS
 from server.archive import StaffAccount
-from server.errors import BadRequest, NotAuthenticated, NotAuthorised, NotFound
-from server.sessions import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE
-
-from .i18n import lang_of
-from .render import render
+from server.errors import NotAuthorised, NotFound
+from server.services import ARCHIVE, SESSIONS
+from server.staff.roles import STAFF_ROLE_NAMES, StaffAction, StaffRole, may
+from server.staff.sessions import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE
 
 log = logging.getLogger(__name__)
 
@@ -123,56 +113,6 @@ def actor_of(request: web.Request) -> str:
     return f"staff:{account.username}" if account else "anonymous"
 
 
-def int_param(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise NotFound("页面不存在 / there is no page at this address") from None
-
-
-def public_base(request: web.Request) -> str:
-    """The base of links given out: the configured public URL, else the one asked for."""
-    configured = request.app[SETTINGS].server.public_url
-    return configured.rstrip("/") if configured else f"{request.scheme}://{request.host}"
-
-
-def lang_switch_url(request: web.Request) -> str:
-    query = dict(request.query)
-    query["lang"] = "en" if lang_of(request) == "zh" else "zh"
-    return request.path + "?" + urlencode(query)
-
-
-def page(
-    request: web.Request,
-    template: str,
-    context: dict[str, Any] | None = None,
-    *,
-    status: int = 200,
-) -> web.Response:
-    """Render a staff page with the account, its permissions and the form token."""
-    account = current(request)
-    allowed = STAFF_PERMISSIONS[StaffRole(account.role)] if account else frozenset()
-    lang = lang_of(request)
-    base: dict[str, Any] = {
-        "me": account,
-        "can": {str(action) for action in allowed},
-        "csrf": request[CSRF_KEY],
-        "role_name": lambda role: STAFF_ROLE_NAMES[StaffRole(role)][0 if lang == "zh" else 1],
-        "lang_url": lang_switch_url(request),
-        "path": request.path,
-        "errors": {},
-        "form": {},
-        "error": "",
-        "notice": "",
-    }
-    return render(request, template, {**base, **(context or {})}, status=status)
-
-
-def see_other(location: str) -> web.Response:
-    """A redirect after a form post that can carry cookies (a raised one cannot)."""
-    return web.Response(status=303, headers={"Location": location})
-
-
 def safe_next(target: str | None) -> str:
     """Only a path on this site: never an absolute or protocol-relative URL."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -181,73 +121,3 @@ def safe_next(target: str | None) -> str:
 
 
 # -- login, logout, password ------------------------------------------------------------------
-
-
-async def login_page(request: web.Request) -> web.StreamResponse:
-    if current(request) is not None:
-        raise web.HTTPSeeOther(safe_next(request.query.get("next")))
-    return page(request, "login.html", {"next": safe_next(request.query.get("next")), "error": ""})
-
-
-async def login(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
-    username = str(form.get("username", ""))[:64]
-    password = str(form.get("password", ""))[:256]
-    target = safe_next(str(form.get("next", "")))
-    context = {"next": target, "username": username}
-    try:
-        result = await request.app[ACCOUNTS].login(username, password, request.remote or "")
-    except TooManyAttempts as exc:
-        response = page(request, "login.html", {**context, "error": exc.message}, status=429)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-    except NotAuthenticated as exc:
-        return page(request, "login.html", {**context, "error": exc.message}, status=401)
-    account = result.account
-    response = see_other("/account/password" if result.must_change_password else target)
-    signer = request.app[SESSIONS]
-    response.set_cookie(
-        SESSION_COOKIE,
-        signer.issue(account.id, account.session_gen),
-        **cookie_options(signer.lifetime_s),
-    )
-    return response
-
-
-async def logout(request: web.Request) -> web.StreamResponse:
-    account = current(request)
-    if account is not None:
-        await request.app[ARCHIVE].append_event("staff.logout", actor=f"staff:{account.username}")
-    response = see_other("/login")
-    response.del_cookie(SESSION_COOKIE, path="/")
-    return response
-
-
-@staff_page(during_password_change=True)
-async def password_page(request: web.Request) -> web.StreamResponse:
-    return page(request, "password.html")
-
-
-@staff_page(during_password_change=True)
-async def change_password(request: web.Request) -> web.StreamResponse:
-    account = current(request)
-    assert account is not None
-    form = await request.post()
-    try:
-        updated = await request.app[ACCOUNTS].change_password(
-            account,
-            str(form.get("current", "")),
-            str(form.get("new", "")),
-            str(form.get("repeat", "")),
-        )
-    except BadRequest as exc:
-        return page(request, "password.html", {"errors": exc.details or {}}, status=400)
-    # The change ended every session of this account, this one too: issue a fresh one.
-    signer = request.app[SESSIONS]
-    response = see_other("/dashboard?" + urlencode({"notice": "password_changed"}))
-    response.set_cookie(
-        SESSION_COOKIE,
-        signer.issue(updated.id, updated.session_gen),
-        **cookie_options(signer.lifetime_s),
-    )
-    return response

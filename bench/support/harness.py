@@ -206,8 +206,8 @@ async def prepare_rooms(config_path: Path, sizes: dict[str, int]) -> dict[str, R
     """Cases, inspections and invitees straight in the archive, signed with the server's secret."""
     from server import clock, config
     from server.archive import ArchiveStore
-    from server.auth import LinkSigner, load_or_create_secret
-    from server.links import Links
+    from server.cases.links import Links, LinkSigner
+    from server.config import load_or_create_secret
 
     settings = config.load(config_path)
     settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -27,8 +27,8 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcconfiguration import RTCBundlePolicy
 
 from bench.support.clip import FPS, load_clip
-from server import hooks
-from server.media import OutgoingFrame
+from server.live import hooks
+from server.live.media import OutgoingFrame
 
 
 class LoopedTrack(MediaStreamTrack):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from server.auth import LinkSigner
+from server.cases.links import LinkSigner
 from tests.support.browser import PHONE, TILE_VIDEO, launch, make_y4m
 from tests.support.server import ServerProcess, write_config
 

@@ -9,8 +9,8 @@ import time
 import aiohttp
 import pytest
 
-from server.app import ROOMS
-from server.signalling import RECONNECT_WINDOW_S, RECONNECTS_PER_WINDOW
+from server.live.signalling import RECONNECT_WINDOW_S, RECONNECTS_PER_WINDOW
+from server.services import ROOMS
 from tests.support.peers import ColourTrack, RoomClient, ToneTrack
 from tests.support.server import make_settings, running_server
 

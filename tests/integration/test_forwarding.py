@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiortc.codecs.vpx import Vp8Encoder
 
-from server.app import ROOMS
-from server.hooks import ReceiverTap
+from server.live.hooks import ReceiverTap
+from server.services import ROOMS
 from tests.support.peers import ColourTrack, RoomClient, ToneTrack, close_to
 
 RED, GREEN, BLUE = (220, 30, 30), (30, 200, 40), (40, 60, 230)

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from openapi_spec_validator import validate
 
-from server.accounts import ApiKeys
+from server.staff.api_keys import ApiKeys
 from tests.support.openapi import SPEC, check_response
 
 GOOD = {

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from server import clock
-from server.auth import LinkSigner
+from server.cases.links import LinkSigner
 
 
 async def get(url: str) -> tuple[int, str, aiohttp.typedefs.LooseHeaders]:

@@ -14,9 +14,9 @@ import pytest
 from PIL import Image
 
 from server import clock
-from server.accounts import ApiKeys
-from server.app import CASES, LINKS, STATUS_LINKS
 from server.archive import GroupMember
+from server.services import CASES, LINKS, STATUS_LINKS
+from server.staff.api_keys import ApiKeys
 from tests.support.staff import INTAKE_FORM, StaffBrowser, make_account
 
 ROLES = ("admin", "inspector", "clerk", "archivist")

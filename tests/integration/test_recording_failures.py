@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from recorder import files
-from server.app import ROOMS
 from server.clock import parse
+from server.services import ROOMS
 from tests.integration.test_forwarding import three_in_room
 from tests.support.recordings import decode, wait_recordings
 from tests.support.server import make_settings, running_server
@@ -177,7 +177,7 @@ async def test_a_recorder_that_falls_far_behind_costs_frames_not_the_room(tmp_pa
     are dropped, counted, and reported once."""
     from recorder.overlay import find_cjk_font
     from recorder.process import RecorderProcess
-    from server.media import EncodedFrame
+    from server.live.media import EncodedFrame
 
     async def ignore(event: dict) -> None:
         pass

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from aiortc.codecs.vpx import Vp8Encoder
 
-from server.app import ROOMS
+from server.services import ROOMS
 from tests.integration.test_forwarding import GREEN, RED, admit, join
 from tests.support.peers import close_to
 from tests.support.server import make_settings

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from server.archive import ArchiveStore
-from server.catalog import SHIPPED
+from server.cases.catalog import SHIPPED
 from tests.support.server import ROOT, ServerProcess, write_config
 
 ROLES = ("host", "clerk", "expert", "observer", "applicant")
@@ -155,7 +155,7 @@ def test_incomplete_commands_explain_themselves(tmp_path, command):
 
 async def test_an_excluded_demo_case_gives_no_links_instead_of_failing(tmp_path):
     from server import demo
-    from server.app import ARCHIVE, CASES
+    from server.services import ARCHIVE, CASES
     from tests.support.server import make_settings, running_server
 
     settings = make_settings(tmp_path)

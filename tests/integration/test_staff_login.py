@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.app import ACCOUNTS
+from server.services import ACCOUNTS
 from tests.support.server import make_settings, running_server
 from tests.support.staff import PASSWORD, StaffBrowser, make_account
 

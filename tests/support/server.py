@@ -16,10 +16,11 @@ from pathlib import Path
 from aiohttp import web
 
 from server import config
-from server.app import ARCHIVE, LINKS, create_app
 from server.archive import ArchiveStore, Inspection, Invitee
-from server.links import Links
+from server.cases.links import Links
+from server.services import ARCHIVE, LINKS
 from server.tls import ssl_context
+from web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 

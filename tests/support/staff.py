@@ -10,8 +10,9 @@ from typing import Any
 import aiohttp
 
 from server import clock
-from server.accounts import Accounts, LoginThrottle, hash_password
 from server.archive import ArchiveStore, StaffAccount
+from server.staff.accounts import Accounts, LoginThrottle
+from server.staff.passwords import hash_password
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 PASSWORD = "Inspect10n-pass"

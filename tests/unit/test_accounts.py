@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from server.accounts import (
-    STAFF_PERMISSIONS,
-    LoginThrottle,
-    StaffAction,
-    StaffRole,
-    TooManyAttempts,
+from server.staff.accounts import LoginThrottle, TooManyAttempts
+from server.staff.passwords import (
     hash_password,
     one_time_password,
     password_problem,
     verify_password,
 )
-from server.sessions import SessionSigner
+from server.staff.roles import STAFF_PERMISSIONS, StaffAction, StaffRole
+from server.staff.sessions import SessionSigner
 
 
 def test_scrypt_hash_verifies_only_the_right_password():

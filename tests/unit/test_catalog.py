@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from server.catalog import SHIPPED, item_from_form, load_file, parse, validate_item
+from server.cases.catalog import SHIPPED, item_from_form, load_file, parse, validate_item
 from server.errors import ConfigError
 from tests.support.data import changed
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from aiortc.mediastreams import MediaStreamError
 
-from server.media import ForwardedTrack, Publication
+from server.live.media import ForwardedTrack, Publication
 
 KEY = b"\x00\x00\x00\x9d\x01\x2a" + b"k" * 20  # RFC 6386 keyframe tag and start code
 DELTA = b"\x01" + b"d" * 20

@@ -10,8 +10,8 @@ import aiortc
 from aiortc import RTCPeerConnection, rtcrtpreceiver, rtcrtpsender
 from aiortc.codecs import vpx
 
-from server import hooks
-from server.media import ForwardedTrack, OutgoingFrame, Publication
+from server.live import hooks
+from server.live.media import ForwardedTrack, OutgoingFrame, Publication
 
 
 def test_aiortc_is_the_pinned_version():

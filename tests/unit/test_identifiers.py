@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.identifiers import check_identity_number, check_phone, identity_kind
+from server.cases.identifiers import check_identity_number, check_phone, identity_kind
 
 
 @pytest.mark.parametrize(

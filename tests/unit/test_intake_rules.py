@@ -5,12 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.archive import GroupMember
-from server.cases import (
-    check_group,
-    decode_upload,
-    parse_application,
-    parse_dishonesty_csv,
-)
+from server.cases.intake import check_group, decode_upload, parse_application, parse_dishonesty_csv
 from server.errors import BadRequest
 from tests.support.data import changed
 

@@ -6,8 +6,10 @@ import time
 
 import pytest
 
-from server.auth import LinkSigner, load_or_create_secret, turn_credentials
+from server.cases.links import LinkSigner
+from server.config import load_or_create_secret
 from server.errors import LinkError
+from server.live.ice import turn_credentials
 
 SIGNER = LinkSigner(b"test-secret")
 

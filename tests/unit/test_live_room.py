@@ -7,10 +7,10 @@ import asyncio
 
 import pytest
 
-from server import protocol
 from server.archive import ArchiveStore
-from server.room import Presence, Role
-from server.rooms import RoomService
+from server.live import protocol
+from server.live.room import Presence, Role
+from server.live.rooms import RoomService
 from tests.support.server import make_settings
 
 

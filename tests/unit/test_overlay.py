@@ -104,8 +104,8 @@ def test_missing_font_names_the_debian_package(tmp_path: Path, monkeypatch):
 
 
 def test_the_server_refuses_to_start_without_a_cjk_font(tmp_path: Path):
-    from server.app import create_app
     from tests.support.server import make_settings
+    from web.app import create_app
 
     settings = make_settings(tmp_path, recording={"font": str(tmp_path / "none.ttc")})
     with pytest.raises(ConfigError, match=r"recording\.font"):

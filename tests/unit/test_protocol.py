@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from server import protocol
 from server.errors import ProtocolError
+from server.live import protocol
 
 
 @pytest.mark.parametrize(

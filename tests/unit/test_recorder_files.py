@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from recorder import files, wire
-from server import config, protocol
+from server import config
 from server.errors import ConfigError, ProtocolError
+from server.live import protocol
 
 AT = 1795737599.25  # 2026-11-27 07:59:59.250 in Beijing
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.errors import NotAuthorised, UserError
-from server.room import PERMISSIONS, Action, Presence, Role, Room, RoomState, allowed
+from server.live.room import PERMISSIONS, Action, Presence, Role, Room, RoomState, allowed
 
 HOST, CLERK, EXPERT, OBSERVER, APPLICANT = 1, 2, 3, 4, 5
 

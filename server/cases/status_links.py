@@ -14,8 +14,8 @@ import hashlib
 import hmac
 import re
 
-from .archive import ArchiveStore, Case
-from .errors import LinkError
+from ..archive import ArchiveStore, Case
+from ..errors import LinkError
 
 TOKEN = re.compile(r"c(\d{1,12})\.(\d{1,6})\.([A-Za-z0-9_-]{22})")
 CLOSED_STATES = ("closed", "archived")

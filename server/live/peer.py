@@ -27,10 +27,10 @@ from aiortc import (
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.sdp import candidate_from_sdp
 
+from ..config import Settings
+from ..errors import ProtocolError
 from . import hooks
-from .config import Settings
-from .errors import ProtocolError
-from .media import KINDS, ForwardedTrack, MediaHub, Publication, RelayedTrack
+from .media import KINDS, MediaHub, Publication, SlotTrack
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,6 @@ class ReceiverUpstream:
 
     def __init__(self, receiver: RTCRtpReceiver) -> None:
         self.receiver = receiver
-        self.decoding = False  # media.forwarding = "reencode": its track feeds the publication
         self._tasks: set[asyncio.Task[None]] = set()
 
     def request_keyframe(self) -> None:
@@ -58,7 +57,7 @@ class ReceiverUpstream:
 @dataclass
 class Slot:
     transceiver: RTCRtpTransceiver
-    track: ForwardedTrack | RelayedTrack
+    track: SlotTrack
     kind: str
     publication: Publication | None = None  # what this slot carries (or will, once answered)
     attached: bool = False
@@ -67,15 +66,6 @@ class Slot:
         """The subscriber lost a picture (PLI/FIR): ask the publisher, not our encoder."""
         if self.publication is not None:
             self.publication.request_keyframe()
-
-
-def publication_feed(publication: Publication) -> Callable[[Any, Any], None]:
-    """What a receiver tap calls with each whole encoded frame."""
-
-    def feed(codec: Any, frame: Any) -> None:
-        publication.deliver(frame.data, frame.timestamp)
-
-    return feed
 
 
 class Peer:
@@ -107,10 +97,6 @@ class Peer:
         self.publishing: dict[str, bool] = {"audio": False, "video": False}
         self.pc.on("connectionstatechange", self._connection_state_changed)
 
-    @property
-    def encoded(self) -> bool:
-        return self._settings.media.forwarding == "encoded"
-
     def start(self) -> None:
         """Open the two m-lines that receive this participant's microphone and camera."""
         for kind in KINDS:
@@ -118,8 +104,7 @@ class Peer:
             transceiver.setCodecPreferences(codec_preferences(kind))
             publication = self._hub.publication(self.member_id, kind)
             upstream = ReceiverUpstream(transceiver.receiver)
-            if self.encoded:
-                hooks.tap_receiver(transceiver.receiver, publication_feed(publication))
+            self._hub.forwarding.receive(transceiver.receiver, publication)
             publication.attach(upstream)
             self._own[kind] = transceiver
             self._upstreams.append((publication, upstream))
@@ -151,17 +136,13 @@ class Peer:
             await self.negotiate()
 
     def _new_slot(self, kind: str) -> Slot:
-        track: ForwardedTrack | RelayedTrack
-        if self.encoded:
-            track = ForwardedTrack(kind, self._settings.media.subscriber_queue_frames)
-        else:
-            track = RelayedTrack(kind)
+        forwarding = self._hub.forwarding
+        track = forwarding.slot_track(kind, self._settings.media.subscriber_queue_frames)
         # addTransceiver, never addTrack: addTrack may reuse the participant's own m-line.
         transceiver = self.pc.addTransceiver(track, direction="sendonly")
         transceiver.setCodecPreferences(codec_preferences(kind))
         slot = Slot(transceiver, track, kind)
-        if self.encoded:
-            hooks.on_keyframe_request(transceiver.sender, slot.request_keyframe)
+        forwarding.wire_sender(transceiver.sender, slot.request_keyframe)
         self._slots.append(slot)
         return slot
 
@@ -208,10 +189,7 @@ class Peer:
         for kind, transceiver in self._own.items():
             self.publishing[kind] = transceiver.currentDirection in ("recvonly", "sendrecv")
         for publication, upstream in self._upstreams:
-            track = upstream.receiver.track
-            if not self.encoded and not upstream.decoding and track is not None:
-                publication.decode_from(track)
-                upstream.decoding = True
+            self._hub.forwarding.answered(upstream.receiver, publication)
         for slot in self._slots:
             # Attach only now: frames sent before the answer would be dropped by a sender
             # that is not enabled yet, and with them the keyframe the slot waited for.

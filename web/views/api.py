@@ -14,15 +14,16 @@ from typing import Any
 
 from aiohttp import web
 
-from server.app import API_KEYS, ARCHIVE, CASES, STATUS_LINKS
 from server.archive import ApiKey, Case
-from server.cases import CASE_STATES, check_dishonesty_entries, decode_upload, parse_dishonesty_csv
-from server.eligibility import GROUND_NAMES, Ground
+from server.cases.eligibility import GROUND_NAMES, Ground
+from server.cases.intake import check_dishonesty_entries, decode_upload, parse_dishonesty_csv
 from server.errors import BadRequest, KanyanError, NotFound
+from server.services import API_KEYS, ARCHIVE, CASES, STATUS_LINKS
+from server.states import case_label
 
-from .staff import public_base
+from ..pages import public_base
 
-OPENAPI = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
+OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 KEY = web.RequestKey("api_key", ApiKey)
 
 ApiHandler = Callable[[web.Request], Awaitable[web.Response]]
@@ -98,7 +99,7 @@ async def case_json(request: web.Request, case: Case) -> dict[str, Any]:
         "site_address": case.site_address,
         "section": case.section,
         "state": case.state,
-        "state_name": CASE_STATES.get(case.state, (case.state, case.state))[0],
+        "state_name": case_label(case.state),
         "exclusions": [
             {
                 "ground": row.ground,

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ProtocolError
+from ..errors import ProtocolError
 
 VERSION = 1
 

@@ -17,11 +17,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .archive import ArchiveStore, CatalogRow
+from ..archive import ArchiveStore, CatalogRow
+from ..errors import BadRequest, ConfigError, NotFound, UserError
 from .eligibility import ITEM_GROUNDS, Ground
-from .errors import BadRequest, ConfigError, NotFound, UserError
 
-SHIPPED = Path(__file__).resolve().parent.parent / "config" / "catalog.toml"
+SHIPPED = Path(__file__).resolve().parents[2] / "config" / "catalog.toml"
 
 CODE = re.compile(r"[A-Z][A-Z0-9-]{1,31}")
 ITEM_KEYS = {

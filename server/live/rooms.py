@@ -11,12 +11,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ..archive import ArchiveStore, Case, Inspection
+from ..config import Settings
+from ..errors import KanyanError, UserError
 from . import protocol
-from .archive import ArchiveStore, Case, Inspection
-from .config import Settings
-from .errors import KanyanError, UserError
 from .media import KINDS, MediaHub, Publication
 from .participant import Participant, ScreenshotTaker
+from .reencode import ReencodeForwarding
 from .room import Action, Presence, Role, Room, RoomState, allowed
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,9 @@ class LiveRoom:
         self.case = case
         state = RoomState.LIVE if inspection.state == "live" else RoomState.OPEN
         self.room = Room(inspection.id, state)
-        self.hub = MediaHub(service.settings.media.keyframe_interval_ms / 1000)
+        media = service.settings.media
+        forwarding = ReencodeForwarding() if media.forwarding == "reencode" else None
+        self.hub = MediaHub(media.keyframe_interval_ms / 1000, forwarding)
         self.connections: dict[int, Participant] = {}
         # System participants (the recorder) receive everything and have no seat.
         self.systems: list[Participant] = []

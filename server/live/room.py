@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .errors import NotAuthorised, NotFound, UserError
+from ..errors import NotAuthorised, NotFound, UserError
 
 
 class Role(StrEnum):

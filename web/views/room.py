@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server import signalling
-from server.app import ARCHIVE, LIMITER, LINKS, ROOMS, SETTINGS
 from server.errors import NotAuthorised, NotFound
-from server.room import PERMISSIONS, Action, Role, allowed
+from server.live import signalling
+from server.live.room import PERMISSIONS, Action, Role, allowed
+from server.services import ARCHIVE, LIMITER, LINKS, ROOMS, SETTINGS
 
-from .render import render
+from ..render import render
 
 
 async def healthz(request: web.Request) -> web.Response:

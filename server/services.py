@@ -1,28 +1,29 @@
-"""create_app(settings): the composition root. No globals; shared objects live under AppKeys."""
+"""The services an application holds, under typed keys, and their start and stop.
+
+`install(app, settings)` opens the archive and builds the live rooms, the case workflow and the
+staff services when the application starts, and closes them when it stops. The web layer
+(`web.app.create_app`) adds its routes and the recorder on top; nothing here knows of either.
+"""
 
 from __future__ import annotations
 
-import functools
-import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
 
-from . import hooks
-from .accounts import Accounts, ApiKeys, LoginThrottle
 from .archive import ArchiveStore
-from .auth import LinkSigner, load_or_create_secret
-from .cases import CaseService
-from .catalog import SHIPPED, Catalog, load_file
-from .config import Settings
-from .links import Links
-from .rooms import RoomService
-from .sessions import SessionSigner
-from .signalling import ReconnectLimiter
-from .status_links import StatusLinks
-
-log = logging.getLogger(__name__)
+from .cases.catalog import SHIPPED, Catalog, CatalogItem, load_file
+from .cases.links import Links, LinkSigner
+from .cases.status_links import StatusLinks
+from .cases.workflow import CaseService
+from .config import Settings, load_or_create_secret
+from .live import hooks
+from .live.rooms import RoomService
+from .live.signalling import ReconnectLimiter
+from .staff.accounts import Accounts, LoginThrottle
+from .staff.api_keys import ApiKeys
+from .staff.sessions import SessionSigner
 
 SETTINGS = web.AppKey("settings", Settings)
 ARCHIVE = web.AppKey("archive", ArchiveStore)
@@ -34,29 +35,25 @@ ACCOUNTS = web.AppKey("accounts", Accounts)
 API_KEYS = web.AppKey("api_keys", ApiKeys)
 SESSIONS = web.AppKey("sessions", SessionSigner)
 CATALOG = web.AppKey("catalog", Catalog)
-CATALOG_FILE = web.AppKey("catalog_file", list)
+CATALOG_FILE = web.AppKey("catalog_file", list[CatalogItem])
 CASES = web.AppKey("cases", CaseService)
 STATUS_LINKS = web.AppKey("status_links", StatusLinks)
-FONT = web.AppKey("font", Path)
 
 
-def create_app(settings: Settings) -> web.Application:
-    from recorder.overlay import find_cjk_font  # the recorder depends on server: wired in here
-    from web import routes  # the web layer depends on server, wired in here only
-
-    app = web.Application(client_max_size=8 * 1024 * 1024)
+def install(app: web.Application, settings: Settings) -> None:
+    """Give `app` every domain service; they open on start and close on stop."""
     app[SETTINGS] = settings
-    # Refuse to start without a CJK font rather than record evidence without its header.
-    app[FONT] = find_cjk_font(settings.recording.font)
     app[LIMITER] = ReconnectLimiter()
     hooks.use_host_addresses(settings.ice.host_addresses)
-    app.cleanup_ctx.append(_archive_ctx)
     # The catalog is checked before anything starts: a mistake stops Kanyan naming the field.
     app[CATALOG_FILE] = load_file(catalog_path(settings))
+    app.cleanup_ctx.append(_archive_ctx)
     app.cleanup_ctx.append(_cases_ctx)
     app.on_shutdown.append(_close_rooms)
-    routes.setup(app)
-    return app
+
+
+def catalog_path(settings: Settings) -> Path:
+    return settings.path(settings.cases.catalog) if settings.cases.catalog else SHIPPED
 
 
 async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -68,17 +65,12 @@ async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
     app[LINK_SECRET] = secret
     app[LINKS] = Links(settings, archive, LinkSigner(secret))
     app[ROOMS] = RoomService(settings, archive)
-    await _recorder_setup(app)
     yield
     await archive.close()
 
 
 async def _close_rooms(app: web.Application) -> None:
     await app[ROOMS].close()
-
-
-def catalog_path(settings: Settings) -> Path:
-    return settings.path(settings.cases.catalog) if settings.cases.catalog else SHIPPED
 
 
 async def _cases_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -102,24 +94,3 @@ async def _cases_ctx(app: web.Application) -> AsyncIterator[None]:
     app[CASES] = CaseService(archive, catalog)
     app[STATUS_LINKS] = StatusLinks(app[LINK_SECRET], archive)
     yield
-
-
-async def _recorder_setup(app: web.Application) -> None:
-    """Recover what the last run left unfinished, then give every room its recorder."""
-    from recorder.participant import join_recorder
-    from recorder.recovery import recover_orphans, recover_unfinished
-
-    settings = app[SETTINGS]
-    recovered = await recover_unfinished(app[ARCHIVE], settings.recordings_dir)
-    recovered += await recover_orphans(app[ARCHIVE], settings.recordings_dir)
-    for recording in recovered:
-        log.warning(
-            "recovered unfinished recording %s: %s (%.1f s, %s)",
-            recording.id,
-            recording.path,
-            recording.duration_s or 0.0,
-            recording.state,
-        )
-    app[ROOMS].on_open.append(
-        functools.partial(join_recorder, settings=settings, font_path=app[FONT])
-    )

@@ -18,11 +18,11 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
+from ..cases.links import LinkGrant, Links
+from ..config import Settings
+from ..errors import KanyanError, LinkError, ProtocolError
 from . import protocol
-from .auth import turn_credentials
-from .config import Settings
-from .errors import KanyanError, LinkError, ProtocolError
-from .links import LinkGrant, Links
+from .ice import ice_servers
 from .media import MediaHub, Publication
 from .peer import Peer
 from .room import PERMISSIONS, Action, Role
@@ -61,20 +61,6 @@ def origin_allowed(request: web.Request, settings: Settings) -> bool:
         parts = urlsplit(settings.server.public_url)
         allowed.add(f"{parts.scheme}://{parts.netloc}")
     return origin in allowed
-
-
-def ice_servers(settings: Settings, user: str) -> list[dict[str, Any]]:
-    servers: list[dict[str, Any]] = []
-    if settings.ice.stun_urls:
-        servers.append({"urls": settings.ice.stun_urls})
-    if settings.ice.turn_urls:
-        username, credential = turn_credentials(
-            settings.ice.turn_secret, user, settings.ice.turn_ttl_s
-        )
-        servers.append(
-            {"urls": settings.ice.turn_urls, "username": username, "credential": credential}
-        )
-    return servers
 
 
 class BrowserParticipant:

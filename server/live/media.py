@@ -16,11 +16,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Protocol
+from typing import Protocol
 
-from aiortc import MediaStreamTrack
-from aiortc.contrib.media import MediaRelay
+from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError
+
+from . import hooks
 
 CLOCK_RATES = {"audio": 48000, "video": 90000}
 KINDS = ("audio", "video")
@@ -72,10 +73,7 @@ class Publication:
         self._last_request = -1e9
         self._deferred: asyncio.TimerHandle | None = None
         self.keyframe_requests = 0
-        # Only for media.forwarding = "reencode" (the benchmark's naive reference).
-        self._decoded: DecodedSource | None = None
-        self._relay: MediaRelay | None = None
-        self._reader: asyncio.Task[None] | None = None
+        self.on_close: list[Callable[[], None]] = []
 
     @property
     def live(self) -> bool:
@@ -135,35 +133,25 @@ class Publication:
         self._deferred = None
         self.request_keyframe()
 
-    # -- media.forwarding = "reencode" only ------------------------------------------------------
-
-    def _decoding(self) -> tuple[DecodedSource, MediaRelay]:
-        if self._decoded is None or self._relay is None:
-            self._decoded, self._relay = DecodedSource(self.kind), MediaRelay()
-            # Keep reading even while nobody subscribes: the receiver's decoded-frame queue is
-            # unbounded, and a late subscriber would otherwise be served stale frames first.
-            self._reader = asyncio.ensure_future(
-                _read_forever(self._relay.subscribe(self._decoded, buffered=False))
-            )
-        return self._decoded, self._relay
-
-    def decode_from(self, track: MediaStreamTrack) -> None:
-        """(reencode) The publisher's (new) connection delivers decoded frames on `track`."""
-        self._decoding()[0].use(track)
-
-    def relayed(self) -> MediaStreamTrack:
-        """(reencode) A new subscriber's view of the decoded frames, through MediaRelay."""
-        decoded, relay = self._decoding()
-        return relay.subscribe(decoded, buffered=False)
-
     def close(self) -> None:
         if self._deferred is not None:
             self._deferred.cancel()
             self._deferred = None
         self._sinks.clear()
         self._upstream = None
-        if self._decoded is not None:
-            self._decoded.stop()  # ends the relay, its subscribers' proxies and the drain
+        for callback in self.on_close:
+            callback()
+        self.on_close.clear()
+
+
+class SlotTrack(MediaStreamTrack):
+    """The track of one subscriber slot: carries whichever publication it is attached to."""
+
+    def attach(self, publication: Publication) -> None:
+        raise NotImplementedError
+
+    def detach(self) -> None:
+        raise NotImplementedError
 
 
 @dataclass(slots=True)  # not frozen: one per subscriber frame, and frozen __init__ is 3x slower
@@ -178,7 +166,7 @@ class OutgoingFrame:
         return self.data
 
 
-class ForwardedTrack(MediaStreamTrack):
+class ForwardedTrack(SlotTrack):
     """A subscriber's slot: carries whichever publication it is attached to.
 
     A slot stays bound to its transceiver for the life of the connection; attaching another
@@ -275,142 +263,50 @@ class ForwardedTrack(MediaStreamTrack):
         self._wake()  # a sender waiting in recv() ends
 
 
-# The one clock every re-encoded stream is stamped with, so that a subscriber slot moving from
-# one publisher (or publisher connection) to the next never sees its timestamps run backwards.
-_RELAY_EPOCH = time.monotonic()
+class Forwarding(Protocol):
+    """How a room's media goes from a publisher's receiver to each subscriber's sender."""
+
+    def receive(self, receiver: RTCRtpReceiver, publication: Publication) -> None:
+        """Before `receiver` starts: make its media feed `publication`."""
+
+    def answered(self, receiver: RTCRtpReceiver, publication: Publication) -> None:
+        """After each answer, when the receiver's track exists."""
+
+    def slot_track(self, kind: str, queue_frames: int) -> SlotTrack:
+        """The track a new subscriber slot sends."""
+
+    def wire_sender(self, sender: RTCRtpSender, on_keyframe_request: Callable[[], None]) -> None:
+        """Route the subscriber's keyframe requests (PLI/FIR) on `sender`."""
 
 
-class DecodedSource(MediaStreamTrack):
-    """media.forwarding = "reencode": a publication's decoded frames, across reconnects.
+class EncodedForwarding:
+    """Kanyan's forwarding: a receiver's whole encoded frames go straight to the publication
+    (hook 1), each slot is a ForwardedTrack its sender packs without encoding (hook 2), and a
+    subscriber's keyframe request goes to the publisher (hook 3). Nothing is decoded."""
 
-    Each new upstream track starts its timestamps at 0; they are moved onto the server clock
-    (keeping the publisher's own spacing within one connection) before MediaRelay fans the frame
-    out, which is the only point where rewriting a frame's pts is safe.
-    """
+    def receive(self, receiver: RTCRtpReceiver, publication: Publication) -> None:
+        hooks.tap_receiver(
+            receiver, lambda codec, frame: publication.deliver(frame.data, frame.timestamp)
+        )
 
-    def __init__(self, kind: str) -> None:
-        super().__init__()
-        self.kind = kind
-        self._upstream: MediaStreamTrack | None = None
-        self._changed = asyncio.Event()
-        self._offset: int | None = None
-        self._last_pts = -1
-
-    def use(self, track: MediaStreamTrack) -> None:
-        self._upstream = track
-        self._offset = None
-        self._changed.set()
-
-    async def recv(self):  # type: ignore[no-untyped-def]
-        while True:
-            if self.readyState != "live":
-                raise MediaStreamError
-            track = self._upstream
-            if track is None:
-                self._changed.clear()
-                await self._changed.wait()
-                continue
-            try:
-                frame = await track.recv()
-            except MediaStreamError:
-                # That connection is gone; the publisher may come back on a new one.
-                if self._upstream is track:
-                    self._upstream = None
-                continue
-            if track is not self._upstream:
-                continue  # a frame still in flight from the connection just replaced
-            if frame.pts is None or frame.time_base is None:
-                return frame
-            if self._offset is None:
-                now = int((time.monotonic() - _RELAY_EPOCH) / frame.time_base)
-                self._offset = max(now, self._last_pts + 1) - frame.pts
-            frame.pts += self._offset
-            self._last_pts = frame.pts
-            return frame
-
-    def stop(self) -> None:
-        super().stop()
-        self._upstream = None
-        self._changed.set()
-
-
-async def _read_forever(track: MediaStreamTrack) -> None:
-    try:
-        while True:
-            await track.recv()
-    except MediaStreamError:
+    def answered(self, receiver: RTCRtpReceiver, publication: Publication) -> None:
         pass
 
+    def slot_track(self, kind: str, queue_frames: int) -> ForwardedTrack:
+        return ForwardedTrack(kind, queue_frames)
 
-class RelayedTrack(MediaStreamTrack):
-    """media.forwarding = "reencode": decoded frames through aiortc's MediaRelay, encoded again
-    by each subscriber's sender. Kept only as the benchmark's naive reference."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__()
-        self.kind = kind
-        self.publication: Publication | None = None
-        self.forwarded = 0
-        self._proxy: MediaStreamTrack | None = None
-        self._pending_recv: asyncio.Future[Any] | None = None
-        self._attached = asyncio.Event()
-
-    def attach(self, publication: Publication) -> None:
-        self.detach()
-        self.publication = publication
-        self._attached.set()
-
-    def detach(self) -> None:
-        if self._proxy is not None:
-            self._proxy.stop()
-            self._proxy = None
-        self.publication = None
-        self._attached.clear()
-        if self._pending_recv is not None:
-            # The sender is waiting on the old publication's proxy, which will never deliver
-            # again: wake it so it moves on to whatever is attached next.
-            self._pending_recv.cancel()
-
-    async def recv(self):  # type: ignore[no-untyped-def]
-        while True:
-            if self.readyState != "live":
-                raise MediaStreamError
-            publication = self.publication
-            if publication is None:
-                await self._attached.wait()
-                continue
-            if self._proxy is None:
-                self._proxy = publication.relayed()
-            proxy = self._proxy
-            self._pending_recv = asyncio.ensure_future(proxy.recv())
-            try:
-                frame = await self._pending_recv
-            except asyncio.CancelledError:
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    raise  # the sender itself is stopping
-                continue  # detached while waiting
-            except MediaStreamError:
-                # The publication was closed (its member left): wait to be given another.
-                if self.publication is publication:
-                    self.detach()
-                continue
-            finally:
-                self._pending_recv = None
-            self.forwarded += 1
-            return frame
-
-    def stop(self) -> None:
-        self.detach()
-        super().stop()
-        self._attached.set()
+    def wire_sender(self, sender: RTCRtpSender, on_keyframe_request: Callable[[], None]) -> None:
+        hooks.on_keyframe_request(sender, on_keyframe_request)
 
 
 class MediaHub:
     """The publications of one room, by (member, kind)."""
 
-    def __init__(self, keyframe_interval_s: float = 0.5) -> None:
+    def __init__(
+        self, keyframe_interval_s: float = 0.5, forwarding: Forwarding | None = None
+    ) -> None:
         self._interval = keyframe_interval_s
+        self.forwarding: Forwarding = forwarding or EncodedForwarding()
         self._publications: dict[tuple[int, str], Publication] = {}
         self.on_publication: list[Callable[[Publication], None]] = []
 

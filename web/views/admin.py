@@ -7,15 +7,15 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_request import FileField
 
-from server.accounts import STAFF_ROLE_NAMES, StaffAction
-from server.app import ACCOUNTS, API_KEYS, ARCHIVE, CASES, CATALOG
-from server.cases import decode_upload, parse_dishonesty_csv
-from server.catalog import item_from_form
-from server.eligibility import GROUND_NAMES, ITEM_GROUNDS
+from server.cases.catalog import item_from_form
+from server.cases.eligibility import GROUND_NAMES, ITEM_GROUNDS
+from server.cases.intake import decode_upload, parse_dishonesty_csv
 from server.errors import BadRequest, NotFound, UserError
+from server.services import ACCOUNTS, API_KEYS, ARCHIVE, CASES, CATALOG
+from server.staff.roles import STAFF_ROLE_NAMES, StaffAction
 
-from .case_views import helpers
-from .staff import actor_of, current, int_param, page, staff_page
+from ..pages import helpers, int_param, page
+from ..staff import actor_of, current, staff_page
 
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 

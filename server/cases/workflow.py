@@ -1,0 +1,273 @@
+"""The case workflow up to a scheduled inspection: intake, eligibility, scheduling.
+
+A case arrives from the staff form or the platform's API. It is checked against the five
+exclusions (SPEC §3) at intake and again when it is scheduled, because a declaration, a catalog
+edit or a dishonesty-list import may come in between. Scheduling forms the group, freezes the
+checklist version and gives each person a personal link; moving or cancelling the inspection
+makes every link issued for it stop working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from .. import clock
+from ..archive import ArchiveStore, Case, ExclusionRow, GroupMember, Inspection
+from ..errors import BadRequest, UserError
+from .catalog import Catalog
+from .eligibility import DECLARABLE, GROUND_NAMES, Ground
+from .intake import (
+    SCHEDULE_GRACE,
+    SCHEDULE_HORIZON,
+    DishonestyRow,
+    check_group,
+    parse_application,
+    same_application,
+)
+
+
+class Excluded(UserError):
+    """The case cannot be inspected by video; the message says why."""
+
+    code = "excluded"
+
+
+class CaseService:
+    def __init__(self, archive: ArchiveStore, catalog: Catalog) -> None:
+        self.archive = archive
+        self.catalog = catalog
+        # Intake compares and inserts by application number: one at a time.
+        self._intake_lock = asyncio.Lock()
+
+    # -- intake -------------------------------------------------------------------------------
+
+    async def intake(self, data: Any, *, actor: str, is_demo: bool = False) -> tuple[Case, bool]:
+        """Register a case; (case, created). A repeated request returns the same case."""
+        application = parse_application(data, await self.catalog.codes())
+        async with self._intake_lock:
+            existing = await self.archive.find_case_by_application_no(application.application_no)
+            if existing is not None:
+                differences = same_application(existing, application)
+                if differences:
+                    raise UserError(
+                        f"申请编号 {application.application_no} 已登记为案件 {existing.case_no}，"
+                        "但内容不同 / this application number is already registered with "
+                        "different data: " + ", ".join(differences),
+                        code="application_conflict",
+                        details=differences,
+                    )
+                return existing, False
+            item = await self.catalog.current(application.item_code)
+            case = await self.archive.create_case(
+                application_no=application.application_no,
+                applicant_name=application.applicant_name,
+                applicant_id_no=application.applicant_id_no,
+                applicant_phone=application.applicant_phone,
+                item_code=application.item_code,
+                item_name=item.item.name,
+                site_address=application.site_address,
+                section=application.section,
+                state="intake",
+                is_demo=is_demo,
+                actor=actor,
+            )
+        await self._automatic_gates(case)
+        return await self.archive.get_case(case.id), True
+
+    async def _automatic_gates(self, case: Case) -> list[ExclusionRow]:
+        """Check the catalog item and the dishonesty list; record what excludes the case."""
+        found = []
+        active = {row.ground for row in await self.archive.exclusions(case.id, active_only=True)}
+        item = await self.catalog.current(case.item_code)
+        if not item.item.video_allowed and item.item.exclusion_ground not in active:
+            found.append(
+                await self.archive.add_exclusion(
+                    case.id,
+                    item.item.exclusion_ground,
+                    item.item.exclusion_reason,
+                    actor=f"catalog:{item.code} v{item.version} ({item.created_by})",
+                )
+            )
+        entry = await self.archive.find_dishonest(case.applicant_id_no)
+        if entry is not None and Ground.DISHONEST not in active:
+            reason = entry.reason or "列入失信名单"
+            if entry.listed_on:
+                reason += f"（列入日期 {entry.listed_on}）"
+            found.append(
+                await self.archive.add_exclusion(
+                    case.id, Ground.DISHONEST, reason, actor="system:dishonesty-list"
+                )
+            )
+        return found
+
+    # -- eligibility --------------------------------------------------------------------------
+
+    async def declare(self, case_id: int, ground: str, reason: str, *, actor: str) -> ExclusionRow:
+        """A person's declaration that the case is excluded (grounds 1, 2, 3, 5). Inspections
+        not yet started are cancelled with it."""
+        errors = {}
+        if ground not in DECLARABLE:
+            errors["ground"] = "请选择排除情形 / choose a ground"
+        reason = reason.strip()
+        if not 2 <= len(reason) <= 500:
+            errors["reason"] = "请说明理由（2–500 字） / give the reason (2–500 characters)"
+        if errors:
+            raise BadRequest("排除声明有误 / invalid declaration", code="invalid", details=errors)
+        case = await self.archive.get_case(case_id)
+        inspections = await self.archive.inspections_of_case(case.id)
+        if any(i.state == "live" for i in inspections):
+            raise UserError(
+                "勘验正在进行，不能声明排除 / an inspection is live; declare after it ends"
+            )
+        exclusion = await self.archive.add_exclusion(case.id, ground, reason, actor=actor)
+        for inspection in inspections:
+            if inspection.state == "scheduled":
+                await self.archive.cancel_inspection(
+                    inspection.id, f"案件不适用视频勘验：{reason}", actor=actor
+                )
+        return exclusion
+
+    async def withdraw(self, exclusion_id: int, reason: str, *, actor: str) -> None:
+        reason = reason.strip()
+        if not 2 <= len(reason) <= 500:
+            raise BadRequest(
+                "请说明撤回理由 / give the reason for withdrawing",
+                code="invalid",
+                details={"reason": "必填 / required"},
+            )
+        await self.archive.withdraw_exclusion(
+            exclusion_id, reason, actor=actor, state_after="intake"
+        )
+
+    async def blocking(self, case: Case) -> list[ExclusionRow]:
+        return await self.archive.exclusions(case.id, active_only=True)
+
+    # -- scheduling ---------------------------------------------------------------------------
+
+    async def schedule(
+        self, case_id: int, when: datetime, group: list[GroupMember], *, actor: str
+    ) -> Inspection:
+        case = await self.archive.get_case(case_id)
+        errors = check_group(group)
+        time_error = self._time_problem(when)
+        if time_error:
+            errors["scheduled_at"] = time_error
+        # The gates run again: a list import or a catalog edit may have come since intake.
+        await self._automatic_gates(case)
+        blocking = await self.blocking(case)
+        if blocking:
+            raise self._excluded(blocking)
+        if errors:
+            raise BadRequest(
+                "勘验安排有误 / the schedule has invalid fields: " + ", ".join(errors),
+                code="invalid",
+                details=errors,
+            )
+        active = [
+            i
+            for i in await self.archive.inspections_of_case(case.id)
+            if i.state in ("scheduled", "live")
+        ]
+        if active:
+            raise UserError(
+                "本案已有待进行的勘验，请改期或取消后再安排 / this case already has an inspection "
+                "scheduled; move or cancel it instead"
+            )
+        item = await self.catalog.current(case.item_code)
+        return await self.archive.schedule_inspection(
+            case.id, clock.iso(when), item.id, group, actor=actor
+        )
+
+    @staticmethod
+    def _time_problem(when: datetime) -> str | None:
+        if when.tzinfo is None:
+            return "缺少时区 / the time needs a time zone"
+        now = clock.now()
+        if when < now - SCHEDULE_GRACE:
+            return "勘验时间不能早于当前时间 / the time is in the past"
+        if when > now + SCHEDULE_HORIZON:
+            return "勘验时间不能超过一年 / the time is more than a year ahead"
+        return None
+
+    @staticmethod
+    def _excluded(blocking: list[ExclusionRow]) -> Excluded:
+        reasons = "；".join(
+            f"{GROUND_NAMES[Ground(row.ground)][0]}：{row.reason}" for row in blocking
+        )
+        english = "; ".join(GROUND_NAMES[Ground(row.ground)][1] for row in blocking)
+        return Excluded(
+            f"本案不适用视频勘验，不能安排：{reasons} / not for video inspection: {english}",
+            details={"exclusions": [asdict(row) for row in blocking]},
+        )
+
+    async def reschedule(
+        self, inspection_id: int, when: datetime, reason: str, *, actor: str
+    ) -> Inspection:
+        problem = self._time_problem(when)
+        errors = {"scheduled_at": problem} if problem else {}
+        if not 2 <= len(reason.strip()) <= 300:
+            errors["reason"] = "请说明改期理由 / give the reason"
+        if errors:
+            raise BadRequest("改期信息有误 / invalid reschedule", code="invalid", details=errors)
+        inspection = await self.archive.get_inspection(inspection_id)
+        case = await self.archive.get_case(inspection.case_id)
+        await self._automatic_gates(case)
+        blocking = await self.blocking(case)
+        if blocking:
+            raise self._excluded(blocking)
+        return await self.archive.reschedule_inspection(
+            inspection_id, clock.iso(when), reason.strip(), actor=actor
+        )
+
+    async def cancel(self, inspection_id: int, reason: str, *, actor: str) -> Inspection:
+        if not 2 <= len(reason.strip()) <= 300:
+            raise BadRequest(
+                "请说明取消理由 / give the reason",
+                code="invalid",
+                details={"reason": "必填 / required"},
+            )
+        return await self.archive.cancel_inspection(inspection_id, reason.strip(), actor=actor)
+
+    async def add_member(self, inspection_id: int, member: GroupMember, *, actor: str) -> None:
+        inspection = await self.archive.get_inspection(inspection_id)
+        if inspection.state != "scheduled":
+            raise UserError("只能为尚未开始的勘验增加人员 / only before the inspection starts")
+        if member.role not in ("clerk", "expert", "observer"):
+            raise BadRequest(
+                "只能增加审批人员、专家或观察员 / only clerks, experts or observers can be added",
+                code="invalid",
+                details={"role": "clerk, expert or observer"},
+            )
+        present = [i for i in await self.archive.invitees(inspection_id) if i.revoked_at is None]
+        errors = check_group([GroupMember(i.role, i.name, i.unit, "") for i in present] + [member])
+        if errors:
+            raise BadRequest("人员信息有误 / invalid member", code="invalid", details=errors)
+        await self.archive.add_group_member(inspection_id, member, actor=actor)
+
+    async def revoke_member(self, invitee_id: int, *, actor: str) -> None:
+        invitee = await self.archive.get_invitee(invitee_id)
+        if invitee.role in ("host", "applicant"):
+            raise UserError(
+                "主持人和申请人不能移除，请改期或取消勘验 / the host and the applicant cannot be "
+                "removed; move or cancel the inspection"
+            )
+        await self.archive.revoke_group_member(invitee_id, "撤销邀请", actor=actor)
+
+    # -- dishonesty list ----------------------------------------------------------------------
+
+    async def import_dishonesty(
+        self, rows: list[DishonestyRow], *, replace: bool, source: str, actor: str
+    ) -> Any:
+        if replace and not rows:
+            raise BadRequest(
+                "替换模式下名单不能为空 / a replacing import cannot be empty", code="invalid"
+            )
+        return await self.archive.import_dishonesty(
+            [(r.id_no, r.name, r.reason, r.listed_on) for r in rows],
+            replace=replace,
+            source=source[:200],
+            actor=actor,
+        )

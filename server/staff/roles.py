@@ -1,0 +1,80 @@
+"""Staff roles and what each may do on the staff pages (SPEC §2).
+
+Staff — admin, inspector, clerk, archivist — log in with a password. Experts, observers and
+applicants have no accounts: they hold personal links (server.live.room has their rules).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from ..archive import StaffAccount
+
+
+class StaffRole(StrEnum):
+    ADMIN = "admin"  # accounts, catalog, API keys, settings
+    INSPECTOR = "inspector"  # 现场勘查股: intake, scheduling, may host
+    CLERK = "clerk"  # 业务审批股室: intake and eligibility of their cases
+    ARCHIVIST = "archivist"  # 档案管理员: reads cases and the archive
+
+
+STAFF_ROLE_NAMES = {
+    StaffRole.ADMIN: ("系统管理员", "Administrator"),
+    StaffRole.INSPECTOR: ("勘验人员", "Inspector"),
+    StaffRole.CLERK: ("业务审批人员", "Approval clerk"),
+    StaffRole.ARCHIVIST: ("档案管理员", "Archivist"),
+}
+
+
+class StaffAction(StrEnum):
+    VIEW_CASES = "view_cases"
+    INTAKE = "intake"
+    DECLARE_EXCLUSION = "declare_exclusion"
+    WITHDRAW_EXCLUSION = "withdraw_exclusion"
+    SCHEDULE = "schedule"  # schedule, reschedule, cancel, change the group, see every link
+    VIEW_DISHONESTY = "view_dishonesty"
+    IMPORT_DISHONESTY = "import_dishonesty"
+    VIEW_CATALOG = "view_catalog"
+    EDIT_CATALOG = "edit_catalog"
+    MANAGE_ACCOUNTS = "manage_accounts"
+    MANAGE_API_KEYS = "manage_api_keys"
+
+
+# SPEC §2. The server enforces this table on every staff route.
+STAFF_PERMISSIONS: dict[StaffRole, frozenset[StaffAction]] = {
+    StaffRole.ADMIN: frozenset(
+        {
+            StaffAction.VIEW_CATALOG,
+            StaffAction.EDIT_CATALOG,
+            StaffAction.MANAGE_ACCOUNTS,
+            StaffAction.MANAGE_API_KEYS,
+            StaffAction.VIEW_DISHONESTY,
+            StaffAction.IMPORT_DISHONESTY,
+        }
+    ),
+    StaffRole.INSPECTOR: frozenset(
+        {
+            StaffAction.VIEW_CASES,
+            StaffAction.INTAKE,
+            StaffAction.DECLARE_EXCLUSION,
+            StaffAction.WITHDRAW_EXCLUSION,
+            StaffAction.SCHEDULE,
+            StaffAction.VIEW_DISHONESTY,
+            StaffAction.IMPORT_DISHONESTY,
+            StaffAction.VIEW_CATALOG,
+        }
+    ),
+    StaffRole.CLERK: frozenset(
+        {
+            StaffAction.VIEW_CASES,
+            StaffAction.INTAKE,
+            StaffAction.DECLARE_EXCLUSION,
+            StaffAction.VIEW_CATALOG,
+        }
+    ),
+    StaffRole.ARCHIVIST: frozenset({StaffAction.VIEW_CASES, StaffAction.VIEW_CATALOG}),
+}
+
+
+def may(account: StaffAccount, action: StaffAction) -> bool:
+    return action in STAFF_PERMISSIONS[StaffRole(account.role)]

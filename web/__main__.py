@@ -1,0 +1,114 @@
+"""`python -m web`: serve HTTPS and print the demo inspection's links (what `make run` runs).
+
+`python -m server` with no command, or `python -m server run`, hands its process over to this.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from server import config, demo, tls
+from server.__main__ import setup_logging
+from server.errors import ConfigError
+from server.services import ACCOUNTS, ARCHIVE, CASES, LINKS
+
+from .app import create_app
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+async def serve(settings: config.Settings) -> None:
+    ssl_context = tls.ssl_context(settings)
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(
+        runner,
+        settings.server.host,
+        settings.server.port,
+        ssl_context=ssl_context,
+        reuse_address=True,
+    )
+    await site.start()
+    port = runner.addresses[0][1]
+    if not settings.server.public_url:
+        host = settings.server.host
+        if host in ("0.0.0.0", "::", ""):
+            addresses = tls.local_addresses()
+            host = addresses[0] if addresses else "127.0.0.1"
+        settings.server.public_url = f"https://{host}:{port}"
+    base = settings.server.public_url.rstrip("/")
+    _say(f"serving {base} (port {port})")
+    admin_password = await app[ACCOUNTS].ensure_first_admin()
+    if admin_password:
+        _say(
+            f"first admin account: admin, one-time password {admin_password} "
+            "(首次登录后须修改 / change it at first login)"
+        )
+    ready = settings.demo.enabled and await demo.ensure_demo(app[ARCHIVE], app[CASES], settings)
+    if ready:
+        inspection, invitees = ready
+        lines = demo.demo_lines(app[LINKS], inspection, invitees)
+        for line in lines:
+            _say(line)
+        applicant = next(
+            (line.split(" ", 2)[2] for line in lines if line.startswith("link applicant ")), None
+        )
+        if applicant:
+            _say("applicant QR (scan with the phone's camera):")
+            _say(qr_text(applicant))
+    _say(f"staff login {base}/login")
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        _say("shutting down")
+        await runner.cleanup()
+
+
+def qr_text(url: str) -> str:
+    import qrcode
+
+    qr = qrcode.QRCode(border=1)
+    qr.add_data(url)
+    out = io.StringIO()
+    qr.print_ascii(out=out, invert=True)
+    return out.getvalue().rstrip("\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m web", description=__doc__)
+    parser.add_argument(
+        "--config",
+        help="settings file (default: $KANYAN_CONFIG, else config/kanyan.toml when present)",
+    )
+    parser.add_argument("command", nargs="?", choices=["run"], help="serve (the default)")
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        settings = config.load(Path(args.config) if args.config else None)
+        asyncio.run(serve(settings))
+        return 0
+    except ConfigError as exc:
+        print(f"kanyan: configuration error: {exc.message}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"kanyan: cannot start: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""create_app(settings): the composition root. No globals; shared objects live under AppKeys.
+
+The domain services come from `server.services`, the recorder joins every room as a system
+participant, and the routes are this package's. Dependencies point one way: web → recorder →
+server.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from recorder.overlay import find_cjk_font
+from recorder.participant import join_recorder
+from recorder.recovery import recover_orphans, recover_unfinished
+from server import services
+from server.config import Settings
+from server.services import ARCHIVE, ROOMS, SETTINGS
+
+from . import routes
+
+log = logging.getLogger(__name__)
+
+FONT = web.AppKey("font", Path)
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=8 * 1024 * 1024)
+    # Refuse to start without a CJK font rather than record evidence without its header.
+    app[FONT] = find_cjk_font(settings.recording.font)
+    services.install(app, settings)
+    app.cleanup_ctx.append(_recorder_ctx)
+    routes.setup(app)
+    return app
+
+
+async def _recorder_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Recover what the last run left unfinished, then give every room its recorder."""
+    settings = app[SETTINGS]
+    recovered = await recover_unfinished(app[ARCHIVE], settings.recordings_dir)
+    recovered += await recover_orphans(app[ARCHIVE], settings.recordings_dir)
+    for recording in recovered:
+        log.warning(
+            "recovered unfinished recording %s: %s (%.1f s, %s)",
+            recording.id,
+            recording.path,
+            recording.duration_s or 0.0,
+            recording.state,
+        )
+    app[ROOMS].on_open.append(
+        functools.partial(join_recorder, settings=settings, font_path=app[FONT])
+    )
+    yield

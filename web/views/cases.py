@@ -1,0 +1,319 @@
+"""Staff pages of the case workflow: dashboard, case list, intake, eligibility, scheduling; and
+the applicant's status page."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from server import clock
+from server.archive import Case, Inspection, Invitee
+from server.cases.eligibility import DECLARABLE
+from server.cases.intake import application_from_form
+from server.errors import BadRequest, NotFound, UserError
+from server.services import ARCHIVE, CASES, CATALOG, LINKS, SETTINGS, STATUS_LINKS
+from server.staff.roles import StaffAction, may
+from server.states import CaseState
+
+from ..pages import form_text, helpers, int_param, page, public_base, qr_svg
+from ..staff import Handler, actor_of, current, staff_page
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member of an inspection group as the case page shows them."""
+
+    invitee: Invitee
+    url: str  # their personal link, when this staff member may see it
+    mine: bool  # the member is the logged-in staff member
+
+
+# -- dashboard and case list --------------------------------------------------------------------
+
+
+@staff_page()
+async def dashboard(request: web.Request) -> web.StreamResponse:
+    account = current(request)
+    assert account is not None
+    context: dict[str, Any] = {"notice": request.query.get("notice", ""), **helpers(request)}
+    if may(account, StaffAction.VIEW_CASES):
+        archive = request.app[ARCHIVE]
+        now = clock.now()
+        today = now.astimezone(clock.SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
+        tomorrow = today + timedelta(days=1)
+        agenda = await archive.agenda(clock.iso(today))
+        context["today"] = [e for e in agenda if e.scheduled_at < clock.iso(tomorrow)]
+        context["upcoming"] = [e for e in agenda if e.scheduled_at >= clock.iso(tomorrow)]
+        waiting, waiting_count = await archive.list_cases(state="intake", limit=10)
+        context["waiting"] = waiting
+        context["waiting_count"] = waiting_count
+    return page(request, "staff/dashboard.html", context)
+
+
+@staff_page(StaffAction.VIEW_CASES)
+async def case_list(request: web.Request) -> web.StreamResponse:
+    query = request.query
+    filters = {
+        "state": query.get("state", "") if query.get("state", "") in set(CaseState) else "",
+        "item_code": query.get("item", "")[:32],
+        "section": query.get("section", "")[:64],
+        "query": query.get("q", "").strip()[:100],
+    }
+    created_from, created_before = "", ""
+    try:
+        if query.get("from"):
+            start = datetime.strptime(query["from"], "%Y-%m-%d").replace(tzinfo=clock.SHANGHAI)
+            created_from = clock.iso(start)
+        if query.get("to"):
+            end = datetime.strptime(query["to"], "%Y-%m-%d").replace(tzinfo=clock.SHANGHAI)
+            created_before = clock.iso(end + timedelta(days=1))
+    except ValueError:
+        pass
+    number = max(1, int_param(query.get("page", "1")))
+    archive = request.app[ARCHIVE]
+    cases, total = await archive.list_cases(
+        **filters,
+        created_from=created_from,
+        created_before=created_before,
+        limit=PAGE_SIZE,
+        offset=(number - 1) * PAGE_SIZE,
+    )
+    params = {k: v for k, v in query.items() if k != "page" and v}
+    return page(
+        request,
+        "staff/cases.html",
+        {
+            "cases": cases,
+            "total": total,
+            "page_number": number,
+            "pages": max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE),
+            "params": params,
+            "page_url": lambda n: "/cases?" + urlencode({**params, "page": n}),
+            "states": [str(state) for state in CaseState],
+            "items": await request.app[CATALOG].items(),
+            "sections": await archive.case_sections(),
+            "query": dict(query),
+            **helpers(request),
+        },
+    )
+
+
+# -- intake -------------------------------------------------------------------------------------
+
+
+async def _intake_context(request: web.Request) -> dict[str, Any]:
+    return {
+        "items": await request.app[CATALOG].items(),
+        "sections": await request.app[ARCHIVE].case_sections(),
+    }
+
+
+@staff_page(StaffAction.INTAKE)
+async def new_case(request: web.Request) -> web.StreamResponse:
+    return page(request, "staff/case_new.html", await _intake_context(request))
+
+
+@staff_page(StaffAction.INTAKE)
+async def create_case(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    try:
+        case, created = await request.app[CASES].intake(
+            application_from_form(form), actor=actor_of(request)
+        )
+    except (BadRequest, UserError) as exc:
+        details = exc.details if isinstance(exc.details, dict) else {}
+        return page(
+            request,
+            "staff/case_new.html",
+            {
+                **await _intake_context(request),
+                "form": dict(form),
+                "errors": details,
+                "error": exc.message,
+            },
+            status=exc.status,
+        )
+    notice = "created" if created else "existing"
+    raise web.HTTPSeeOther(f"/cases/{case.id}?notice={notice}")
+
+
+# -- the case page -----------------------------------------------------------------------------
+
+
+async def case_of(request: web.Request) -> Case:
+    return await request.app[ARCHIVE].get_case(int_param(request.match_info["case"]))
+
+
+async def inspection_view(
+    request: web.Request, inspection: Inspection, show_all_links: bool
+) -> dict[str, Any]:
+    archive = request.app[ARCHIVE]
+    links = request.app[LINKS]
+    account = current(request)
+    accounts = await archive.invitee_accounts(inspection.id)
+    open_links = inspection.state in ("scheduled", "live")
+    members: list[Member] = []
+    for invitee in await archive.invitees(inspection.id):
+        mine = account is not None and accounts.get(invitee.id) == account.id
+        url = ""
+        if open_links and invitee.revoked_at is None and (show_all_links or mine):
+            url = links.room_url(invitee, inspection)
+        members.append(Member(invitee, url, mine))
+    applicant = next((m for m in members if m.invitee.role == "applicant" and m.url), None)
+    version_id = await archive.inspection_catalog_version(inspection.id)
+    checklist = await request.app[CATALOG].version(version_id) if version_id else None
+    return {
+        "inspection": inspection,
+        "members": members,
+        "host": next((m for m in members if m.invitee.role == "host" and m.url), None),
+        "applicant_qr": qr_svg(applicant.url) if applicant else None,
+        "checklist": checklist,
+        "cancel_reason": (
+            await archive.inspection_cancel_reason(inspection.id)
+            if inspection.state == "cancelled"
+            else None
+        ),
+        "opens_at": clock.parse(inspection.scheduled_at)
+        - timedelta(minutes=request.app[SETTINGS].security.link_lead_minutes),
+    }
+
+
+@staff_page(StaffAction.VIEW_CASES)
+async def case_page(request: web.Request) -> web.StreamResponse:
+    return await render_case(request, await case_of(request))
+
+
+async def render_case(
+    request: web.Request, case: Case, *, error: str = "", status: int = 200
+) -> web.Response:
+    archive = request.app[ARCHIVE]
+    account = current(request)
+    assert account is not None
+    schedules = may(account, StaffAction.SCHEDULE)
+    inspections = [
+        await inspection_view(request, inspection, schedules)
+        for inspection in reversed(await archive.inspections_of_case(case.id))
+    ]
+    status_url = ""
+    status_qr = None
+    if schedules or may(account, StaffAction.INTAKE):
+        status_url = await request.app[STATUS_LINKS].url(case, public_base(request))
+        status_qr = qr_svg(status_url)
+    item = None
+    try:
+        item = await request.app[CATALOG].current(case.item_code)
+    except NotFound:
+        pass
+    return page(
+        request,
+        "staff/case.html",
+        {
+            "case": case,
+            "item": item,
+            "exclusions": await archive.exclusions(case.id),
+            "blocking": await archive.exclusions(case.id, active_only=True),
+            "inspections": inspections,
+            "active": next(
+                (v for v in inspections if v["inspection"].state in ("scheduled", "live")), None
+            ),
+            "events": await archive.case_events(case.id),
+            "declarable": DECLARABLE,
+            "status_url": status_url,
+            "status_qr": status_qr,
+            "notice": request.query.get("notice", ""),
+            "error": error,
+            **helpers(request),
+        },
+        status=status,
+    )
+
+
+def on_case(
+    find: Callable[[web.Request], Awaitable[int]],
+) -> Callable[[Handler], Handler]:
+    """A form posted from the case page: a refusal re-shows the case page with the reason."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            try:
+                return await handler(request)
+            except (BadRequest, UserError) as exc:
+                case = await request.app[ARCHIVE].get_case(await find(request))
+                details = exc.details if isinstance(exc.details, dict) else {}
+                message = exc.message
+                if details and not details.get("exclusions"):
+                    message += " — " + "; ".join(f"{k}: {v}" for k, v in details.items())
+                return await render_case(request, case, error=message, status=exc.status)
+
+        return wrapped
+
+    return decorate
+
+
+async def case_id_of(request: web.Request) -> int:
+    return int_param(request.match_info["case"])
+
+
+async def inspection_case_id(request: web.Request) -> int:
+    return (await inspection_of(request)).case_id
+
+
+async def exclusion_case_id(request: web.Request) -> int:
+    archive = request.app[ARCHIVE]
+    return (await archive.get_exclusion(int_param(request.match_info["exclusion"]))).case_id
+
+
+async def invitee_case_id(request: web.Request) -> int:
+    archive = request.app[ARCHIVE]
+    invitee = await archive.get_invitee(int_param(request.match_info["invitee"]))
+    return (await archive.get_inspection(invitee.inspection_id)).case_id
+
+
+def back(case_id: int, notice: str = "") -> web.HTTPSeeOther:
+    suffix = f"?notice={notice}" if notice else ""
+    return web.HTTPSeeOther(f"/cases/{case_id}{suffix}")
+
+
+@staff_page(StaffAction.DECLARE_EXCLUSION)
+@on_case(case_id_of)
+async def declare_exclusion(request: web.Request) -> web.StreamResponse:
+    case = await case_of(request)
+    form = await request.post()
+    await request.app[CASES].declare(
+        case.id,
+        form_text(form, "ground", 20),
+        form_text(form, "reason"),
+        actor=actor_of(request),
+    )
+    raise back(case.id, "excluded")
+
+
+@staff_page(StaffAction.WITHDRAW_EXCLUSION)
+@on_case(exclusion_case_id)
+async def withdraw_exclusion(request: web.Request) -> web.StreamResponse:
+    archive = request.app[ARCHIVE]
+    exclusion = await archive.get_exclusion(int_param(request.match_info["exclusion"]))
+    form = await request.post()
+    await request.app[CASES].withdraw(
+        exclusion.id, form_text(form, "reason"), actor=actor_of(request)
+    )
+    raise back(exclusion.case_id, "withdrawn")
+
+
+# -- scheduling ---------------------------------------------------------------------------------
+
+
+# -- the applicant's status page ------------------------------------------------------------------
+
+
+async def inspection_of(request: web.Request) -> Inspection:
+    return await request.app[ARCHIVE].get_inspection(int_param(request.match_info["inspection"]))

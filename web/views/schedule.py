@@ -1,0 +1,230 @@
+"""Scheduling an inspection: the group, moving and cancelling it, links, the notice sheet."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from server import clock
+from server.archive import Case, GroupMember, Invitee
+from server.errors import BadRequest, UserError
+from server.services import ARCHIVE, CASES, STATUS_LINKS
+from server.staff.roles import StaffAction, StaffRole
+
+from ..pages import form_text, helpers, int_param, page, public_base, qr_svg
+from ..staff import actor_of, current, staff_page
+from .cases import (
+    back,
+    case_of,
+    inspection_case_id,
+    inspection_of,
+    inspection_view,
+    invitee_case_id,
+    on_case,
+)
+
+
+def parse_when(value: str) -> datetime | None:
+    """A datetime-local field, read as Beijing time."""
+    for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"):
+        try:
+            return datetime.strptime(value.strip(), fmt).replace(tzinfo=clock.SHANGHAI)
+        except ValueError:
+            continue
+    return None
+
+
+def _rows(form: Any, role: str) -> list[GroupMember]:
+    names = form.getall(f"{role}_name", [])
+    units = form.getall(f"{role}_unit", [])
+    phones = form.getall(f"{role}_phone", [])
+    members = []
+    for index, name in enumerate(names):
+        if not isinstance(name, str) or not name.strip():
+            continue
+        unit = units[index] if index < len(units) and isinstance(units[index], str) else ""
+        phone = phones[index] if index < len(phones) and isinstance(phones[index], str) else ""
+        members.append(GroupMember(role, name.strip(), unit.strip(), phone.strip()))
+    return members
+
+
+async def _group_from_form(request: web.Request, form: Any, case: Case) -> list[GroupMember]:
+    archive = request.app[ARCHIVE]
+    group: list[GroupMember] = []
+    host_account = form_text(form, "host_account", 20)
+    if host_account:
+        account = await archive.get_staff(int_param(host_account))
+        if account.role != StaffRole.INSPECTOR or account.disabled_at is not None:
+            raise BadRequest(
+                "主持人须为在用的勘验人员账号 / the host must be an active inspector account",
+                code="invalid",
+                details={"host": "inspector account"},
+            )
+        group.append(GroupMember("host", account.display_name, "", "", account.id))
+    else:
+        group.extend(_rows(form, "host"))
+    for value in form.getall("clerk_account", []):
+        account = await archive.get_staff(int_param(str(value)))
+        if account.role != StaffRole.CLERK:
+            raise BadRequest(
+                "所选账号不是业务审批人员 / not a clerk account",
+                code="invalid",
+                details={"clerk": "clerk account"},
+            )
+        group.append(GroupMember("clerk", account.display_name, case.section, "", account.id))
+    for role in ("clerk", "expert", "observer"):
+        group.extend(_rows(form, role))
+    applicant_name = form_text(form, "applicant_name", 100) or case.applicant_name
+    group.append(
+        GroupMember(
+            "applicant",
+            applicant_name,
+            case.applicant_name if applicant_name != case.applicant_name else "",
+            form_text(form, "applicant_phone", 30) or case.applicant_phone,
+        )
+    )
+    return group
+
+
+async def _schedule_context(request: web.Request, case: Case) -> dict[str, Any]:
+    archive = request.app[ARCHIVE]
+    now = clock.now().astimezone(clock.SHANGHAI)
+    default = (now + timedelta(days=1)).replace(hour=9, minute=30, second=0, microsecond=0)
+    account = current(request)
+    return {
+        "case": case,
+        "inspectors": await archive.list_staff(StaffRole.INSPECTOR),
+        "clerks": await archive.list_staff(StaffRole.CLERK),
+        "rows": GROUP_ROWS,
+        "default_when": default.strftime("%Y-%m-%dT%H:%M"),
+        "me_id": account.id if account else None,
+        "blocking": await archive.exclusions(case.id, active_only=True),
+        "already": any(
+            i.state in ("scheduled", "live") for i in await archive.inspections_of_case(case.id)
+        ),
+        **helpers(request),
+    }
+
+
+@staff_page(StaffAction.SCHEDULE)
+async def schedule_page(request: web.Request) -> web.StreamResponse:
+    case = await case_of(request)
+    return page(request, "staff/schedule.html", await _schedule_context(request, case))
+
+
+@staff_page(StaffAction.SCHEDULE)
+async def schedule(request: web.Request) -> web.StreamResponse:
+    case = await case_of(request)
+    form = await request.post()
+    try:
+        when = parse_when(form_text(form, "scheduled_at", 30))
+        group = await _group_from_form(request, form, case)
+        if when is None:
+            raise BadRequest(
+                "请填写勘验时间 / give the time",
+                code="invalid",
+                details={"scheduled_at": "必填 / required"},
+            )
+        await request.app[CASES].schedule(case.id, when, group, actor=actor_of(request))
+    except (BadRequest, UserError) as exc:
+        context = await _schedule_context(request, await case_of(request))
+        details = exc.details if isinstance(exc.details, dict) else {}
+        return page(
+            request,
+            "staff/schedule.html",
+            {**context, "form": form, "errors": details, "error": exc.message},
+            status=exc.status,
+        )
+    raise back(case.id, "scheduled")
+
+
+@staff_page(StaffAction.SCHEDULE)
+@on_case(inspection_case_id)
+async def reschedule(request: web.Request) -> web.StreamResponse:
+    inspection = await inspection_of(request)
+    form = await request.post()
+    when = parse_when(form_text(form, "scheduled_at", 30))
+    if when is None:
+        raise BadRequest(
+            "请填写新的勘验时间 / give the new time",
+            code="invalid",
+            details={"scheduled_at": "必填 / required"},
+        )
+    await request.app[CASES].reschedule(
+        inspection.id, when, form_text(form, "reason"), actor=actor_of(request)
+    )
+    raise back(inspection.case_id, "rescheduled")
+
+
+@staff_page(StaffAction.SCHEDULE)
+@on_case(inspection_case_id)
+async def cancel(request: web.Request) -> web.StreamResponse:
+    inspection = await inspection_of(request)
+    form = await request.post()
+    await request.app[CASES].cancel(
+        inspection.id, form_text(form, "reason"), actor=actor_of(request)
+    )
+    raise back(inspection.case_id, "cancelled")
+
+
+@staff_page(StaffAction.SCHEDULE)
+@on_case(inspection_case_id)
+async def add_member(request: web.Request) -> web.StreamResponse:
+    inspection = await inspection_of(request)
+    form = await request.post()
+    member = GroupMember(
+        form_text(form, "role", 20),
+        form_text(form, "name", 60),
+        form_text(form, "unit", 120),
+        form_text(form, "phone", 30),
+    )
+    await request.app[CASES].add_member(inspection.id, member, actor=actor_of(request))
+    raise back(inspection.case_id, "member_added")
+
+
+@staff_page(StaffAction.SCHEDULE)
+@on_case(invitee_case_id)
+async def revoke_member(request: web.Request) -> web.StreamResponse:
+    archive = request.app[ARCHIVE]
+    invitee: Invitee = await archive.get_invitee(int_param(request.match_info["invitee"]))
+    inspection = await archive.get_inspection(invitee.inspection_id)
+    await request.app[CASES].revoke_member(invitee.id, actor=actor_of(request))
+    raise back(inspection.case_id, "member_revoked")
+
+
+@staff_page(StaffAction.SCHEDULE)
+async def renew_status_link(request: web.Request) -> web.StreamResponse:
+    case = await case_of(request)
+    await request.app[ARCHIVE].renew_status_link(case.id, actor=actor_of(request))
+    raise back(case.id, "status_renewed")
+
+
+@staff_page(StaffAction.SCHEDULE)
+async def applicant_notice(request: web.Request) -> web.StreamResponse:
+    """A printable sheet for the applicant: time, what to prepare, and both QR codes."""
+    inspection = await inspection_of(request)
+    archive = request.app[ARCHIVE]
+    case = await archive.get_case(inspection.case_id)
+    view = await inspection_view(request, inspection, True)
+    applicant = next((m for m in view["members"] if m.invitee.role == "applicant"), None)
+    if applicant is None or not applicant.url:
+        raise UserError("该勘验没有有效的申请人链接 / this inspection has no open applicant link")
+    status_url = await request.app[STATUS_LINKS].url(case, public_base(request))
+    return page(
+        request,
+        "staff/notice.html",
+        {
+            "case": case,
+            "view": view,
+            "room_url": applicant.url,
+            "room_qr": qr_svg(applicant.url),
+            "status_url": status_url,
+            "status_qr": qr_svg(status_url),
+            **helpers(request),
+        },
+    )
+
+
+GROUP_ROWS = {"clerk": 2, "expert": 3, "observer": 2}
