@@ -20,10 +20,10 @@ from typing import Any
 from server import clock
 from server.archive import Recording
 from server.config import Settings
+from server.live import protocol
 from server.live.media import EncodedFrame, MediaHub, Publication
-from server.live.participant import Participant
-from server.live.room import Action, Member, Presence, Role, allowed
-from server.live.rooms import LiveRoom
+from server.live.participant import Participant, RoomHandle
+from server.live.room import Action, Member, Role, RoomState, allowed
 
 from . import files, recovery
 from .process import RecorderProcess
@@ -63,7 +63,7 @@ def _iso(epoch: float) -> str:
 
 def notice(code: str, level: str) -> dict[str, Any]:
     zh, en = MESSAGES[code]
-    return {"type": "notice", "code": code, "level": level, "message": f"{zh} / {en}"}
+    return protocol.notice(code, level, f"{zh} / {en}")
 
 
 @dataclass
@@ -82,7 +82,7 @@ class RecorderParticipant:
     role = Role.RECORDER
     name = "录制"
 
-    def __init__(self, room: LiveRoom, settings: Settings, font_path: Path) -> None:
+    def __init__(self, room: RoomHandle, settings: Settings, font_path: Path) -> None:
         self.id = RECORDER_ID
         self.room = room
         self.settings = settings
@@ -105,7 +105,6 @@ class RecorderParticipant:
         self.progress: dict[str, Any] = {}
         self._followed: dict[tuple[int, str], Publication] = {}
         self._members: list[dict[str, Any]] = []
-        self._greeted: dict[int, Participant] = {}
         self._process: RecorderProcess | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -122,12 +121,12 @@ class RecorderParticipant:
         kind = message.get("type")
         if kind == "roster":
             self._roster(message["members"])
-            if message.get("state") == "live":
+            if message.get("state") == RoomState.LIVE:
                 self._begin()
         elif kind == "state":
-            if message.get("state") == "live":
+            if message.get("state") == RoomState.LIVE:
                 self._begin()
-            elif message.get("state") == "ended":
+            elif message.get("state") == RoomState.ENDED:
                 ended = message.get("ended_at")
                 self._ended_at = clock.parse(ended).timestamp() if ended else time.time()
 
@@ -164,8 +163,7 @@ class RecorderParticipant:
 
     async def screenshot(self, taker: Member, subject: Member, note: str | None) -> dict[str, Any]:
         shot = await self.shots.take(taker, subject, note)
-        names = {m.id: m.name for m in self.room.room.members.values()}
-        return describe(shot, names)
+        return describe(shot, self.room.member_names())
 
     def recording_at(self, at: float) -> tuple[int | None, float | None]:
         """The composite being written at server time `at`, and the offset into it."""
@@ -180,34 +178,24 @@ class RecorderParticipant:
         self._members = members
         if self._process is not None:
             self._process.control({"op": "roster", "at": time.time(), "members": members})
-        for member in members:
-            if member.get("status") != str(Presence.ADMITTED):
-                continue
-            connection = self.room.connections.get(member["id"])
-            if connection is not None and self._greeted.get(member["id"]) is not connection:
-                self._greeted[member["id"]] = connection
-                self._spawn(self._greet(connection))
 
-    async def _greet(self, participant: Participant) -> None:
+    async def greet(self, participant: Participant) -> None:
         """Someone (re)joined: the recording mark, and for staff the screenshots so far."""
         if self.status != "idle":
             await participant.send(self.status_message())
         if allowed(participant.role, Action.SCREENSHOT):
-            shots = await self.room.archive.screenshots(self.room.inspection.id)
-            names = {m.id: m.name for m in self.room.room.members.values()}
-            await participant.send(
-                {"type": "screenshots", "screenshots": [describe(s, names) for s in shots]}
-            )
+            shots = await self.room.archive.evidence.screenshots(self.room.inspection.id)
+            names = self.room.member_names()
+            await participant.send(protocol.screenshots([describe(s, names) for s in shots]))
 
     def status_message(self) -> dict[str, Any]:
         started = self._session_started
-        return {
-            "type": "recording",
-            "state": self.status,
-            "started_at": self.room.inspection.started_at,
-            "elapsed_s": round(time.time() - started, 3) if started else 0.0,
-            "segment": self.segment.number if self.segment else 0,
-        }
+        return protocol.recording(
+            self.status,
+            self.room.inspection.started_at,
+            round(time.time() - started, 3) if started else 0.0,
+            self.segment.number if self.segment else 0,
+        )
 
     def _set_status(self, status: str) -> None:
         if status != self.status:
@@ -215,9 +203,7 @@ class RecorderParticipant:
             self._spawn(self.room.broadcast(self.status_message()))
 
     def _tell_hosts(self, message: dict[str, Any]) -> None:
-        for participant in list(self.room.connections.values()):
-            if participant.role == Role.HOST:
-                self._spawn(participant.send(message))
+        self._spawn(self.room.tell(Role.HOST, message))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -236,7 +222,7 @@ class RecorderParticipant:
     async def _supervise(self) -> None:
         archive = self.room.archive
         inspection = self.room.inspection
-        number = await archive.next_segment(inspection.id)
+        number = await archive.evidence.next_segment(inspection.id)
         now = time.time()
         assert self._session_started is not None
         if number == 1 and now - self._session_started < SAME_SESSION_S:
@@ -264,7 +250,7 @@ class RecorderParticipant:
             ]
             failures += 1
             await self._pause(backoff)
-            number = await archive.next_segment(inspection.id)
+            number = await archive.evidence.next_segment(inspection.id)
             t0 = time.time()
         if gap is not None:
             await self._log_gap(gap[0], self._ended_at or time.time(), gap[1])
@@ -297,7 +283,7 @@ class RecorderParticipant:
             log.error("cannot create %s: %s", wanted, exc)
             segment.storage = {"error": files.describe_error(exc), "path": wanted.name}
             return EXIT_STORAGE
-        row = await room.archive.add_recording(
+        row = await room.archive.evidence.add_recording(
             inspection_id=room.inspection.id,
             case_id=room.case.id,
             segment=segment.number,
@@ -357,7 +343,7 @@ class RecorderParticipant:
         archive = self.room.archive
         kind = event.get("event")
         if kind == "opened":
-            row = await archive.add_recording(
+            row = await archive.evidence.add_recording(
                 inspection_id=self.room.inspection.id,
                 case_id=self.room.case.id,
                 segment=segment.number,
@@ -372,7 +358,7 @@ class RecorderParticipant:
                 segment.composite = row
         elif kind == "closed":
             row = segment.rows.pop(event["temp"])
-            finished = await archive.finish_recording(
+            finished = await archive.evidence.finish_recording(
                 row.id,
                 path=event["path"],
                 sha256=event["sha256"],
@@ -439,7 +425,7 @@ class RecorderParticipant:
         return recovered_until
 
     async def _log(self, type: str, **data: Any) -> None:
-        await self.room.archive.append_event(
+        await self.room.archive.events.append(
             type,
             actor="recorder",
             case_id=self.room.case.id,
@@ -460,7 +446,7 @@ class RecorderParticipant:
         """Where the recordings of this session so far end (after a restart)."""
         assert self._session_started is not None
         until = self._session_started
-        for row in await self.room.archive.recordings(self.room.inspection.id):
+        for row in await self.room.archive.evidence.recordings(self.room.inspection.id):
             if row.kind == "composite" and row.duration_s is not None:
                 until = max(until, clock.parse(row.started_at).timestamp() + row.duration_s)
         return until
@@ -498,8 +484,7 @@ class RecorderParticipant:
                 await self._supervisor
 
 
-async def join_recorder(room: LiveRoom, *, settings: Settings, font_path: Path) -> None:
+async def join_recorder(room: RoomHandle, *, settings: Settings, font_path: Path) -> None:
     """RoomService hook: every room gets its recorder when it opens."""
     recorder = RecorderParticipant(room, settings, font_path)
-    room.systems.append(recorder)
-    room.screenshots = recorder
+    room.add_system(recorder, screenshots=recorder, on_seated=recorder.greet)

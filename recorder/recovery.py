@@ -98,7 +98,7 @@ async def recover(archive: ArchiveStore, root: Path, recording: Recording, why: 
         result.duration_s,
         result.why,
     )
-    return await archive.interrupt_recording(
+    return await archive.evidence.interrupt_recording(
         recording.id,
         path=result.path,
         original_path=result.original_path,
@@ -114,7 +114,7 @@ async def recover(archive: ArchiveStore, root: Path, recording: Recording, why: 
 async def recover_unfinished(archive: ArchiveStore, root: Path) -> list[Recording]:
     """At start: every recording left unfinished by the previous run."""
     recovered = []
-    for recording in await archive.unfinished_recordings():
+    for recording in await archive.evidence.unfinished():
         recovered.append(await recover(archive, root, recording, AFTER_CRASH))
     return recovered
 
@@ -140,15 +140,15 @@ async def recover_orphans(archive: ArchiveStore, root: Path) -> list[Recording]:
         match = _NAME.match(path.name)
         if match is None or not path.parent.name.isdigit():
             continue
-        if await archive.knows_recording_file(stored):
+        if await archive.evidence.knows_file(stored):
             continue
         try:
-            inspection = await archive.get_inspection(int(path.parent.name))
+            inspection = await archive.inspections.get(int(path.parent.name))
         except NotFound:
             continue
         stamp = datetime.strptime(match["stamp"], "%Y%m%d-%H%M%S").replace(tzinfo=clock.SHANGHAI)
         participant = match["participant"]
-        row = await archive.add_recording(
+        row = await archive.evidence.add_recording(
             inspection_id=inspection.id,
             case_id=inspection.case_id,
             segment=int(match["segment"]),

@@ -191,7 +191,7 @@ class Screenshots:
             )
         except OSError as exc:
             log.error("screenshot could not be stored: %s", exc)
-            await self.archive.append_event(
+            await self.archive.events.append(
                 "screenshot.failed",
                 actor=str(taker.id),
                 case_id=self.case.id,
@@ -204,7 +204,7 @@ class Screenshots:
                 code="storage",
             ) from exc
         recording_id, offset = self._recording_at(at)
-        return await self.archive.add_screenshot(
+        return await self.archive.evidence.add_screenshot(
             inspection_id=self.inspection.id,
             case_id=self.case.id,
             participant_id=subject.id,

@@ -88,7 +88,7 @@ async def _dispatch(archive: ArchiveStore, args: argparse.Namespace) -> int:
         password = await accounts.reset_password(account, actor=ACTOR)
         _say(f"one-time password for {account.username}: {password}")
     elif args.command == "user":
-        for account in await archive.list_staff():
+        for account in await archive.staff.accounts():
             state = "disabled" if account.disabled_at else "active"
             _say(f"{account.username}\t{account.role}\t{account.display_name}\t{state}")
     elif args.command == "apikey" and args.action == "create":
@@ -96,14 +96,14 @@ async def _dispatch(archive: ArchiveStore, args: argparse.Namespace) -> int:
         _say(f"API key {record.id} for {record.name} (shown once, store it safely):")
         _say(key)
     elif args.command == "apikey" and args.action == "list":
-        for record in await archive.list_api_keys():
+        for record in await archive.staff.keys():
             state = (
                 f"revoked {clock.shanghai(record.revoked_at)}" if record.revoked_at else "active"
             )
             _say(f"{record.id}\t{record.name}\t{record.prefix}…\t{state}")
     elif args.command == "apikey":
-        await archive.get_api_key(args.id)
-        await archive.revoke_api_key(args.id, actor=ACTOR)
+        await archive.staff.key(args.id)
+        await archive.staff.revoke_key(args.id, actor=ACTOR)
         _say(f"revoked API key {args.id}")
     else:
         rows = parse_dishonesty_csv(decode_upload(args.file.read_bytes()))

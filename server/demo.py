@@ -17,6 +17,7 @@ from .archive import ArchiveStore, GroupMember, Inspection, Invitee
 from .cases.links import Links
 from .cases.workflow import CaseService, Excluded
 from .config import Settings
+from .states import ACTIVE_INSPECTION, InspectionState
 
 DEMO_APPLICATION = {
     "application_no": "DEMO-0001",
@@ -46,23 +47,23 @@ async def ensure_demo(
 ) -> tuple[Inspection, list[Invitee]] | None:
     """The demo inspection and its group; None when the demo case has been excluded (someone
     declared an exclusion on it, or listed its applicant), logged with the reason."""
-    case = await archive.find_demo_case()
+    case = await archive.cases.find_demo()
     if case is None:
         case, _ = await cases.intake(DEMO_APPLICATION, actor=ACTOR, is_demo=True)
     current = next(
-        (i for i in await archive.inspections_of_case(case.id) if i.state in ("scheduled", "live")),
+        (i for i in await archive.inspections.of_case(case.id) if i.state in ACTIVE_INSPECTION),
         None,
     )
     lifetime = timedelta(hours=settings.security.link_lifetime_hours)
     # Links expire `lifetime` after the scheduled time; keep an hour's margin for the demo.
     stale = clock.now() - lifetime + timedelta(hours=1)
     if current is not None and clock.parse(current.scheduled_at) < stale:
-        if current.state == "scheduled":
-            current = await archive.reschedule_inspection(
+        if current.state == InspectionState.SCHEDULED:
+            current = await archive.inspections.reschedule(
                 current.id, clock.now_iso(), "演示：重新开放链接", actor=ACTOR
             )
         else:  # a live demo session left by a server that stopped long ago
-            await archive.mark_inspection_ended(
+            await archive.inspections.end(
                 current.id, actor=ACTOR, data={"reason": "stale demo session"}
             )
             current = None
@@ -73,7 +74,7 @@ async def ensure_demo(
         except Excluded as exc:
             log.warning("no demo inspection: %s", exc.message)
             return None
-    return current, await archive.invitees(current.id)
+    return current, await archive.inspections.invitees(current.id)
 
 
 def demo_lines(links: Links, inspection: Inspection, invitees: list[Invitee]) -> list[str]:

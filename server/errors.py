@@ -1,11 +1,33 @@
 """Errors that carry their meaning.
 
-Each class knows its HTTP status and its WebSocket error code; `web.middleware` renders them as
-an HTML page or JSON, `server.signalling` as an `error` message. Messages are zh-CN first with
-the English after a slash, and say what to do next.
+Each class knows its HTTP status, its stable `code`, and the WebSocket close code that ends a
+connection it stops; `web.middleware` renders them as an HTML page or JSON, and
+`server.live.signalling` as an `error` message (and a close, when the connection cannot go
+on). Messages are zh-CN first with the English after a slash, and say what to do next.
 """
 
 from __future__ import annotations
+
+from enum import IntEnum
+
+
+class CloseCode(IntEnum):
+    """WebSocket close codes (4000–4999 are the application's; docs/protocol.md)."""
+
+    MALFORMED_LINK = 4000
+    FORGED = 4001
+    EXPIRED = 4002
+    REVOKED = 4003
+    WRONG_INSPECTION = 4004
+    ENDED = 4005
+    REMOVED = 4006
+    DENIED = 4007
+    REPLACED = 4008
+    BAD_VERSION = 4009
+    IDLE = 4010
+    NO_HELLO = 4011
+    TOO_MANY = 4029
+    SHUTDOWN = 4050
 
 
 class KanyanError(Exception):
@@ -13,6 +35,8 @@ class KanyanError(Exception):
 
     status = 500
     code = "internal"
+    # When this error ends a WebSocket (at the handshake), the close code the client gets.
+    close_code: int = CloseCode.NO_HELLO
 
     def __init__(self, message: str, *, code: str | None = None, details: object = None) -> None:
         super().__init__(message)
@@ -69,7 +93,7 @@ class LinkError(KanyanError):
     """A personal link that cannot be used. `code` says why; `close_code` ends a WebSocket."""
 
     status = 403
-    close_code = 4003
+    close_code: int = CloseCode.REVOKED
 
     def __init__(self, message: str, *, code: str, status: int, close_code: int) -> None:
         super().__init__(message, code=code)
@@ -82,3 +106,17 @@ class StorageError(KanyanError):
 
     status = 507
     code = "storage"
+
+
+class SessionEnded(UserError):
+    """The inspection's session is over: nobody joins it any more."""
+
+    code = "ended"
+    close_code = CloseCode.ENDED
+
+
+class Removed(NotAuthorised):
+    """The host removed this person; their link no longer opens the room."""
+
+    code = "removed"
+    close_code = CloseCode.REMOVED

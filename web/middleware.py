@@ -22,12 +22,27 @@ def wants_json(request: web.Request) -> bool:
     )
 
 
-def error_response(request: web.Request, status: int, code: str, message: str) -> web.Response:
-    if wants_json(request):
-        return web.json_response({"error": {"code": code, "message": message}}, status=status)
-    return render(
-        request, "error.html", {"status": status, "code": code, "message": message}, status=status
-    )
+def error_response(
+    request: web.Request, status: int, code: str, message: str, details: object = None
+) -> web.Response:
+    """The error page, or for the API and JSON clients one shape:
+    `{"error": {"code", "message", "fields"?}}` (`fields`: each bad input and what is wrong)."""
+    if not wants_json(request):
+        return render(
+            request,
+            "error.html",
+            {"status": status, "code": code, "message": message},
+            status=status,
+        )
+    body: dict[str, object] = {"code": code, "message": message}
+    if isinstance(details, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in details.items()
+    ):
+        body["fields"] = details
+    response = web.json_response({"error": body}, status=status)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="kanyan"'
+    return response
 
 
 @web.middleware
@@ -35,7 +50,7 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
     try:
         return await handler(request)
     except KanyanError as exc:
-        return error_response(request, exc.status, exc.code, exc.message)
+        return error_response(request, exc.status, exc.code, exc.message, exc.details)
     except web.HTTPException as exc:
         if exc.status < 400 or exc.empty_body:
             raise

@@ -41,7 +41,7 @@ async def _account_of(request: web.Request) -> StaffAccount | None:
     if claims is None:
         return None
     try:
-        account = await request.app[ARCHIVE].get_staff(claims.account_id)
+        account = await request.app[ARCHIVE].staff.get(claims.account_id)
     except NotFound:
         return None
     if account.session_gen != claims.generation or account.disabled_at is not None:

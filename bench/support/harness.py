@@ -205,7 +205,7 @@ class Room:
 async def prepare_rooms(config_path: Path, sizes: dict[str, int]) -> dict[str, Room]:
     """Cases, inspections and invitees straight in the archive, signed with the server's secret."""
     from server import clock, config
-    from server.archive import ArchiveStore
+    from server.archive import ArchiveStore, GroupMember
     from server.cases.links import Links, LinkSigner
     from server.config import load_or_create_secret
 
@@ -217,18 +217,21 @@ async def prepare_rooms(config_path: Path, sizes: dict[str, int]) -> dict[str, R
     rooms = {}
     try:
         for name, size in sizes.items():
-            case = await archive.create_case(
+            case = await archive.cases.create(
                 application_no=f"BENCH-{name}",
                 applicant_name="基准测试申请人",
                 item_code="FOOD-OPERATION",
                 item_name="食品经营许可",
             )
-            inspection = await archive.create_inspection(case.id, clock.now_iso())
-            tokens = []
+            group = []
             for i in range(size):
                 role = "host" if i == 0 else ROLES[(i - 1) % len(ROLES)]
-                invitee = await archive.add_invitee(inspection.id, role, f"{role}-{i}")
-                tokens.append(links.token(invitee, inspection))
+                group.append(GroupMember(role, f"{role}-{i}"))
+            inspection = await archive.inspections.schedule(
+                case.id, clock.now_iso(), None, group, actor="bench"
+            )
+            invitees = await archive.inspections.invitees(inspection.id)
+            tokens = [links.token(invitee, inspection) for invitee in invitees]
             rooms[name] = Room(name, inspection.id, tokens)
     finally:
         await archive.close()

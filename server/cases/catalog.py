@@ -329,7 +329,7 @@ class Catalog:
         added = []
         for item in items:
             digest = item.digest()
-            if await self.archive.last_file_digest(item.code) == digest:
+            if await self.archive.catalog.last_file_digest(item.code) == digest:
                 continue
             added.append(await self._save(item, source="file", note=source, actor="catalog-file"))
         return added
@@ -337,7 +337,7 @@ class Catalog:
     async def _save(
         self, item: CatalogItem, *, source: str, note: str, actor: str
     ) -> CatalogVersion:
-        row = await self.archive.add_catalog_version(
+        row = await self.archive.catalog.add_version(
             item.code,
             item.name,
             item.video_allowed,
@@ -351,28 +351,28 @@ class Catalog:
 
     async def save(self, item: CatalogItem, *, note: str, actor: str) -> CatalogVersion:
         """An edit from the UI: a new version unless nothing changed."""
-        versions = await self.archive.catalog_versions(item.code)
+        versions = await self.archive.catalog.versions(item.code)
         if versions and versions[0].digest == item.digest():
             raise UserError("内容未变化，未保存新版本 / nothing changed; no new version saved")
         return await self._save(item, source="ui", note=note.strip()[:300], actor=actor)
 
     async def items(self) -> list[CatalogVersion]:
-        return [version_of(row) for row in await self.archive.current_catalog()]
+        return [version_of(row) for row in await self.archive.catalog.current()]
 
     async def codes(self) -> set[str]:
         return {version.code for version in await self.items()}
 
     async def current(self, code: str) -> CatalogVersion:
-        versions = await self.archive.catalog_versions(code)
+        versions = await self.archive.catalog.versions(code)
         if not versions:
             raise NotFound(f"事项目录中没有 {code} / no catalog item {code}")
         return version_of(versions[0])
 
     async def versions(self, code: str) -> list[CatalogVersion]:
-        versions = await self.archive.catalog_versions(code)
+        versions = await self.archive.catalog.versions(code)
         if not versions:
             raise NotFound(f"事项目录中没有 {code} / no catalog item {code}")
         return [version_of(row) for row in versions]
 
     async def version(self, version_id: int) -> CatalogVersion:
-        return version_of(await self.archive.get_catalog_version(version_id))
+        return version_of(await self.archive.catalog.version(version_id))

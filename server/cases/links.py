@@ -23,7 +23,8 @@ from datetime import timedelta
 from .. import clock
 from ..archive import ArchiveStore, Case, Inspection, Invitee
 from ..config import Settings
-from ..errors import LinkError, NotFound
+from ..errors import CloseCode, LinkError, NotFound
+from ..states import InspectionState
 
 TOKEN_VERSION = "v1"
 ROLES = ("host", "clerk", "expert", "observer", "applicant")
@@ -72,7 +73,7 @@ class LinkSigner:
                 " one.",
                 code="forged",
                 status=403,
-                close_code=4001,
+                close_code=CloseCode.FORGED,
             )
         try:
             inspection_id, invitee_id = int(parts[1]), int(parts[2])
@@ -92,7 +93,7 @@ def malformed() -> LinkError:
         "check that it was copied whole.",
         code="malformed",
         status=400,
-        close_code=4000,
+        close_code=CloseCode.MALFORMED_LINK,
     )
 
 
@@ -102,7 +103,7 @@ def expired() -> LinkError:
         "for a new one.",
         code="expired",
         status=410,
-        close_code=4002,
+        close_code=CloseCode.EXPIRED,
     )
 
 
@@ -149,11 +150,11 @@ class Links:
                 "inspection; use the link you were sent for this one.",
                 code="wrong_inspection",
                 status=403,
-                close_code=4004,
+                close_code=CloseCode.WRONG_INSPECTION,
             )
         try:
-            invitee = await self._archive.get_invitee(claims.invitee_id)
-            inspection = await self._archive.get_inspection(claims.inspection_id)
+            invitee = await self._archive.inspections.invitee(claims.invitee_id)
+            inspection = await self._archive.inspections.get(claims.inspection_id)
         except NotFound:
             raise revoked("此链接对应的参与人已不存在") from None
         if invitee.inspection_id != inspection.id or invitee.role != claims.role:
@@ -162,15 +163,15 @@ class Links:
             raise revoked("您的链接已被主持人撤销")
         if invitee.link_gen != claims.generation:
             raise revoked("勘验已改期，此前发出的链接已失效")
-        if inspection.state == "cancelled":
+        if inspection.state == InspectionState.CANCELLED:
             raise revoked("本场勘验已取消")
-        if inspection.state == "ended":
+        if inspection.state == InspectionState.ENDED:
             raise LinkError(
                 "本场勘验已结束，链接已失效。 / This inspection has ended; its links no longer "
                 "open the room.",
                 code="ended",
                 status=410,
-                close_code=4005,
+                close_code=CloseCode.ENDED,
             )
         opens = clock.parse(inspection.scheduled_at) - timedelta(
             minutes=self._settings.security.link_lead_minutes
@@ -182,9 +183,9 @@ class Links:
                 f"/ This link opens at {opens_text} Beijing time.",
                 code="not_yet",
                 status=403,
-                close_code=4003,
+                close_code=CloseCode.REVOKED,
             )
-        case = await self._archive.get_case(inspection.case_id)
+        case = await self._archive.cases.get(inspection.case_id)
         return LinkGrant(invitee, inspection, case)
 
 
@@ -194,5 +195,5 @@ def revoked(why_zh: str) -> LinkError:
         "host for a new one.",
         code="revoked",
         status=403,
-        close_code=4003,
+        close_code=CloseCode.REVOKED,
     )

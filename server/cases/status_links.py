@@ -15,10 +15,11 @@ import hmac
 import re
 
 from ..archive import ArchiveStore, Case
-from ..errors import LinkError
+from ..errors import CloseCode, LinkError
+from ..states import CaseState
 
 TOKEN = re.compile(r"c(\d{1,12})\.(\d{1,6})\.([A-Za-z0-9_-]{22})")
-CLOSED_STATES = ("closed", "archived")
+CLOSED_STATES = (CaseState.CLOSED, CaseState.ARCHIVED)
 
 
 class StatusLinks:
@@ -36,7 +37,7 @@ class StatusLinks:
         return f"{body}.{self._sign(body)}"
 
     async def path(self, case: Case) -> str:
-        return f"/s/{self.token(case.id, await self._archive.case_status_gen(case.id))}"
+        return f"/s/{self.token(case.id, await self._archive.cases.status_gen(case.id))}"
 
     async def url(self, case: Case, base_url: str) -> str:
         return base_url.rstrip("/") + await self.path(case)
@@ -48,7 +49,7 @@ class StatusLinks:
                 "链接格式不正确，请检查是否完整复制。 / This link is incomplete or malformed.",
                 code="malformed",
                 status=400,
-                close_code=4000,
+                close_code=CloseCode.MALFORMED_LINK,
             )
         body = f"c{match.group(1)}.{match.group(2)}"
         if not hmac.compare_digest(self._sign(body), match.group(3)):
@@ -56,24 +57,24 @@ class StatusLinks:
                 "链接无效：签名不符。 / This link is not genuine.",
                 code="forged",
                 status=403,
-                close_code=4001,
+                close_code=CloseCode.FORGED,
             )
         case_id, generation = int(match.group(1)), int(match.group(2))
-        case = await self._archive.get_case(case_id)
-        if generation != await self._archive.case_status_gen(case_id):
+        case = await self._archive.cases.get(case_id)
+        if generation != await self._archive.cases.status_gen(case_id):
             raise LinkError(
                 "此查询链接已更换，请使用审批窗口最新发给您的链接。 / This status link was "
                 "replaced; use the newest link the approval desk sent you.",
                 code="revoked",
                 status=403,
-                close_code=4003,
+                close_code=CloseCode.REVOKED,
             )
-        if case.state in CLOSED_STATES or await self._archive.case_closed_at(case_id):
+        if case.state in CLOSED_STATES or await self._archive.cases.closed_at(case_id):
             raise LinkError(
                 "本案件已办结，查询链接已失效。 / This case is closed; its status link no longer "
                 "works.",
                 code="closed",
                 status=410,
-                close_code=4005,
+                close_code=CloseCode.ENDED,
             )
         return case

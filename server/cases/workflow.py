@@ -17,6 +17,7 @@ from typing import Any
 from .. import clock
 from ..archive import ArchiveStore, Case, ExclusionRow, GroupMember, Inspection
 from ..errors import BadRequest, UserError
+from ..states import ACTIVE_INSPECTION, InspectionState
 from .catalog import Catalog
 from .eligibility import DECLARABLE, GROUND_NAMES, Ground
 from .intake import (
@@ -48,7 +49,7 @@ class CaseService:
         """Register a case; (case, created). A repeated request returns the same case."""
         application = parse_application(data, await self.catalog.codes())
         async with self._intake_lock:
-            existing = await self.archive.find_case_by_application_no(application.application_no)
+            existing = await self.archive.cases.find_by_application_no(application.application_no)
             if existing is not None:
                 differences = same_application(existing, application)
                 if differences:
@@ -61,7 +62,7 @@ class CaseService:
                     )
                 return existing, False
             item = await self.catalog.current(application.item_code)
-            case = await self.archive.create_case(
+            case = await self.archive.cases.create(
                 application_no=application.application_no,
                 applicant_name=application.applicant_name,
                 applicant_id_no=application.applicant_id_no,
@@ -70,34 +71,36 @@ class CaseService:
                 item_name=item.item.name,
                 site_address=application.site_address,
                 section=application.section,
-                state="intake",
                 is_demo=is_demo,
                 actor=actor,
             )
         await self._automatic_gates(case)
-        return await self.archive.get_case(case.id), True
+        return await self.archive.cases.get(case.id), True
 
     async def _automatic_gates(self, case: Case) -> list[ExclusionRow]:
         """Check the catalog item and the dishonesty list; record what excludes the case."""
         found = []
-        active = {row.ground for row in await self.archive.exclusions(case.id, active_only=True)}
+        active = {
+            row.ground
+            for row in await self.archive.eligibility.exclusions(case.id, active_only=True)
+        }
         item = await self.catalog.current(case.item_code)
         if not item.item.video_allowed and item.item.exclusion_ground not in active:
             found.append(
-                await self.archive.add_exclusion(
+                await self.archive.eligibility.add_exclusion(
                     case.id,
                     item.item.exclusion_ground,
                     item.item.exclusion_reason,
                     actor=f"catalog:{item.code} v{item.version} ({item.created_by})",
                 )
             )
-        entry = await self.archive.find_dishonest(case.applicant_id_no)
+        entry = await self.archive.eligibility.find_dishonest(case.applicant_id_no)
         if entry is not None and Ground.DISHONEST not in active:
             reason = entry.reason or "列入失信名单"
             if entry.listed_on:
                 reason += f"（列入日期 {entry.listed_on}）"
             found.append(
-                await self.archive.add_exclusion(
+                await self.archive.eligibility.add_exclusion(
                     case.id, Ground.DISHONEST, reason, actor="system:dishonesty-list"
                 )
             )
@@ -116,16 +119,18 @@ class CaseService:
             errors["reason"] = "请说明理由（2–500 字） / give the reason (2–500 characters)"
         if errors:
             raise BadRequest("排除声明有误 / invalid declaration", code="invalid", details=errors)
-        case = await self.archive.get_case(case_id)
-        inspections = await self.archive.inspections_of_case(case.id)
-        if any(i.state == "live" for i in inspections):
+        case = await self.archive.cases.get(case_id)
+        inspections = await self.archive.inspections.of_case(case.id)
+        if any(i.state == InspectionState.LIVE for i in inspections):
             raise UserError(
                 "勘验正在进行，不能声明排除 / an inspection is live; declare after it ends"
             )
-        exclusion = await self.archive.add_exclusion(case.id, ground, reason, actor=actor)
+        exclusion = await self.archive.eligibility.add_exclusion(
+            case.id, ground, reason, actor=actor
+        )
         for inspection in inspections:
-            if inspection.state == "scheduled":
-                await self.archive.cancel_inspection(
+            if inspection.state == InspectionState.SCHEDULED:
+                await self.archive.inspections.cancel(
                     inspection.id, f"案件不适用视频勘验：{reason}", actor=actor
                 )
         return exclusion
@@ -138,19 +143,17 @@ class CaseService:
                 code="invalid",
                 details={"reason": "必填 / required"},
             )
-        await self.archive.withdraw_exclusion(
-            exclusion_id, reason, actor=actor, state_after="intake"
-        )
+        await self.archive.eligibility.withdraw_exclusion(exclusion_id, reason, actor=actor)
 
     async def blocking(self, case: Case) -> list[ExclusionRow]:
-        return await self.archive.exclusions(case.id, active_only=True)
+        return await self.archive.eligibility.exclusions(case.id, active_only=True)
 
     # -- scheduling ---------------------------------------------------------------------------
 
     async def schedule(
         self, case_id: int, when: datetime, group: list[GroupMember], *, actor: str
     ) -> Inspection:
-        case = await self.archive.get_case(case_id)
+        case = await self.archive.cases.get(case_id)
         errors = check_group(group)
         time_error = self._time_problem(when)
         if time_error:
@@ -168,8 +171,8 @@ class CaseService:
             )
         active = [
             i
-            for i in await self.archive.inspections_of_case(case.id)
-            if i.state in ("scheduled", "live")
+            for i in await self.archive.inspections.of_case(case.id)
+            if i.state in ACTIVE_INSPECTION
         ]
         if active:
             raise UserError(
@@ -177,7 +180,7 @@ class CaseService:
                 "scheduled; move or cancel it instead"
             )
         item = await self.catalog.current(case.item_code)
-        return await self.archive.schedule_inspection(
+        return await self.archive.inspections.schedule(
             case.id, clock.iso(when), item.id, group, actor=actor
         )
 
@@ -212,13 +215,13 @@ class CaseService:
             errors["reason"] = "请说明改期理由 / give the reason"
         if errors:
             raise BadRequest("改期信息有误 / invalid reschedule", code="invalid", details=errors)
-        inspection = await self.archive.get_inspection(inspection_id)
-        case = await self.archive.get_case(inspection.case_id)
+        inspection = await self.archive.inspections.get(inspection_id)
+        case = await self.archive.cases.get(inspection.case_id)
         await self._automatic_gates(case)
         blocking = await self.blocking(case)
         if blocking:
             raise self._excluded(blocking)
-        return await self.archive.reschedule_inspection(
+        return await self.archive.inspections.reschedule(
             inspection_id, clock.iso(when), reason.strip(), actor=actor
         )
 
@@ -229,11 +232,11 @@ class CaseService:
                 code="invalid",
                 details={"reason": "必填 / required"},
             )
-        return await self.archive.cancel_inspection(inspection_id, reason.strip(), actor=actor)
+        return await self.archive.inspections.cancel(inspection_id, reason.strip(), actor=actor)
 
     async def add_member(self, inspection_id: int, member: GroupMember, *, actor: str) -> None:
-        inspection = await self.archive.get_inspection(inspection_id)
-        if inspection.state != "scheduled":
+        inspection = await self.archive.inspections.get(inspection_id)
+        if inspection.state != InspectionState.SCHEDULED:
             raise UserError("只能为尚未开始的勘验增加人员 / only before the inspection starts")
         if member.role not in ("clerk", "expert", "observer"):
             raise BadRequest(
@@ -241,20 +244,24 @@ class CaseService:
                 code="invalid",
                 details={"role": "clerk, expert or observer"},
             )
-        present = [i for i in await self.archive.invitees(inspection_id) if i.revoked_at is None]
+        present = [
+            i
+            for i in await self.archive.inspections.invitees(inspection_id)
+            if i.revoked_at is None
+        ]
         errors = check_group([GroupMember(i.role, i.name, i.unit, "") for i in present] + [member])
         if errors:
             raise BadRequest("人员信息有误 / invalid member", code="invalid", details=errors)
-        await self.archive.add_group_member(inspection_id, member, actor=actor)
+        await self.archive.inspections.add_member(inspection_id, member, actor=actor)
 
     async def revoke_member(self, invitee_id: int, *, actor: str) -> None:
-        invitee = await self.archive.get_invitee(invitee_id)
+        invitee = await self.archive.inspections.invitee(invitee_id)
         if invitee.role in ("host", "applicant"):
             raise UserError(
                 "主持人和申请人不能移除，请改期或取消勘验 / the host and the applicant cannot be "
                 "removed; move or cancel the inspection"
             )
-        await self.archive.revoke_group_member(invitee_id, "撤销邀请", actor=actor)
+        await self.archive.inspections.revoke_member(invitee_id, "撤销邀请", actor=actor)
 
     # -- dishonesty list ----------------------------------------------------------------------
 
@@ -265,7 +272,7 @@ class CaseService:
             raise BadRequest(
                 "替换模式下名单不能为空 / a replacing import cannot be empty", code="invalid"
             )
-        return await self.archive.import_dishonesty(
+        return await self.archive.eligibility.import_dishonesty(
             [(r.id_no, r.name, r.reason, r.listed_on) for r in rows],
             replace=replace,
             source=source[:200],

@@ -6,11 +6,13 @@ implement it; the room never needs to know which one it is talking to.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .room import Member, Role
 
 if TYPE_CHECKING:
+    from ..archive import ArchiveStore, Case, Inspection
     from .media import MediaHub, Publication
 
 
@@ -38,3 +40,31 @@ class ScreenshotTaker(Protocol):
     async def screenshot(self, taker: Member, subject: Member, note: str | None) -> dict[str, Any]:
         """Capture `subject`'s current picture for `taker`; the archived screenshot, described
         as the `screenshot` message carries it (docs/protocol.md)."""
+
+
+class RoomHandle(Protocol):
+    """What a system participant (the recorder) may use of the room it joined, and nothing
+    more: it never reaches into membership or connections."""
+
+    archive: ArchiveStore
+    case: Case
+    inspection: Inspection
+
+    def member_names(self) -> dict[int, str]:
+        """Everyone who has been in the room, by id (for labels and watermarks)."""
+
+    async def broadcast(self, message: dict[str, Any]) -> None:
+        """To everyone seated, and to the system participants."""
+
+    async def tell(self, role: Role, message: dict[str, Any]) -> None:
+        """To everyone connected in `role`."""
+
+    def add_system(
+        self,
+        participant: Participant,
+        *,
+        screenshots: ScreenshotTaker | None = None,
+        on_seated: Callable[[Participant], Awaitable[None]] | None = None,
+    ) -> None:
+        """Join as a system participant: it receives every publication and every roster, may
+        take the room's screenshots, and hears of everyone who is (re)seated."""

@@ -29,7 +29,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from ..config import Settings
 from ..errors import ProtocolError
-from . import hooks
+from . import hooks, protocol
 from .media import KINDS, MediaHub, Publication, SlotTrack
 
 log = logging.getLogger(__name__)
@@ -158,9 +158,7 @@ class Peer:
         self._answer_timer = asyncio.get_running_loop().call_later(
             self._settings.signalling.answer_timeout_s, self._on_failed
         )
-        await self._send(
-            {"type": "offer", "sdp": self.pc.localDescription.sdp, "media": self.media_map()}
-        )
+        await self._send(protocol.offer(self.pc.localDescription.sdp, self.media_map()))
 
     def media_map(self) -> dict[str, Any]:
         """Which mids carry the participant's own camera and microphone, and whose the rest are."""

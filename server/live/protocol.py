@@ -15,22 +15,6 @@ from ..errors import ProtocolError
 
 VERSION = 1
 
-# WebSocket close codes (4000–4999 are the application's).
-CLOSE_MALFORMED_LINK = 4000
-CLOSE_FORGED = 4001
-CLOSE_EXPIRED = 4002
-CLOSE_REVOKED = 4003
-CLOSE_WRONG_INSPECTION = 4004
-CLOSE_ENDED = 4005
-CLOSE_REMOVED = 4006
-CLOSE_DENIED = 4007
-CLOSE_REPLACED = 4008
-CLOSE_BAD_VERSION = 4009
-CLOSE_IDLE = 4010
-CLOSE_NO_HELLO = 4011
-CLOSE_TOO_MANY = 4029
-CLOSE_SHUTDOWN = 4050
-
 
 def _int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
@@ -76,23 +60,6 @@ CLIENT_MESSAGES: dict[str, dict[str, tuple[Any, bool]]] = {
     "pong": {},
     "screenshot": {"participant": (_int, True), "note": (_opt_note, False)},
 }
-
-SERVER_MESSAGES = (
-    "welcome",
-    "lobby",
-    "admitted",
-    "roster",
-    "offer",
-    "state",
-    "notice",
-    "error",
-    "ping",
-    "pong",
-    "bye",
-    "recording",
-    "screenshot",
-    "screenshots",
-)
 
 
 @dataclass(frozen=True)
@@ -140,9 +107,52 @@ def parse(raw: str | bytes) -> Message:
     return Message(kind, fields)
 
 
-def encode(kind: str, **fields: Any) -> str:
-    assert kind in SERVER_MESSAGES, kind
-    return json.dumps({"type": kind, **fields}, ensure_ascii=False, separators=(",", ":"))
+# -- server → client: every message the server sends is built here --------------------------------
+
+
+def welcome(
+    *,
+    you: dict[str, Any],
+    inspection: dict[str, Any],
+    permissions: list[str],
+    ice_servers: list[dict[str, Any]],
+    video_kbps: int,
+    heartbeat: dict[str, int],
+) -> dict[str, Any]:
+    return {
+        "type": "welcome",
+        "version": VERSION,
+        "you": you,
+        "inspection": inspection,
+        "permissions": permissions,
+        "ice_servers": ice_servers,
+        "video_kbps": video_kbps,
+        "heartbeat": heartbeat,
+    }
+
+
+def lobby() -> dict[str, Any]:
+    return {"type": "lobby"}
+
+
+def admitted() -> dict[str, Any]:
+    return {"type": "admitted"}
+
+
+def roster(state: str, members: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "roster", "state": state, "members": members}
+
+
+def offer(sdp: str, media: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "offer", "sdp": sdp, "media": media}
+
+
+def state(state: str, started_at: str | None, ended_at: str | None) -> dict[str, Any]:
+    return {"type": "state", "state": state, "started_at": started_at, "ended_at": ended_at}
+
+
+def notice(code: str, level: str, message: str) -> dict[str, Any]:
+    return {"type": "notice", "code": code, "level": level, "message": message}
 
 
 def error(code: str, message: str, ref: str | None = None) -> dict[str, Any]:
@@ -150,3 +160,56 @@ def error(code: str, message: str, ref: str | None = None) -> dict[str, Any]:
     if ref is not None:
         body["ref"] = ref
     return body
+
+
+def ping() -> dict[str, Any]:
+    return {"type": "ping"}
+
+
+def pong() -> dict[str, Any]:
+    return {"type": "pong"}
+
+
+def bye(code: str, message: str) -> dict[str, Any]:
+    return {"type": "bye", "code": code, "message": message}
+
+
+def recording(state: str, started_at: str | None, elapsed_s: float, segment: int) -> dict[str, Any]:
+    return {
+        "type": "recording",
+        "state": state,
+        "started_at": started_at,
+        "elapsed_s": elapsed_s,
+        "segment": segment,
+    }
+
+
+def screenshot(shot: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "screenshot", "screenshot": shot}
+
+
+def screenshots(shots: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "screenshots", "screenshots": shots}
+
+
+SERVER_MESSAGES = (
+    "welcome",
+    "lobby",
+    "admitted",
+    "roster",
+    "offer",
+    "state",
+    "notice",
+    "error",
+    "ping",
+    "pong",
+    "bye",
+    "recording",
+    "screenshot",
+    "screenshots",
+)
+
+
+def encode(message: dict[str, Any]) -> str:
+    """The text frame of a server message."""
+    return json.dumps(message, ensure_ascii=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ..errors import NotAuthorised, NotFound, UserError
+from ..errors import NotAuthorised, NotFound, Removed, SessionEnded, UserError
 
 
 class Role(StrEnum):
@@ -142,15 +142,13 @@ class Room:
         """A connection arrives with a valid link: the host and anyone admitted before walk in,
         everyone else waits in the lobby. Nobody is admitted because the host arrived."""
         if self.state == RoomState.ENDED:
-            raise UserError("本次勘验已结束 / this inspection has ended", code="ended")
+            raise SessionEnded("本次勘验已结束 / this inspection has ended")
         member = self.members.get(member_id)
         if member is None:
             member = Member(member_id, role, name)
             self.members[member_id] = member
         elif member.presence == Presence.REMOVED:
-            raise NotAuthorised(
-                "您已被主持人移出 / the host removed you from this inspection", code="removed"
-            )
+            raise Removed("您已被主持人移出 / the host removed you from this inspection")
         member.connections += 1
         reconnected = member.admitted_once
         if role == Role.HOST or member.admitted_once:

@@ -13,7 +13,8 @@ from typing import Any
 
 from ..archive import ArchiveStore, Case, Inspection
 from ..config import Settings
-from ..errors import KanyanError, UserError
+from ..errors import CloseCode, KanyanError, UserError
+from ..states import InspectionState
 from . import protocol
 from .media import KINDS, MediaHub, Publication
 from .participant import Participant, ScreenshotTaker
@@ -30,7 +31,7 @@ class LiveRoom:
         self.service = service
         self.inspection = inspection
         self.case = case
-        state = RoomState.LIVE if inspection.state == "live" else RoomState.OPEN
+        state = RoomState.LIVE if inspection.state == InspectionState.LIVE else RoomState.OPEN
         self.room = Room(inspection.id, state)
         media = service.settings.media
         forwarding = ReencodeForwarding() if media.forwarding == "reencode" else None
@@ -40,6 +41,7 @@ class LiveRoom:
         self.systems: list[Participant] = []
         # Set by the recorder when it joins (RoomService.on_open).
         self.screenshots: ScreenshotTaker | None = None
+        self._seated_hooks: list[Callable[[Participant], Awaitable[None]]] = []
         self._grace: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -48,7 +50,7 @@ class LiveRoom:
         return self.service.archive
 
     async def _log(self, type: str, actor: int | str, **data: Any) -> None:
-        await self.archive.append_event(
+        await self.archive.events.append(
             type,
             actor=str(actor),
             case_id=self.case.id,
@@ -72,7 +74,7 @@ class LiveRoom:
         if timer is not None:
             timer.cancel()
         if old is not None and old is not participant:
-            self._spawn(old.close(protocol.CLOSE_REPLACED, "replaced by a newer connection"))
+            self._spawn(old.close(CloseCode.REPLACED, "replaced by a newer connection"))
         member = arrival.member
         await self._log(
             "participant.reconnected" if arrival.reconnected else "participant.joined",
@@ -84,12 +86,14 @@ class LiveRoom:
         if member.presence == Presence.ADMITTED:
             await self._seat(participant)
         else:
-            await participant.send({"type": "lobby"})
+            await participant.send(protocol.lobby())
         await self.broadcast_roster()
 
     async def _seat(self, participant: Participant) -> None:
-        await participant.send({"type": "admitted"})
+        await participant.send(protocol.admitted())
         await participant.send(self.state_message())
+        for hook in self._seated_hooks:
+            self._spawn(hook(participant))
         await participant.enter(self.hub)
         await self.reconcile()
 
@@ -146,32 +150,23 @@ class LiveRoom:
         participant = self.connections.pop(target.id, None)
         if participant is not None:
             await participant.send(
-                {
-                    "type": "bye",
-                    "code": "denied",
-                    "message": "主持人未准入 / the host did not admit you",
-                }
+                protocol.bye("denied", "主持人未准入 / the host did not admit you")
             )
-            await participant.close(protocol.CLOSE_DENIED, "denied by the host")
+            await participant.close(CloseCode.DENIED, "denied by the host")
         await self.broadcast_roster()
 
     async def remove(self, actor: int, target_id: int) -> None:
         target = self.room.remove(actor, target_id)
-        await self.archive.revoke_invitee(target.id, f"removed by participant {actor}")
-        await self._log("participant.removed", actor, participant=target.id)
+        await self.archive.inspections.remove_from_room(target.id, actor=str(actor))
         timer = self._grace.pop(target.id, None)
         if timer is not None:
             timer.cancel()
         participant = self.connections.pop(target.id, None)
         if participant is not None:
             await participant.send(
-                {
-                    "type": "bye",
-                    "code": "removed",
-                    "message": "您已被主持人移出 / the host removed you",
-                }
+                protocol.bye("removed", "您已被主持人移出 / the host removed you")
             )
-            await participant.close(protocol.CLOSE_REMOVED, "removed by the host")
+            await participant.close(CloseCode.REMOVED, "removed by the host")
         self.hub.drop(target.id)
         await self.reconcile()
         await self.broadcast_roster()
@@ -183,7 +178,7 @@ class LiveRoom:
     async def start(self, actor: int) -> None:
         self.room.start(actor)
         try:
-            self.inspection = await self.archive.mark_inspection_live(
+            self.inspection = await self.archive.inspections.start(
                 self.inspection.id, actor=str(actor)
             )
         except KanyanError:
@@ -193,11 +188,9 @@ class LiveRoom:
 
     async def end(self, actor: int) -> None:
         self.room.end(actor)
-        self.inspection = await self.archive.mark_inspection_ended(
-            self.inspection.id, actor=str(actor)
-        )
+        self.inspection = await self.archive.inspections.end(self.inspection.id, actor=str(actor))
         await self.broadcast(self.state_message())
-        await self.shutdown(protocol.CLOSE_ENDED, "the inspection has ended")
+        await self.shutdown(CloseCode.ENDED, "the inspection has ended")
 
     async def screenshot(
         self, actor: int, target_id: int, note: str | None = None
@@ -217,19 +210,10 @@ class LiveRoom:
             if self.room.members[p.id].presence == Presence.ADMITTED
         ]
         sends = [
-            p.send({"type": "screenshot", "screenshot": shot})
-            for p in seated
-            if allowed(p.role, Action.SCREENSHOT)
+            p.send(protocol.screenshot(shot)) for p in seated if allowed(p.role, Action.SCREENSHOT)
         ]
         sends += [
-            p.send(
-                {
-                    "type": "notice",
-                    "code": "screenshot_saved",
-                    "level": "info",
-                    "message": "截图已保存 / screenshot saved",
-                }
-            )
+            p.send(protocol.notice("screenshot_saved", "info", "截图已保存 / screenshot saved"))
             for p in seated
             if p.role == Role.APPLICANT
         ]
@@ -237,12 +221,9 @@ class LiveRoom:
         return shot
 
     def state_message(self) -> dict[str, Any]:
-        return {
-            "type": "state",
-            "state": str(self.room.state),
-            "started_at": self.inspection.started_at,
-            "ended_at": self.inspection.ended_at,
-        }
+        return protocol.state(
+            str(self.room.state), self.inspection.started_at, self.inspection.ended_at
+        )
 
     # -- media --------------------------------------------------------------------------------
 
@@ -270,6 +251,28 @@ class LiveRoom:
             return_exceptions=True,
         )
 
+    # -- system participants (live.participant.RoomHandle) ------------------------------------
+
+    def add_system(
+        self,
+        participant: Participant,
+        *,
+        screenshots: ScreenshotTaker | None = None,
+        on_seated: Callable[[Participant], Awaitable[None]] | None = None,
+    ) -> None:
+        self.systems.append(participant)
+        if screenshots is not None:
+            self.screenshots = screenshots
+        if on_seated is not None:
+            self._seated_hooks.append(on_seated)
+
+    def member_names(self) -> dict[int, str]:
+        return {member.id: member.name for member in self.room.members.values()}
+
+    async def tell(self, role: Role, message: dict[str, Any]) -> None:
+        targets = [p for p in self.connections.values() if p.role == role]
+        await asyncio.gather(*(p.send(message) for p in targets), return_exceptions=True)
+
     # -- notifications ------------------------------------------------------------------------
 
     async def broadcast(self, message: dict[str, Any], *, seated_only: bool = True) -> None:
@@ -292,17 +295,13 @@ class LiveRoom:
                 continue
             sends.append(
                 participant.send(
-                    {
-                        "type": "roster",
-                        "state": str(self.room.state),
-                        "members": self.room.roster(participant.id),
-                    }
+                    protocol.roster(str(self.room.state), self.room.roster(participant.id))
                 )
             )
         await asyncio.gather(*sends, return_exceptions=True)
 
     async def shutdown(
-        self, code: int = protocol.CLOSE_SHUTDOWN, reason: str = "server shutting down"
+        self, code: int = CloseCode.SHUTDOWN, reason: str = "server shutting down"
     ) -> None:
         for timer in self._grace.values():
             timer.cancel()
@@ -335,8 +334,8 @@ class RoomService:
         async with self._opening:
             room = self._rooms.get(inspection_id)
             if room is None:
-                inspection = await self.archive.get_inspection(inspection_id)
-                case = await self.archive.get_case(inspection.case_id)
+                inspection = await self.archive.inspections.get(inspection_id)
+                case = await self.archive.cases.get(inspection.case_id)
                 room = LiveRoom(self, inspection, case)
                 for hook in self.on_open:
                     await hook(room)

@@ -9,7 +9,6 @@ reconnects too often is refused for a while. Every fault in a message becomes an
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import defaultdict, deque
@@ -20,7 +19,7 @@ from aiohttp import WSMsgType, web
 
 from ..cases.links import LinkGrant, Links
 from ..config import Settings
-from ..errors import KanyanError, LinkError, ProtocolError
+from ..errors import CloseCode, KanyanError, LinkError, ProtocolError
 from . import protocol
 from .ice import ice_servers
 from .media import MediaHub, Publication
@@ -82,7 +81,7 @@ class BrowserParticipant:
         if self.ws.closed:
             return
         try:
-            await self.ws.send_str(json.dumps(message, ensure_ascii=False))
+            await self.ws.send_str(protocol.encode(message))
         except (ConnectionError, RuntimeError):
             pass  # the connection is going away; its own loop will notice
 
@@ -105,7 +104,7 @@ class BrowserParticipant:
         # ICE failed or the browser never answered: make it reconnect from scratch,
         # which is also the only way to survive a network change (no ICE restart in aiortc).
         log.info("media failed for participant %s; asking it to reconnect", self.id)
-        task = asyncio.ensure_future(self.close(protocol.CLOSE_SHUTDOWN, "media failed, reconnect"))
+        task = asyncio.ensure_future(self.close(CloseCode.SHUTDOWN, "media failed, reconnect"))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -121,25 +120,23 @@ class BrowserParticipant:
             if self.role == Role.APPLICANT
             else self.settings.media.staff_video_kbps
         )
-        return {
-            "type": "welcome",
-            "version": protocol.VERSION,
-            "you": {"id": self.id, "name": self.name, "role": str(self.role)},
-            "inspection": {
+        return protocol.welcome(
+            you={"id": self.id, "name": self.name, "role": str(self.role)},
+            inspection={
                 "id": inspection.id,
                 "case_no": case.case_no,
                 "item_name": case.item_name,
                 "applicant": case.applicant_name,
                 "scheduled_at": inspection.scheduled_at,
             },
-            "permissions": sorted(str(a) for a in PERMISSIONS[self.role]),
-            "ice_servers": ice_servers(self.settings, f"kanyan-{self.id}"),
-            "video_kbps": kbps,
-            "heartbeat": {
+            permissions=sorted(str(a) for a in PERMISSIONS[self.role]),
+            ice_servers=ice_servers(self.settings, f"kanyan-{self.id}"),
+            video_kbps=kbps,
+            heartbeat={
                 "ping_after_s": self.settings.signalling.ping_after_s,
                 "drop_after_s": self.settings.signalling.drop_after_s,
             },
-        }
+        )
 
     # -- the message loop ---------------------------------------------------------------------
 
@@ -152,9 +149,9 @@ class BrowserParticipant:
                 msg = await self.ws.receive(timeout=settings.ping_after_s)
             except TimeoutError:
                 if time.monotonic() - last_heard >= settings.drop_after_s:
-                    await self.close(protocol.CLOSE_IDLE, "no message for too long")
+                    await self.close(CloseCode.IDLE, "no message for too long")
                     return
-                await self.send({"type": "ping"})
+                await self.send(protocol.ping())
                 continue
             if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
                 return
@@ -188,7 +185,7 @@ class BrowserParticipant:
     async def dispatch(self, room: LiveRoom, message: protocol.Message) -> None:
         kind = message.type
         if kind == "ping":
-            await self.send({"type": "pong"})
+            await self.send(protocol.pong())
         elif kind == "pong":
             pass
         elif kind == "hello":
@@ -230,14 +227,14 @@ async def receive_hello(ws: web.WebSocketResponse, settings: Settings) -> protoc
             "未收到握手消息 / no hello received",
             code="no_hello",
             status=400,
-            close_code=protocol.CLOSE_NO_HELLO,
+            close_code=CloseCode.NO_HELLO,
         ) from None
     if msg.type != WSMsgType.TEXT:
         raise LinkError(
             "握手消息无效 / invalid hello",
             code="no_hello",
             status=400,
-            close_code=protocol.CLOSE_NO_HELLO,
+            close_code=CloseCode.NO_HELLO,
         )
     message = protocol.parse(msg.data)
     if message.type != "hello":
@@ -245,7 +242,7 @@ async def receive_hello(ws: web.WebSocketResponse, settings: Settings) -> protoc
             "第一条消息必须是 hello / the first message must be hello",
             code="no_hello",
             status=400,
-            close_code=protocol.CLOSE_NO_HELLO,
+            close_code=CloseCode.NO_HELLO,
         )
     if message["version"] != protocol.VERSION:
         raise LinkError(
@@ -253,7 +250,7 @@ async def receive_hello(ws: web.WebSocketResponse, settings: Settings) -> protoc
             f"supported (server speaks {protocol.VERSION}); reload the page",
             code="bad_version",
             status=400,
-            close_code=protocol.CLOSE_BAD_VERSION,
+            close_code=CloseCode.BAD_VERSION,
         )
     return message
 
@@ -282,23 +279,19 @@ async def handle(
                 "重连过于频繁，请稍候再试 / too many reconnects; wait a few seconds",
                 code="too_many_reconnects",
                 status=429,
-                close_code=protocol.CLOSE_TOO_MANY,
+                close_code=CloseCode.TOO_MANY,
             )
         participant = BrowserParticipant(ws, grant, settings)
         room = await rooms.room_for(grant.inspection.id)
         await participant.send(participant.welcome())
         await room.arrive(participant)
         await participant.serve(room)
-    except LinkError as exc:
-        await ws.send_str(json.dumps(protocol.error(exc.code, exc.message), ensure_ascii=False))
-        await ws.close(code=exc.close_code, message=exc.code.encode())
     except KanyanError as exc:
-        close_code = {"removed": protocol.CLOSE_REMOVED, "ended": protocol.CLOSE_ENDED}.get(
-            exc.code, protocol.CLOSE_NO_HELLO
-        )
+        # A link that cannot be used, or a room that will not take this person: say why and
+        # close with the code the error carries (docs/protocol.md).
         if not ws.closed:
-            await ws.send_str(json.dumps(protocol.error(exc.code, exc.message), ensure_ascii=False))
-            await ws.close(code=close_code, message=exc.code.encode())
+            await ws.send_str(protocol.encode(protocol.error(exc.code, exc.message)))
+            await ws.close(code=exc.close_code, message=exc.code.encode())
     except ConnectionError:
         pass
     finally:

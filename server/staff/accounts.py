@@ -129,14 +129,14 @@ class Accounts:
                 details=errors,
             )
         password = one_time_password()
-        account = await self.archive.create_staff(
+        account = await self.archive.staff.create(
             username, display_name, role, await self._hash(password), actor=actor
         )
         return account, password
 
     async def ensure_first_admin(self) -> str | None:
         """On a fresh archive, create `admin` and return its one-time password."""
-        if await self.archive.count_staff():
+        if await self.archive.staff.count():
             return None
         _, password = await self.create(
             "admin", StaffRole.ADMIN, display_name="系统管理员", actor="system"
@@ -146,11 +146,11 @@ class Accounts:
     async def login(self, username: str, password: str, address: str) -> LoginResult:
         username = username.strip().lower()
         self.throttle.check(username, address)
-        account = await self.archive.find_staff(username) if username else None
+        account = await self.archive.staff.find(username) if username else None
         ok = await self._verify(password, account.password_hash if account else ABSENT_HASH)
         if not ok or account is None or account.disabled_at is not None:
             self.throttle.failed(username, address)
-            await self.archive.append_event(
+            await self.archive.events.append(
                 "staff.login_failed", actor=f"address:{address}", data={"username": username[:64]}
             )
             # The failure that reaches the limit already answers with the time to wait.
@@ -160,7 +160,7 @@ class Accounts:
                 message = "该账号已停用，请联系系统管理员 / this account is disabled"
             raise NotAuthenticated(message, code="bad_login")
         self.throttle.succeeded(username)
-        await self.archive.append_event(
+        await self.archive.events.append(
             "staff.login", actor=f"staff:{account.username}", data={"address": address}
         )
         return LoginResult(account, account.must_change_password)
@@ -180,20 +180,20 @@ class Accounts:
             errors["repeat"] = "两次输入的新密码不一致 / the two new passwords differ"
         if errors:
             raise BadRequest("密码未修改 / password not changed", code="invalid", details=errors)
-        await self.archive.set_staff_password(
+        await self.archive.staff.set_password(
             account.id, await self._hash(new), must_change=False, actor=f"staff:{account.username}"
         )
-        return await self.archive.get_staff(account.id)
+        return await self.archive.staff.get(account.id)
 
     async def reset_password(self, account: StaffAccount, *, actor: str) -> str:
         password = one_time_password()
-        await self.archive.set_staff_password(
+        await self.archive.staff.set_password(
             account.id, await self._hash(password), must_change=True, actor=actor
         )
         return password
 
     async def by_username(self, username: str) -> StaffAccount:
-        account = await self.archive.find_staff(username.strip().lower())
+        account = await self.archive.staff.find(username.strip().lower())
         if account is None:
             raise UserError(f"没有用户 {username} / no user {username}")
         return account

@@ -31,7 +31,7 @@ class ApiKeys:
                 details={"name": "必填 / required"},
             )
         key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-        record = await self.archive.create_api_key(
+        record = await self.archive.staff.create_key(
             name, key_digest(key), key[: len(API_KEY_PREFIX) + 6], actor=actor
         )
         return record, key
@@ -52,12 +52,12 @@ class ApiKeys:
                 "'Bearer <key>'",
                 code="missing_key",
             )
-        record = await self.archive.find_api_key(key_digest(key)) if len(key) < 200 else None
+        record = await self.archive.staff.find_key(key_digest(key)) if len(key) < 200 else None
         if record is None:
             raise NotAuthenticated("API 密钥无效 / unknown API key", code="bad_key")
         if record.revoked_at is not None:
             raise NotAuthenticated(
                 "API 密钥已被撤销 / this API key was revoked", code="revoked_key"
             )
-        await self.archive.touch_api_key(record.id)
+        await self.archive.staff.touch_key(record.id)
         return record

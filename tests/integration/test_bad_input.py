@@ -175,7 +175,7 @@ async def test_an_applicant_cannot_act_as_host(server, live_pair, message):
     room = server.app[ROOMS].get(invited.inspection.id)
     assert str(room.room.state) == "open"
     assert host.id in room.connections
-    events = [e.type for e in await server.archive.events(inspection_id=invited.inspection.id)]
+    events = [e.type for e in await server.archive.events.find(inspection_id=invited.inspection.id)]
     assert "session.started" not in events and "participant.removed" not in events
     await still_healthy(host, applicant)
 
@@ -320,9 +320,13 @@ async def test_nobody_joins_after_the_end(server, live_pair):
         await raw.hello(invited.inspection.id, invited.token("clerk"))
         assert (await raw.error())["code"] == "ended"
         assert await raw.closed() == 4005
-    events = [e.type for e in await server.archive.events(inspection_id=invited.inspection.id)]
+    events = [e.type for e in await server.archive.events.find(inspection_id=invited.inspection.id)]
     assert events.index("session.started") < events.index("session.ended")
     for expected in ("participant.joined", "participant.admitted", "participant.left"):
         assert expected in events
-    assert await server.archive.verify_events() == (len(await server.archive.events()), None, "")
+    assert await server.archive.verify_events() == (
+        len(await server.archive.events.find()),
+        None,
+        "",
+    )
     await asyncio.sleep(0)

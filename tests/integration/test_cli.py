@@ -27,7 +27,7 @@ async def test_verify_log_exit_codes(tmp_path):
     config = write_config(tmp_path)
     store = await ArchiveStore.open(tmp_path / "data" / "kanyan.sqlite3")
     for n in range(4):
-        await store.append_event("e", actor="t", data={"n": n})
+        await store.events.append("e", actor="t", data={"n": n})
     await store.close()
 
     ok = run("--config", str(config), "verify-log", cwd=tmp_path)

@@ -47,10 +47,10 @@ async def test_each_declared_exclusion_blocks_scheduling_with_its_reason(
     response = await try_to_schedule(inspector, case_id)
     assert response.status == 409
     assert label in response.text and reason in response.text
-    assert await server.archive.inspections_of_case(case_id) == []
-    case = await server.archive.get_case(case_id)
+    assert await server.archive.inspections.of_case(case_id) == []
+    case = await server.archive.cases.get(case_id)
     assert case.state == "excluded"
-    declared = await server.archive.exclusions(case_id)
+    declared = await server.archive.eligibility.exclusions(case_id)
     assert [(x.ground, x.reason, x.declared_by) for x in declared] == [
         (ground, reason, "staff:zhangsan")
     ]
@@ -58,7 +58,7 @@ async def test_each_declared_exclusion_blocks_scheduling_with_its_reason(
 
 async def test_a_dishonesty_import_after_intake_blocks_at_scheduling(server, inspector):
     case_id = await register(inspector)
-    assert (await server.archive.get_case(case_id)).state == "intake"
+    assert (await server.archive.cases.get(case_id)).state == "intake"
     csv_text = (
         "证件号码,名称,失信事由,列入日期\n91450221MA5KDEM012,柳江区示例餐饮店,承诺不实,2026-10-08\n"
     )
@@ -72,11 +72,11 @@ async def test_a_dishonesty_import_after_intake_blocks_at_scheduling(server, ins
     response = await try_to_schedule(inspector, case_id)
     assert response.status == 409
     assert "申请人被列入失信名单" in response.text and "承诺不实" in response.text
-    case = await server.archive.get_case(case_id)
+    case = await server.archive.cases.get(case_id)
     assert case.state == "excluded"
     page = await inspector.get(f"/cases/{case_id}")
     assert "承诺不实（列入日期 2026-10-08）" in page.text
-    assert [x.declared_by for x in await server.archive.exclusions(case_id)] == [
+    assert [x.declared_by for x in await server.archive.eligibility.exclusions(case_id)] == [
         "system:dishonesty-list"
     ]
 
@@ -97,7 +97,7 @@ async def test_an_item_taken_off_video_after_intake_blocks_at_scheduling(server,
         assert response.status == 303, response.text[:600]
     response = await try_to_schedule(inspector, case_id)
     assert response.status == 409 and "新规要求现场核验" in response.text
-    [exclusion] = await server.archive.exclusions(case_id)
+    [exclusion] = await server.archive.eligibility.exclusions(case_id)
     assert exclusion.declared_by == "catalog:FOOD-OPERATION v2 (staff:boss)"
 
 
@@ -105,16 +105,16 @@ async def test_a_withdrawn_exclusion_lets_the_case_be_scheduled(server, inspecto
     case_id = await register(inspector)
     await inspector.get(f"/cases/{case_id}")
     await inspector.post(f"/cases/{case_id}/exclusions", {"ground": "site", "reason": "无信号"})
-    [exclusion] = await server.archive.exclusions(case_id)
+    [exclusion] = await server.archive.eligibility.exclusions(case_id)
     await inspector.get(f"/cases/{case_id}")
     response = await inspector.post(
         f"/exclusions/{exclusion.id}/withdraw", {"reason": "申请人已安装信号放大器"}
     )
     assert response.status == 303
-    assert (await server.archive.get_case(case_id)).state == "intake"
+    assert (await server.archive.cases.get(case_id)).state == "intake"
     response = await try_to_schedule(inspector, case_id)
     assert response.status == 303
-    assert (await server.archive.get_case(case_id)).state == "scheduled"
+    assert (await server.archive.cases.get(case_id)).state == "scheduled"
 
 
 async def test_declaring_an_exclusion_cancels_a_scheduled_inspection(server, inspector):
@@ -124,7 +124,7 @@ async def test_declaring_an_exclusion_cancels_a_scheduled_inspection(server, ins
     await inspector.post(
         f"/cases/{case_id}/exclusions", {"ground": "security", "reason": "涉密车间"}
     )
-    [inspection] = await server.archive.inspections_of_case(case_id)
+    [inspection] = await server.archive.inspections.of_case(case_id)
     assert inspection.state == "cancelled"
 
 
@@ -134,7 +134,7 @@ async def test_a_declaration_needs_a_ground_and_a_reason(server, inspector):
     response = await inspector.post(f"/cases/{case_id}/exclusions", {"ground": "dishonest"})
     assert response.status == 400
     assert "ground" in response.text and "reason" in response.text
-    assert await server.archive.exclusions(case_id) == []
+    assert await server.archive.eligibility.exclusions(case_id) == []
 
 
 def _form_fields(html: str) -> dict[str, str]:

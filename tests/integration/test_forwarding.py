@@ -158,7 +158,9 @@ async def test_abruptly_dropped_peer_rejoins_without_admission(server):
         # The host sees "reconnected"; the others' connections were not renegotiated.
         assert any(m["id"] == back.id and m["reconnected"] for m in host.roster)
         assert len(host.offers) == offers
-        events = [e.type for e in await server.archive.events(inspection_id=invited.inspection.id)]
+        events = [
+            e.type for e in await server.archive.events.find(inspection_id=invited.inspection.id)
+        ]
         assert "participant.dropped" in events and "participant.reconnected" in events
         await back.close()
     finally:

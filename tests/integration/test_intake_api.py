@@ -78,9 +78,9 @@ async def test_a_case_is_created_once_and_a_repeat_returns_it(api, server):
     assert first["item"] == {"code": "FOOD-OPERATION", "name": "食品经营许可"}
     status, again, _ = await api.post_case(GOOD)
     assert status == 200 and again == first
-    _, total = await server.archive.list_cases()
+    _, total = await server.archive.cases.search()
     assert total == 1
-    events = await server.archive.events(case_id=first["id"], types=["case.created"])
+    events = await server.archive.events.find(case_id=first["id"], types=["case.created"])
     assert [e.actor for e in events] == ["apikey:provincial-platform"]
 
 
@@ -129,7 +129,7 @@ async def test_every_validation_error_names_its_field(api, server, change, field
     status, answer, _ = await api.post_case(body)
     assert status == 400 and answer["error"]["code"] == "invalid"
     assert set(answer["error"]["fields"]) == fields
-    assert (await server.archive.list_cases())[1] == 0  # nothing registered
+    assert (await server.archive.cases.search())[1] == 0  # nothing registered
 
 
 @pytest.mark.parametrize(
@@ -193,9 +193,9 @@ async def test_a_missing_or_wrong_key_is_refused_before_the_body_is_read(
 
 
 async def test_a_revoked_key_is_refused_before_the_body_is_read(api, server):
-    record = (await server.archive.list_api_keys())[0]
+    record = (await server.archive.staff.keys())[0]
     assert (await api.post_case(GOOD))[0] == 201
-    await server.archive.revoke_api_key(record.id, actor="test")
+    await server.archive.staff.revoke_key(record.id, actor="test")
     head = (
         "POST /api/v1/cases HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         f"Content-Length: 100000000\r\nAuthorization: Bearer {api.key}\r\n\r\n"
@@ -242,7 +242,7 @@ async def test_dishonesty_csv_import_merge_and_replace(api, server):
         body={"mode": "replace", "entries": entries},
     )
     assert (status, result["added"], result["removed"], result["listed"]) == (200, 1, 1, 1)
-    assert await server.archive.find_dishonest("11010519491231002X") is None
+    assert await server.archive.eligibility.find_dishonest("11010519491231002X") is None
 
 
 async def test_a_bad_dishonesty_import_changes_nothing(api, server):
@@ -254,7 +254,7 @@ async def test_a_bad_dishonesty_import_changes_nothing(api, server):
         "POST", "/api/v1/dishonesty", "/api/v1/dishonesty", body={"entries": entries}
     )
     assert status == 400 and set(body["error"]["fields"]) == {"line 2.id_no"}
-    assert await server.archive.find_dishonest("11010519491231002X") is None
+    assert await server.archive.eligibility.find_dishonest("11010519491231002X") is None
     status, body, _ = await api.call(
         "POST", "/api/v1/dishonesty", "/api/v1/dishonesty", body={"mode": "all", "entries": []}
     )

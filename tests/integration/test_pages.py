@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from server import clock
+from server.archive import GroupMember
 from server.cases.links import LinkSigner
 
 
@@ -86,19 +87,21 @@ async def test_a_link_used_for_another_inspection_is_refused(server):
 
 async def test_links_of_an_ended_inspection_are_gone(server):
     invited = await server.invite("host")
-    await server.archive.mark_inspection_live(invited.inspection.id, actor="t")
-    await server.archive.mark_inspection_ended(invited.inspection.id, actor="t")
+    await server.archive.inspections.start(invited.inspection.id, actor="t")
+    await server.archive.inspections.end(invited.inspection.id, actor="t")
     got, body, _ = await get(server.links.room_url(invited.invitee("host"), invited.inspection))
     assert got == 410 and "已结束" in body
 
 
 async def test_links_open_thirty_minutes_before_the_scheduled_time(server):
     later = clock.iso(clock.now() + timedelta(hours=2))
-    case = await server.archive.create_case(
+    case = await server.archive.cases.create(
         application_no="L1", applicant_name="n", item_code="X", item_name="x"
     )
-    inspection = await server.archive.create_inspection(case.id, later)
-    invitee = await server.archive.add_invitee(inspection.id, "host", "h")
+    inspection = await server.archive.inspections.schedule(
+        case.id, later, None, [GroupMember("host", "h")], actor="test"
+    )
+    [invitee] = await server.archive.inspections.invitees(inspection.id)
     got, body, _ = await get(server.links.room_url(invitee, inspection))
     assert got == 403 and "尚未开始" in body
 

@@ -245,7 +245,7 @@ async def setup_world(server) -> dict[str, str]:
         GroupMember("applicant", case.applicant_name),
     ]
     inspection = await cases.schedule(case.id, clock.now(), group, actor="test")
-    members = await archive.invitees(inspection.id)
+    members = await archive.inspections.invitees(inspection.id)
     observer = next(m for m in members if m.role == "observer")
     host = next(m for m in members if m.role == "host")
     excluded, _ = await cases.intake({**application, "application_no": "SQ-X"}, actor="test")
@@ -257,7 +257,7 @@ async def setup_world(server) -> dict[str, str]:
     shot_path = server.settings.recordings_dir / "perm" / "shot.jpg"
     shot_path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (64, 48), (200, 30, 30)).save(shot_path, quality=92)
-    shot = await archive.add_screenshot(
+    shot = await archive.evidence.add_screenshot(
         inspection_id=inspection.id,
         case_id=case.id,
         participant_id=observer.id,

@@ -11,6 +11,7 @@ import numpy as np
 
 from recorder import files, overlay
 from recorder.layout import Seat, arrange, fit
+from server.archive import GroupMember
 from server.clock import parse
 from tests.integration.test_forwarding import admit, three_in_room
 from tests.support.peers import ColourTrack, RoomClient, ToneTrack
@@ -26,7 +27,9 @@ def video_rects(seats: list[Seat]) -> dict[int, object]:
 
 async def test_twenty_second_session_with_a_join_and_a_leave(server):
     invited, host, clerk, applicant = await three_in_room(server, small=True)
-    invited_expert = await server.archive.add_invitee(invited.inspection.id, "expert", "王专家")
+    invited_expert = await server.archive.inspections.add_member(
+        invited.inspection.id, GroupMember("expert", "王专家"), actor="test"
+    )
     expert = None
     try:
         for other in (clerk, applicant):
@@ -71,7 +74,7 @@ async def test_twenty_second_session_with_a_join_and_a_leave(server):
     assert composite.frames == len(video.times)
     assert abs(composite.duration_s - video.duration) < 0.1
 
-    events = await server.archive.events(inspection_id=invited.inspection.id)
+    events = await server.archive.events.find(inspection_id=invited.inspection.id)
     admitted = next(
         e for e in events if e.type == "participant.admitted" and e.data["participant"] == expert.id
     )

@@ -85,8 +85,8 @@ async def test_kill_9_of_the_server_keeps_the_recording_up_to_two_seconds_before
     archive = await ArchiveStore.open(tmp_path / "data" / "kanyan.sqlite3")
     try:
         inspection_id = int(urlsplit(server.links()["host"]).path.split("/")[2])
-        rows = await archive.recordings(inspection_id)
-        events = await archive.events(inspection_id=inspection_id)
+        rows = await archive.evidence.recordings(inspection_id)
+        events = await archive.events.find(inspection_id=inspection_id)
     finally:
         await archive.close()
     composite = next(r for r in rows if r.kind == "composite" and r.segment == 1)
@@ -205,7 +205,7 @@ async def test_stopping_the_server_finalises_the_recording(tmp_path):
     archive = await ArchiveStore.open(tmp_path / "data" / "kanyan.sqlite3")
     try:
         inspection_id = int(urlsplit(server.links()["host"]).path.split("/")[2])
-        rows = await archive.recordings(inspection_id)
+        rows = await archive.evidence.recordings(inspection_id)
     finally:
         await archive.close()
     assert rows and all(r.state == "finished" for r in rows), rows

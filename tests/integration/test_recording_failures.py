@@ -78,7 +78,7 @@ async def test_killed_recorder_is_replaced_by_a_new_segment(server):
     # Raw tracks of the dead segment were recovered too.
     assert all(r.state in ("finished", "interrupted") for r in rows)
 
-    events = await server.archive.events(inspection_id=invited.inspection.id)
+    events = await server.archive.events.find(inspection_id=invited.inspection.id)
     types = [e.type for e in events]
     assert "recording.failed" in types and "recording.interrupted" in types
     gap = next(e for e in events if e.type == "recording.gap")
@@ -150,7 +150,7 @@ async def test_full_or_unwritable_disk_is_reported_and_the_session_goes_on(
         finally:
             for client in (host, clerk, applicant):
                 await client.close()
-        events = await server.archive.events(inspection_id=invited.inspection.id)
+        events = await server.archive.events.find(inspection_id=invited.inspection.id)
 
     composites = sorted((r for r in rows if r.kind == "composite"), key=lambda r: r.segment)
     if mount_point_was_full(error):

@@ -10,6 +10,7 @@ from datetime import timedelta
 import aiohttp
 
 from server import clock
+from tests.support.archive import force_case_state
 from tests.support.staff import (
     StaffBrowser,
     beijing,
@@ -54,12 +55,14 @@ async def test_scheduling_gives_every_member_a_working_personal_link(server, ins
         status, text = await fetch(url)
         assert status == 200, (role, text[:300])
         assert ("page-phone" in text) == (role == "applicant")
-    [inspection] = await server.archive.inspections_of_case(case_id)
-    hosts = [i for i in await server.archive.invitees(inspection.id) if i.role == "host"]
+    [inspection] = await server.archive.inspections.of_case(case_id)
+    hosts = [
+        i for i in await server.archive.inspections.invitees(inspection.id) if i.role == "host"
+    ]
     assert [h.name for h in hosts] == [inspector.account.display_name]
-    accounts = await server.archive.invitee_accounts(inspection.id)
+    accounts = await server.archive.inspections.invitee_accounts(inspection.id)
     assert accounts == {hosts[0].id: inspector.account.id}
-    assert (await server.archive.get_case(case_id)).state == "scheduled"
+    assert (await server.archive.cases.get(case_id)).state == "scheduled"
 
 
 async def test_links_open_thirty_minutes_before_the_time(server, inspector):
@@ -74,7 +77,7 @@ async def test_rescheduling_revokes_the_old_links(server, inspector):
     case_id = await register(inspector)
     await schedule(inspector, case_id)
     old = await links_on_page(inspector, case_id)
-    [inspection] = await server.archive.inspections_of_case(case_id)
+    [inspection] = await server.archive.inspections.of_case(case_id)
     response = await inspector.post(
         f"/inspections/{inspection.id}/reschedule",
         {"scheduled_at": beijing(timedelta(minutes=10)), "reason": "申请人临时外出"},
@@ -86,7 +89,7 @@ async def test_rescheduling_revokes_the_old_links(server, inspector):
         status, text = await fetch(old[role])
         assert status == 403 and "改期" in text, role
         assert (await fetch(new[role]))[0] == 200
-    events = await server.archive.events(case_id=case_id, types=["inspection.rescheduled"])
+    events = await server.archive.events.find(case_id=case_id, types=["inspection.rescheduled"])
     assert events[0].data["reason"] == "申请人临时外出"
 
 
@@ -94,24 +97,26 @@ async def test_cancelling_revokes_the_links_and_frees_the_case(server, inspector
     case_id = await register(inspector)
     await schedule(inspector, case_id)
     links = await links_on_page(inspector, case_id)
-    [inspection] = await server.archive.inspections_of_case(case_id)
+    [inspection] = await server.archive.inspections.of_case(case_id)
     response = await inspector.post(f"/inspections/{inspection.id}/cancel", {"reason": ""})
     assert response.status == 400 and "reason" in response.text
     response = await inspector.post(f"/inspections/{inspection.id}/cancel", {"reason": "撤回申请"})
     assert response.status == 303
     status, text = await fetch(links["host"])
     assert status == 403 and "已取消" in text
-    assert (await server.archive.get_case(case_id)).state == "intake"
+    assert (await server.archive.cases.get(case_id)).state == "intake"
     await schedule(inspector, case_id)  # and it can be scheduled again
-    inspections = await server.archive.inspections_of_case(case_id)
+    inspections = await server.archive.inspections.of_case(case_id)
     assert [i.state for i in inspections] == ["cancelled", "scheduled"]
 
 
 async def test_a_member_can_be_added_or_revoked_before_the_session(server, inspector):
     case_id = await register(inspector)
     await schedule(inspector, case_id)
-    [inspection] = await server.archive.inspections_of_case(case_id)
-    observer = next(i for i in await server.archive.invitees(inspection.id) if i.role == "observer")
+    [inspection] = await server.archive.inspections.of_case(case_id)
+    observer = next(
+        i for i in await server.archive.inspections.invitees(inspection.id) if i.role == "observer"
+    )
     old = await links_on_page(inspector, case_id)
     response = await inspector.post(f"/invitees/{observer.id}/revoke")
     assert response.status == 303
@@ -122,7 +127,7 @@ async def test_a_member_can_be_added_or_revoked_before_the_session(server, inspe
         {"role": "expert", "name": "孙专家", "unit": "市疾控中心", "phone": "13712345678"},
     )
     assert response.status == 303
-    members = await server.archive.invitees(inspection.id)
+    members = await server.archive.inspections.invitees(inspection.id)
     assert [m.name for m in members if m.role == "expert"] == ["王专家", "孙专家"]
     response = await inspector.post(
         f"/inspections/{inspection.id}/members", {"role": "host", "name": "二号主持"}
@@ -141,7 +146,7 @@ async def test_scheduling_refuses_bad_forms_naming_the_fields(server, inspector)
     assert response.status == 400
     for field in ("scheduled_at", "host", "expert[0].phone"):
         assert field in response.text
-    assert await server.archive.inspections_of_case(case_id) == []
+    assert await server.archive.inspections.of_case(case_id) == []
     await schedule(inspector, case_id)
     response = await inspector.post(
         f"/cases/{case_id}/inspections", schedule_form(beijing(timedelta(hours=1)), 1)
@@ -170,7 +175,7 @@ async def test_the_status_link_shows_the_state_and_never_the_room(server, inspec
     status, text = await fetch(status_url)
     assert status == 403 and "已更换" in text
     # A closed case's status link stops working.
-    await server.archive.set_case_state(case_id, "closed")
+    await force_case_state(server.archive, case_id, "closed")
     page = await inspector.get(f"/cases/{case_id}")
     new_url = html.unescape(re.search(r'value="(https://[^"]+/s/[^"]+)"', page.text).group(1))
     status, text = await fetch(new_url)
@@ -207,9 +212,9 @@ async def test_an_inspection_keeps_its_checklist_version(server, inspector):
         assert "版本 2" in page.text and "增加燃气安全要点" in page.text
     page = await inspector.get(f"/cases/{first}")
     assert "燃气报警装置" not in page.text and "版本 1" in page.text
-    [inspection] = await server.archive.inspections_of_case(first)
-    frozen = await server.archive.get_catalog_version(
-        await server.archive.inspection_catalog_version(inspection.id)
+    [inspection] = await server.archive.inspections.of_case(first)
+    frozen = await server.archive.catalog.version(
+        await server.archive.inspections.catalog_version(inspection.id)
     )
     assert frozen.version == 1 and not any("燃气" in p for p in frozen.data["checklist"])
     second = await register(inspector, application_no="SQ-2")
@@ -256,7 +261,7 @@ async def test_the_dashboard_lists_today_and_the_case_list_filters(server, inspe
 async def test_the_applicant_notice_has_both_qr_codes(server, inspector):
     case_id = await register(inspector)
     await schedule(inspector, case_id)
-    [inspection] = await server.archive.inspections_of_case(case_id)
+    [inspection] = await server.archive.inspections.of_case(case_id)
     page = await inspector.get(f"/inspections/{inspection.id}/notice")
     assert page.status == 200 and page.text.count("<svg") == 2
     assert "自我介绍" in page.text and "承诺" in page.text

@@ -94,7 +94,7 @@ async def test_screenshot_at_source_resolution_without_a_recording(server):
         for client in (host, applicant, observer):
             await client.close()
 
-    rows = await server.archive.screenshots(invited.inspection.id)
+    rows = await server.archive.evidence.screenshots(invited.inspection.id)
     assert len(rows) == 1
     row = rows[0]
     assert (row.participant_id, row.taker_id, row.note) == (applicant.id, host.id, "营业执照")
@@ -115,7 +115,7 @@ async def test_screenshot_at_source_resolution_without_a_recording(server):
     band = pixels[-50:]
     assert band.mean() < 0.6 * pixels[200:500].mean()
     assert np.count_nonzero(band.min(axis=2) > 200) > 300
-    events = await server.archive.events(inspection_id=invited.inspection.id)
+    events = await server.archive.events.find(inspection_id=invited.inspection.id)
     taken = [e for e in events if e.type == "screenshot.taken"]
     assert len(taken) == 1 and taken[0].data["sha256"] == row.sha256
 
@@ -136,7 +136,7 @@ async def test_screenshot_during_recording_knows_its_place_in_it(server):
     finally:
         for client in (host, applicant, observer):
             await client.close()
-    shot = (await server.archive.screenshots(invited.inspection.id))[0]
+    shot = (await server.archive.evidence.screenshots(invited.inspection.id))[0]
     composite = next(r for r in rows if r.kind == "composite")
     assert shot.recording_id == composite.id
     assert 0 < shot.offset_s < composite.duration_s

@@ -91,14 +91,14 @@ def test_make_run_output_and_a_second_run_prints_working_links(tmp_path):
 async def _demo_went_through_the_workflow(path: Path) -> None:
     archive = await ArchiveStore.open(path)
     try:
-        case = await archive.find_demo_case()
+        case = await archive.cases.find_demo()
         assert case is not None and case.item_code == "FOOD-OPERATION"
-        [inspection] = await archive.inspections_of_case(case.id)
-        version = await archive.inspection_catalog_version(inspection.id)
+        [inspection] = await archive.inspections.of_case(case.id)
+        version = await archive.inspections.catalog_version(inspection.id)
         assert version is not None  # the checklist was frozen at scheduling
-        roles = [i.role for i in await archive.invitees(inspection.id)]
+        roles = [i.role for i in await archive.inspections.invitees(inspection.id)]
         assert roles == list(ROLES)
-        types = [e.type for e in await archive.events(case_id=case.id)]
+        types = [e.type for e in await archive.events.find(case_id=case.id)]
         assert types == ["case.created", "inspection.scheduled"]
     finally:
         await archive.close()
@@ -163,9 +163,11 @@ async def test_an_excluded_demo_case_gives_no_links_instead_of_failing(tmp_path)
         archive, cases = running.app[ARCHIVE], running.app[CASES]
         inspection, invitees = await demo.ensure_demo(archive, cases, settings)
         assert [i.role for i in invitees] == list(ROLES)
-        case = await archive.find_demo_case()
+        case = await archive.cases.find_demo()
         await cases.declare(case.id, "site", "演示现场停电", actor="test")
         assert await demo.ensure_demo(archive, cases, settings) is None
-        await cases.withdraw((await archive.exclusions(case.id))[0].id, "恢复", actor="test")
+        await cases.withdraw(
+            (await archive.eligibility.exclusions(case.id))[0].id, "恢复", actor="test"
+        )
         again = await demo.ensure_demo(archive, cases, settings)
         assert again is not None and again[0].id != inspection.id

@@ -50,7 +50,7 @@ async def test_a_one_time_password_must_be_changed_first(server):
             "/dashboard?notice=password_changed",
         )
         assert (await tab.get("/dashboard")).status == 200
-    account = await server.archive.find_staff("zhangsan")
+    account = await server.archive.staff.find("zhangsan")
     assert not account.must_change_password
     async with StaffBrowser(server.base_url) as tab:
         assert (await tab.login("zhangsan")).status == 401  # the old password is gone
@@ -72,7 +72,7 @@ async def test_ten_wrong_passwords_answer_429_with_a_retry_time(server):
         # Locked: even the right password waits now.
         response = await tab.login("zhangsan")
         assert response.status == 429
-    failures = await server.archive.events(types=["staff.login_failed"])
+    failures = await server.archive.events.find(types=["staff.login_failed"])
     assert len(failures) == 10
 
 
@@ -114,7 +114,7 @@ async def test_a_post_without_its_form_token_is_refused(server):
         async with StaffBrowser(server.base_url) as other:
             await other.get("/login")
             assert (await tab.post("/cases", {**form, "csrf": other.csrf})).status == 403
-    assert (await server.archive.list_cases())[1] == 0
+    assert (await server.archive.cases.search())[1] == 0
 
 
 async def test_session_cookies_are_httponly_secure_and_lax(server):
@@ -136,7 +136,7 @@ async def test_logout_and_a_password_reset_end_sessions(server):
         assert (await one.post("/logout")).status == 303
         assert (await one.get("/dashboard")).status == 303
         assert (await two.get("/dashboard")).status == 200
-        account = await server.archive.find_staff("zhangsan")
+        account = await server.archive.staff.find("zhangsan")
         await server.app[ACCOUNTS].reset_password(account, actor=f"staff:{admin.username}")
         response = await two.get("/dashboard")
         assert response.status == 303 and response.headers["Location"].startswith("/login")
@@ -161,7 +161,7 @@ async def test_the_first_start_creates_one_admin(tmp_path):
         accounts = running.app[ACCOUNTS]
         password = await accounts.ensure_first_admin()
         assert password and await accounts.ensure_first_admin() is None
-        admin = await running.archive.find_staff("admin")
+        admin = await running.archive.staff.find("admin")
         assert admin.role == "admin" and admin.must_change_password
         async with StaffBrowser(running.base_url) as tab:
             response = await tab.login("admin", password)

@@ -101,7 +101,7 @@ async def wait_recordings(
     """The inspection's recordings once none is still being written."""
     deadline = time.monotonic() + timeout
     while True:
-        rows = await archive.recordings(inspection_id)
+        rows = await archive.evidence.recordings(inspection_id)
         if rows and all(r.state != "recording" for r in rows):
             return rows
         if time.monotonic() > deadline:

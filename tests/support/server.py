@@ -16,7 +16,7 @@ from pathlib import Path
 from aiohttp import web
 
 from server import config
-from server.archive import ArchiveStore, Inspection, Invitee
+from server.archive import ArchiveStore, GroupMember, Inspection, Invitee
 from server.cases.links import Links
 from server.services import ARCHIVE, LINKS
 from server.tls import ssl_context
@@ -102,8 +102,8 @@ class RunningServer:
 async def invite(archive: ArchiveStore, links: Links, roles, case_kwargs=None) -> Invited:  # type: ignore[no-untyped-def]
     from server import clock
 
-    count = len(await archive.events())
-    case = await archive.create_case(
+    count = len(await archive.events.find())
+    case = await archive.cases.create(
         **{
             "application_no": f"T-{time.time_ns()}-{count}",
             "applicant_name": "测试申请人",
@@ -112,8 +112,6 @@ async def invite(archive: ArchiveStore, links: Links, roles, case_kwargs=None) -
             **(case_kwargs or {}),
         }
     )
-    inspection = await archive.create_inspection(case.id, clock.now_iso())
-    invited = Invited(inspection)
     names = {
         "host": "张主持",
         "clerk": "李审批",
@@ -121,11 +119,17 @@ async def invite(archive: ArchiveStore, links: Links, roles, case_kwargs=None) -
         "observer": "赵观察",
         "applicant": "陈申请",
     }
+    counts: dict[str, int] = {}
+    group = []
     for role in roles:
-        invitee = await archive.add_invitee(
-            inspection.id, role, f"{names[role]}{len(invited.people.get(role, []))}"
-        )
-        invited.people.setdefault(role, []).append(invitee)
+        group.append(GroupMember(role, f"{names[role]}{counts.get(role, 0)}"))
+        counts[role] = counts.get(role, 0) + 1
+    inspection = await archive.inspections.schedule(
+        case.id, clock.now_iso(), None, group, actor="test"
+    )
+    invited = Invited(inspection)
+    for invitee in await archive.inspections.invitees(inspection.id):
+        invited.people.setdefault(invitee.role, []).append(invitee)
         invited.tokens[invitee.id] = links.token(invitee, inspection)
     return invited
 

@@ -31,10 +31,10 @@ async def make_account(
     password that must be changed at the first login."""
     accounts = Accounts(archive, LoginThrottle(100, 100, 60))
     account, _ = await accounts.create(username, role, actor="test")
-    await archive.set_staff_password(
+    await archive.staff.set_password(
         account.id, hash_password(PASSWORD), must_change=not changed, actor="test"
     )
-    return await archive.get_staff(account.id)
+    return await archive.staff.get(account.id)
 
 
 @dataclass

@@ -18,17 +18,18 @@ async def archive(tmp_path):
 
 
 async def test_chain_links_every_row_to_the_one_before(archive):
-    first = await archive.append_event("a", actor="t", data={"n": 1})
-    second = await archive.append_event("b", actor="t", data={"text": "中文"})
+    first = await archive.events.append("a", actor="t", data={"n": 1})
+    second = await archive.events.append("b", actor="t", data={"text": "中文"})
     assert first.prev_hash == GENESIS_HASH and second.prev_hash == first.hash
     assert await archive.verify_events() == (2, None, "")
 
 
 async def test_updates_and_deletes_are_refused(archive):
-    await archive.append_event("a", actor="t")
+    await archive.events.append("a", actor="t")
     for statement in ("UPDATE events SET actor = 'x'", "DELETE FROM events"):
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            await archive._db.execute(statement)
+            async with archive.db.transaction() as tx:
+                await tx.execute(statement)
 
 
 def tamper(path, statements):
@@ -54,7 +55,7 @@ async def test_verification_names_the_first_broken_row(tmp_path, statements, bro
     path = tmp_path / "kanyan.sqlite3"
     store = await ArchiveStore.open(path)
     for n in range(5):
-        await store.append_event("e", actor="t", data={"n": n})
+        await store.events.append("e", actor="t", data={"n": n})
     await store.close()
     tamper(path, statements)
     store = await ArchiveStore.open(path)
@@ -66,7 +67,7 @@ async def test_verification_names_the_first_broken_row(tmp_path, statements, bro
 async def test_a_rewritten_row_with_a_recomputed_hash_still_breaks_the_next_row(tmp_path):
     path = tmp_path / "kanyan.sqlite3"
     store = await ArchiveStore.open(path)
-    events = [await store.append_event("e", actor="t", data={"n": n}) for n in range(3)]
+    events = [await store.events.append("e", actor="t", data={"n": n}) for n in range(3)]
     await store.close()
     row = events[1]
     forged = event_hash(row.prev_hash, row.id, row.at, row.type, None, None, "t", '{"n":42}')
@@ -86,16 +87,18 @@ async def test_migrations_apply_once(tmp_path):
 
 
 async def test_inspection_states_only_move_forward(archive):
-    case = await archive.create_case(
+    case = await archive.cases.create(
         application_no="A1", applicant_name="n", item_code="X", item_name="x"
     )
-    inspection = await archive.create_inspection(case.id, "2026-11-27T02:00:00.000Z")
+    inspection = await archive.inspections.schedule(
+        case.id, "2026-11-27T02:00:00.000Z", None, [], actor="t"
+    )
     with pytest.raises(UserError):
-        await archive.mark_inspection_ended(inspection.id, actor="t")
-    await archive.mark_inspection_live(inspection.id, actor="t")
+        await archive.inspections.end(inspection.id, actor="t")
+    await archive.inspections.start(inspection.id, actor="t")
     with pytest.raises(UserError):
-        await archive.mark_inspection_live(inspection.id, actor="t")
-    ended = await archive.mark_inspection_ended(inspection.id, actor="t")
+        await archive.inspections.start(inspection.id, actor="t")
+    ended = await archive.inspections.end(inspection.id, actor="t")
     assert ended.state == "ended" and ended.ended_at
-    types = [e.type for e in await archive.events(inspection_id=inspection.id)]
+    types = [e.type for e in await archive.events.find(inspection_id=inspection.id)]
     assert types == ["inspection.scheduled", "session.started", "session.ended"]

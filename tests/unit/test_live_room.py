@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from server.archive import ArchiveStore
-from server.live import protocol
+from server.archive import ArchiveStore, GroupMember
+from server.errors import CloseCode
 from server.live.room import Presence, Role
 from server.live.rooms import RoomService
 from tests.support.server import make_settings
@@ -44,14 +44,16 @@ class FakeParticipant:
 async def room(tmp_path):
     settings = make_settings(tmp_path, media={"reconnect_grace_s": 1})
     archive = await ArchiveStore.open(tmp_path / "k.sqlite3")
-    case = await archive.create_case(
+    case = await archive.cases.create(
         application_no="A", applicant_name="a", item_code="X", item_name="x"
     )
-    inspection = await archive.create_inspection(case.id, "2026-11-26T00:00:00.000Z")
+    group = [GroupMember(role, role) for role in ("host", "clerk", "applicant")]
+    inspection = await archive.inspections.schedule(
+        case.id, "2026-11-26T00:00:00.000Z", None, group, actor="test"
+    )
     people = {}
-    for role in ("host", "clerk", "applicant"):
-        invitee = await archive.add_invitee(inspection.id, role, role)
-        people[role] = FakeParticipant(invitee.id, Role(role), role)
+    for invitee in await archive.inspections.invitees(inspection.id):
+        people[invitee.role] = FakeParticipant(invitee.id, Role(invitee.role), invitee.role)
     service = RoomService(settings, archive)
     live = await service.room_for(inspection.id)
     yield live, people
@@ -72,7 +74,7 @@ async def test_admission_seats_and_media_follow(room):
     a, h = p["applicant"].id, p["host"].id
     assert p["host"].followed[-1] == [(a, "audio"), (a, "video")]
     assert p["applicant"].followed[-1] == [(h, "audio"), (h, "video")]
-    types = [e.type for e in await live.archive.events(inspection_id=live.inspection.id)]
+    types = [e.type for e in await live.archive.events.find(inspection_id=live.inspection.id)]
     assert types[-3:] == ["participant.joined", "participant.joined", "participant.admitted"]
 
 
@@ -113,7 +115,7 @@ async def test_a_second_connection_replaces_the_first(room):
     second = FakeParticipant(p["host"].id, Role.HOST, "host")
     await live.arrive(second)
     await asyncio.sleep(0)
-    assert p["host"].closed[0] == protocol.CLOSE_REPLACED
+    assert p["host"].closed[0] == CloseCode.REPLACED
     await live.depart(p["host"], deliberate=False)  # the old one's goodbye changes nothing
     assert live.connections[p["host"].id] is second
     assert live.room.members[p["host"].id].presence == Presence.ADMITTED
@@ -124,12 +126,12 @@ async def test_deny_and_remove_close_with_their_codes_and_remove_revokes_the_lin
     await live.arrive(p["host"])
     await live.arrive(p["clerk"])
     await live.deny(p["host"].id, p["clerk"].id)
-    assert p["clerk"].closed[0] == protocol.CLOSE_DENIED
+    assert p["clerk"].closed[0] == CloseCode.DENIED
     await live.arrive(p["applicant"])
     await live.admit(p["host"].id, p["applicant"].id)
     await live.remove(p["host"].id, p["applicant"].id)
-    assert p["applicant"].closed[0] == protocol.CLOSE_REMOVED
-    invitee = await live.archive.get_invitee(p["applicant"].id)
+    assert p["applicant"].closed[0] == CloseCode.REMOVED
+    invitee = await live.archive.inspections.invitee(p["applicant"].id)
     assert invitee.revoked_at is not None
     assert p["host"].followed[-1] == []
 
@@ -142,8 +144,8 @@ async def test_the_end_closes_everyone_and_logs_their_departure(room):
     await live.start(p["host"].id)
     assert {"type": "state"}.items() <= p["applicant"].messages[-1].items()
     await live.end(p["host"].id)
-    assert p["host"].closed[0] == p["applicant"].closed[0] == protocol.CLOSE_ENDED
-    events = await live.archive.events(inspection_id=live.inspection.id)
+    assert p["host"].closed[0] == p["applicant"].closed[0] == CloseCode.ENDED
+    events = await live.archive.events.find(inspection_id=live.inspection.id)
     left = [e for e in events if e.type == "participant.left"]
     assert {e.actor for e in left} == {str(p["host"].id), str(p["applicant"].id)}
     assert live.service.get(live.inspection.id) is None

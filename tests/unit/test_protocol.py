@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from server.errors import ProtocolError
+from server.errors import CloseCode, ProtocolError
+from tests.support.server import ROOT
 from server.live import protocol
 
 
@@ -63,3 +64,63 @@ def test_unknown_type_message_does_not_echo_unbounded_input():
     with pytest.raises(ProtocolError) as err:
         protocol.parse(json.dumps({"type": "x" * 10000}))
     assert len(err.value.message) <= 120
+
+
+# -- server → client ---------------------------------------------------------------------------
+
+SERVER_SAMPLES = {
+    "welcome": lambda: protocol.welcome(
+        you={"id": 1, "name": "张", "role": "host"},
+        inspection={"id": 2},
+        permissions=["admit"],
+        ice_servers=[],
+        video_kbps=600,
+        heartbeat={"ping_after_s": 20, "drop_after_s": 45},
+    ),
+    "lobby": protocol.lobby,
+    "admitted": protocol.admitted,
+    "roster": lambda: protocol.roster("open", [{"id": 1}]),
+    "offer": lambda: protocol.offer("v=0", {"own": {}, "remote": {}}),
+    "state": lambda: protocol.state("live", "2026-11-27T02:00:00.000Z", None),
+    "notice": lambda: protocol.notice("screenshot_saved", "info", "截图已保存"),
+    "error": lambda: protocol.error("forbidden", "不允许", "admit"),
+    "ping": protocol.ping,
+    "pong": protocol.pong,
+    "bye": lambda: protocol.bye("denied", "主持人未准入"),
+    "recording": lambda: protocol.recording("recording", None, 1.5, 1),
+    "screenshot": lambda: protocol.screenshot({"id": 3}),
+    "screenshots": lambda: protocol.screenshots([{"id": 3}]),
+}
+
+
+def test_every_server_message_has_a_builder_and_is_documented():
+    assert set(SERVER_SAMPLES) == set(protocol.SERVER_MESSAGES)
+    document = (ROOT / "docs" / "protocol.md").read_text()
+    for kind, build in SERVER_SAMPLES.items():
+        message = build()
+        assert message["type"] == kind
+        # Every frame is JSON that a browser's JSON.parse reads back unchanged.
+        assert json.loads(protocol.encode(message)) == message
+        assert f"`{kind}`" in document, f"{kind} is not in docs/protocol.md"
+
+
+def test_the_welcome_carries_the_protocol_version():
+    assert SERVER_SAMPLES["welcome"]()["version"] == protocol.VERSION
+
+
+def test_messages_are_built_only_in_the_protocol_module():
+    """No dict literal with a "type" anywhere else in the server: one place to read them all."""
+    offenders = []
+    for folder in ("server", "recorder", "web"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if path.name == "protocol.py" and path.parent.name == "live":
+                continue
+            if '"type": "' in path.read_text():
+                offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+
+
+def test_close_codes_are_the_documented_ones():
+    document = (ROOT / "docs" / "protocol.md").read_text()
+    for code in CloseCode:
+        assert f"| {int(code)} |" in document, code

@@ -125,12 +125,12 @@ async def catalog_save(request: web.Request) -> web.StreamResponse:
 async def _dishonesty_context(request: web.Request) -> dict[str, Any]:
     archive = request.app[ARCHIVE]
     query = request.query.get("q", "").strip()[:60]
-    entries, total = await archive.list_dishonesty(query=query, limit=200)
+    entries, total = await archive.eligibility.dishonesty(query=query, limit=200)
     return {
         "entries": entries,
         "total": total,
         "q": query,
-        "imports": await archive.dishonesty_imports(),
+        "imports": await archive.eligibility.dishonesty_imports(),
         **helpers(request),
     }
 
@@ -174,7 +174,7 @@ async def dishonesty_import(request: web.Request) -> web.StreamResponse:
 
 async def _accounts_context(request: web.Request) -> dict[str, Any]:
     return {
-        "accounts": await request.app[ARCHIVE].list_staff(),
+        "accounts": await request.app[ARCHIVE].staff.accounts(),
         "roles": [(str(role), names) for role, names in STAFF_ROLE_NAMES.items()],
         **helpers(request),
     }
@@ -215,7 +215,7 @@ async def create_account(request: web.Request) -> web.StreamResponse:
 
 
 async def _target_account(request: web.Request) -> Any:
-    return await request.app[ARCHIVE].get_staff(int_param(request.match_info["account"]))
+    return await request.app[ARCHIVE].staff.get(int_param(request.match_info["account"]))
 
 
 @staff_page(StaffAction.MANAGE_ACCOUNTS)
@@ -236,7 +236,7 @@ async def toggle_account(request: web.Request) -> web.StreamResponse:
     disable = request.match_info["action"] == "disable"
     if disable and me is not None and account.id == me.id:
         raise UserError("不能停用自己的账号 / you cannot disable your own account")
-    await request.app[ARCHIVE].set_staff_disabled(account.id, disable, actor=actor_of(request))
+    await request.app[ARCHIVE].staff.set_disabled(account.id, disable, actor=actor_of(request))
     raise web.HTTPSeeOther("/admin/accounts")
 
 
@@ -244,7 +244,7 @@ async def toggle_account(request: web.Request) -> web.StreamResponse:
 
 
 async def _keys_context(request: web.Request) -> dict[str, Any]:
-    return {"keys": await request.app[ARCHIVE].list_api_keys(), **helpers(request)}
+    return {"keys": await request.app[ARCHIVE].staff.keys(), **helpers(request)}
 
 
 @staff_page(StaffAction.MANAGE_API_KEYS)
@@ -275,6 +275,6 @@ async def create_api_key(request: web.Request) -> web.StreamResponse:
 
 @staff_page(StaffAction.MANAGE_API_KEYS)
 async def revoke_api_key(request: web.Request) -> web.StreamResponse:
-    record = await request.app[ARCHIVE].get_api_key(int_param(request.match_info["key"]))
-    await request.app[ARCHIVE].revoke_api_key(record.id, actor=actor_of(request))
+    record = await request.app[ARCHIVE].staff.key(int_param(request.match_info["key"]))
+    await request.app[ARCHIVE].staff.revoke_key(record.id, actor=actor_of(request))
     raise web.HTTPSeeOther("/admin/api-keys")

@@ -17,7 +17,7 @@ from aiohttp import web
 from server.archive import ApiKey, Case
 from server.cases.eligibility import GROUND_NAMES, Ground
 from server.cases.intake import check_dishonesty_entries, decode_upload, parse_dishonesty_csv
-from server.errors import BadRequest, KanyanError, NotFound
+from server.errors import BadRequest, NotFound
 from server.services import API_KEYS, ARCHIVE, CASES, STATUS_LINKS
 from server.states import case_label
 
@@ -34,31 +34,16 @@ class UnsupportedMediaType(BadRequest):
     code = "unsupported_media_type"
 
 
-def error_json(exc: KanyanError) -> web.Response:
-    body: dict[str, Any] = {"code": exc.code, "message": exc.message}
-    if isinstance(exc.details, dict) and all(
-        isinstance(k, str) and isinstance(v, str) for k, v in exc.details.items()
-    ):
-        body["fields"] = exc.details
-    response = web.json_response({"error": body}, status=exc.status)
-    if exc.status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="kanyan"'
-    return response
-
-
 def api(handler: ApiHandler) -> ApiHandler:
-    """Authenticate by bearer key first, then run the handler; errors become JSON with the
-    bad fields named."""
+    """Authenticate by bearer key first, then run the handler (web.middleware renders every
+    error as JSON with the bad fields named)."""
 
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.Response:
-        try:
-            request[KEY] = await request.app[API_KEYS].authenticate(
-                request.headers.get("Authorization")
-            )
-            return await handler(request)
-        except KanyanError as exc:
-            return error_json(exc)
+        request[KEY] = await request.app[API_KEYS].authenticate(
+            request.headers.get("Authorization")
+        )
+        return await handler(request)
 
     return wrapped
 
@@ -84,8 +69,8 @@ async def _json_body(request: web.Request) -> Any:
 
 async def case_json(request: web.Request, case: Case) -> dict[str, Any]:
     archive = request.app[ARCHIVE]
-    exclusions = await archive.exclusions(case.id, active_only=True)
-    inspections = await archive.inspections_of_case(case.id)
+    exclusions = await archive.eligibility.exclusions(case.id, active_only=True)
+    inspections = await archive.inspections.of_case(case.id)
     return {
         "id": case.id,
         "case_no": case.case_no,
@@ -133,7 +118,7 @@ async def get_case(request: web.Request) -> web.Response:
         case_id = int(request.match_info["case"])
     except ValueError:
         raise NotFound("案件不存在 / no such case") from None
-    case = await request.app[ARCHIVE].get_case(case_id)
+    case = await request.app[ARCHIVE].cases.get(case_id)
     return web.json_response(await case_json(request, case))
 
 
@@ -164,7 +149,7 @@ async def import_dishonesty(request: web.Request) -> web.Response:
     result = await request.app[CASES].import_dishonesty(
         rows, replace=mode == "replace", source=f"api:{request[KEY].name}", actor=_caller(request)
     )
-    _, total = await request.app[ARCHIVE].list_dishonesty(limit=1)
+    _, total = await request.app[ARCHIVE].eligibility.dishonesty(limit=1)
     return web.json_response(
         {
             "import_id": result.id,

@@ -19,7 +19,7 @@ from server.cases.intake import application_from_form
 from server.errors import BadRequest, NotFound, UserError
 from server.services import ARCHIVE, CASES, CATALOG, LINKS, SETTINGS, STATUS_LINKS
 from server.staff.roles import StaffAction, may
-from server.states import CaseState
+from server.states import ACTIVE_INSPECTION, CaseState, InspectionState
 
 from ..pages import form_text, helpers, int_param, page, public_base, qr_svg
 from ..staff import Handler, actor_of, current, staff_page
@@ -49,10 +49,10 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         now = clock.now()
         today = now.astimezone(clock.SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
         tomorrow = today + timedelta(days=1)
-        agenda = await archive.agenda(clock.iso(today))
+        agenda = await archive.inspections.agenda(clock.iso(today))
         context["today"] = [e for e in agenda if e.scheduled_at < clock.iso(tomorrow)]
         context["upcoming"] = [e for e in agenda if e.scheduled_at >= clock.iso(tomorrow)]
-        waiting, waiting_count = await archive.list_cases(state="intake", limit=10)
+        waiting, waiting_count = await archive.cases.search(state=CaseState.INTAKE, limit=10)
         context["waiting"] = waiting
         context["waiting_count"] = waiting_count
     return page(request, "staff/dashboard.html", context)
@@ -79,7 +79,7 @@ async def case_list(request: web.Request) -> web.StreamResponse:
         pass
     number = max(1, int_param(query.get("page", "1")))
     archive = request.app[ARCHIVE]
-    cases, total = await archive.list_cases(
+    cases, total = await archive.cases.search(
         **filters,
         created_from=created_from,
         created_before=created_before,
@@ -99,7 +99,7 @@ async def case_list(request: web.Request) -> web.StreamResponse:
             "page_url": lambda n: "/cases?" + urlencode({**params, "page": n}),
             "states": [str(state) for state in CaseState],
             "items": await request.app[CATALOG].items(),
-            "sections": await archive.case_sections(),
+            "sections": await archive.cases.sections(),
             "query": dict(query),
             **helpers(request),
         },
@@ -112,7 +112,7 @@ async def case_list(request: web.Request) -> web.StreamResponse:
 async def _intake_context(request: web.Request) -> dict[str, Any]:
     return {
         "items": await request.app[CATALOG].items(),
-        "sections": await request.app[ARCHIVE].case_sections(),
+        "sections": await request.app[ARCHIVE].cases.sections(),
     }
 
 
@@ -149,7 +149,7 @@ async def create_case(request: web.Request) -> web.StreamResponse:
 
 
 async def case_of(request: web.Request) -> Case:
-    return await request.app[ARCHIVE].get_case(int_param(request.match_info["case"]))
+    return await request.app[ARCHIVE].cases.get(int_param(request.match_info["case"]))
 
 
 async def inspection_view(
@@ -158,17 +158,17 @@ async def inspection_view(
     archive = request.app[ARCHIVE]
     links = request.app[LINKS]
     account = current(request)
-    accounts = await archive.invitee_accounts(inspection.id)
-    open_links = inspection.state in ("scheduled", "live")
+    accounts = await archive.inspections.invitee_accounts(inspection.id)
+    open_links = inspection.state in ACTIVE_INSPECTION
     members: list[Member] = []
-    for invitee in await archive.invitees(inspection.id):
+    for invitee in await archive.inspections.invitees(inspection.id):
         mine = account is not None and accounts.get(invitee.id) == account.id
         url = ""
         if open_links and invitee.revoked_at is None and (show_all_links or mine):
             url = links.room_url(invitee, inspection)
         members.append(Member(invitee, url, mine))
     applicant = next((m for m in members if m.invitee.role == "applicant" and m.url), None)
-    version_id = await archive.inspection_catalog_version(inspection.id)
+    version_id = await archive.inspections.catalog_version(inspection.id)
     checklist = await request.app[CATALOG].version(version_id) if version_id else None
     return {
         "inspection": inspection,
@@ -177,8 +177,8 @@ async def inspection_view(
         "applicant_qr": qr_svg(applicant.url) if applicant else None,
         "checklist": checklist,
         "cancel_reason": (
-            await archive.inspection_cancel_reason(inspection.id)
-            if inspection.state == "cancelled"
+            await archive.inspections.cancel_reason(inspection.id)
+            if inspection.state == InspectionState.CANCELLED
             else None
         ),
         "opens_at": clock.parse(inspection.scheduled_at)
@@ -200,7 +200,7 @@ async def render_case(
     schedules = may(account, StaffAction.SCHEDULE)
     inspections = [
         await inspection_view(request, inspection, schedules)
-        for inspection in reversed(await archive.inspections_of_case(case.id))
+        for inspection in reversed(await archive.inspections.of_case(case.id))
     ]
     status_url = ""
     status_qr = None
@@ -218,13 +218,13 @@ async def render_case(
         {
             "case": case,
             "item": item,
-            "exclusions": await archive.exclusions(case.id),
-            "blocking": await archive.exclusions(case.id, active_only=True),
+            "exclusions": await archive.eligibility.exclusions(case.id),
+            "blocking": await archive.eligibility.exclusions(case.id, active_only=True),
             "inspections": inspections,
             "active": next(
-                (v for v in inspections if v["inspection"].state in ("scheduled", "live")), None
+                (v for v in inspections if v["inspection"].state in ACTIVE_INSPECTION), None
             ),
-            "events": await archive.case_events(case.id),
+            "events": await archive.events.find(case_id=case.id),
             "declarable": DECLARABLE,
             "status_url": status_url,
             "status_qr": status_qr,
@@ -247,7 +247,7 @@ def on_case(
             try:
                 return await handler(request)
             except (BadRequest, UserError) as exc:
-                case = await request.app[ARCHIVE].get_case(await find(request))
+                case = await request.app[ARCHIVE].cases.get(await find(request))
                 details = exc.details if isinstance(exc.details, dict) else {}
                 message = exc.message
                 if details and not details.get("exclusions"):
@@ -269,13 +269,13 @@ async def inspection_case_id(request: web.Request) -> int:
 
 async def exclusion_case_id(request: web.Request) -> int:
     archive = request.app[ARCHIVE]
-    return (await archive.get_exclusion(int_param(request.match_info["exclusion"]))).case_id
+    return (await archive.eligibility.exclusion(int_param(request.match_info["exclusion"]))).case_id
 
 
 async def invitee_case_id(request: web.Request) -> int:
     archive = request.app[ARCHIVE]
-    invitee = await archive.get_invitee(int_param(request.match_info["invitee"]))
-    return (await archive.get_inspection(invitee.inspection_id)).case_id
+    invitee = await archive.inspections.invitee(int_param(request.match_info["invitee"]))
+    return (await archive.inspections.get(invitee.inspection_id)).case_id
 
 
 def back(case_id: int, notice: str = "") -> web.HTTPSeeOther:
@@ -301,7 +301,7 @@ async def declare_exclusion(request: web.Request) -> web.StreamResponse:
 @on_case(exclusion_case_id)
 async def withdraw_exclusion(request: web.Request) -> web.StreamResponse:
     archive = request.app[ARCHIVE]
-    exclusion = await archive.get_exclusion(int_param(request.match_info["exclusion"]))
+    exclusion = await archive.eligibility.exclusion(int_param(request.match_info["exclusion"]))
     form = await request.post()
     await request.app[CASES].withdraw(
         exclusion.id, form_text(form, "reason"), actor=actor_of(request)
@@ -316,4 +316,4 @@ async def withdraw_exclusion(request: web.Request) -> web.StreamResponse:
 
 
 async def inspection_of(request: web.Request) -> Inspection:
-    return await request.app[ARCHIVE].get_inspection(int_param(request.match_info["inspection"]))
+    return await request.app[ARCHIVE].inspections.get(int_param(request.match_info["inspection"]))

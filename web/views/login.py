@@ -49,7 +49,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     account = current(request)
     if account is not None:
-        await request.app[ARCHIVE].append_event("staff.logout", actor=f"staff:{account.username}")
+        await request.app[ARCHIVE].events.append("staff.logout", actor=f"staff:{account.username}")
     response = see_other("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     return response

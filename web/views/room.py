@@ -52,7 +52,7 @@ async def screenshot_image(request: web.Request) -> web.StreamResponse:
     grant = await request.app[LINKS].authorise(request.match_info["token"], inspection_id)
     if not allowed(Role(grant.invitee.role), Action.SCREENSHOT):
         raise NotAuthorised("您无权查看截图 / your role may not see screenshots")
-    shot = await request.app[ARCHIVE].get_screenshot(int(request.match_info["screenshot"]))
+    shot = await request.app[ARCHIVE].evidence.screenshot(int(request.match_info["screenshot"]))
     root = request.app[SETTINGS].recordings_dir.resolve()
     path = (root / shot.path).resolve()
     if shot.inspection_id != inspection_id or not path.is_relative_to(root) or not path.is_file():

@@ -12,6 +12,7 @@ from server.archive import Case, GroupMember, Invitee
 from server.errors import BadRequest, UserError
 from server.services import ARCHIVE, CASES, STATUS_LINKS
 from server.staff.roles import StaffAction, StaffRole
+from server.states import ACTIVE_INSPECTION
 
 from ..pages import form_text, helpers, int_param, page, public_base, qr_svg
 from ..staff import actor_of, current, staff_page
@@ -55,7 +56,7 @@ async def _group_from_form(request: web.Request, form: Any, case: Case) -> list[
     group: list[GroupMember] = []
     host_account = form_text(form, "host_account", 20)
     if host_account:
-        account = await archive.get_staff(int_param(host_account))
+        account = await archive.staff.get(int_param(host_account))
         if account.role != StaffRole.INSPECTOR or account.disabled_at is not None:
             raise BadRequest(
                 "主持人须为在用的勘验人员账号 / the host must be an active inspector account",
@@ -66,7 +67,7 @@ async def _group_from_form(request: web.Request, form: Any, case: Case) -> list[
     else:
         group.extend(_rows(form, "host"))
     for value in form.getall("clerk_account", []):
-        account = await archive.get_staff(int_param(str(value)))
+        account = await archive.staff.get(int_param(str(value)))
         if account.role != StaffRole.CLERK:
             raise BadRequest(
                 "所选账号不是业务审批人员 / not a clerk account",
@@ -95,14 +96,14 @@ async def _schedule_context(request: web.Request, case: Case) -> dict[str, Any]:
     account = current(request)
     return {
         "case": case,
-        "inspectors": await archive.list_staff(StaffRole.INSPECTOR),
-        "clerks": await archive.list_staff(StaffRole.CLERK),
+        "inspectors": await archive.staff.accounts(StaffRole.INSPECTOR),
+        "clerks": await archive.staff.accounts(StaffRole.CLERK),
         "rows": GROUP_ROWS,
         "default_when": default.strftime("%Y-%m-%dT%H:%M"),
         "me_id": account.id if account else None,
-        "blocking": await archive.exclusions(case.id, active_only=True),
+        "blocking": await archive.eligibility.exclusions(case.id, active_only=True),
         "already": any(
-            i.state in ("scheduled", "live") for i in await archive.inspections_of_case(case.id)
+            i.state in ACTIVE_INSPECTION for i in await archive.inspections.of_case(case.id)
         ),
         **helpers(request),
     }
@@ -188,8 +189,8 @@ async def add_member(request: web.Request) -> web.StreamResponse:
 @on_case(invitee_case_id)
 async def revoke_member(request: web.Request) -> web.StreamResponse:
     archive = request.app[ARCHIVE]
-    invitee: Invitee = await archive.get_invitee(int_param(request.match_info["invitee"]))
-    inspection = await archive.get_inspection(invitee.inspection_id)
+    invitee: Invitee = await archive.inspections.invitee(int_param(request.match_info["invitee"]))
+    inspection = await archive.inspections.get(invitee.inspection_id)
     await request.app[CASES].revoke_member(invitee.id, actor=actor_of(request))
     raise back(inspection.case_id, "member_revoked")
 
@@ -197,7 +198,7 @@ async def revoke_member(request: web.Request) -> web.StreamResponse:
 @staff_page(StaffAction.SCHEDULE)
 async def renew_status_link(request: web.Request) -> web.StreamResponse:
     case = await case_of(request)
-    await request.app[ARCHIVE].renew_status_link(case.id, actor=actor_of(request))
+    await request.app[ARCHIVE].cases.renew_status_link(case.id, actor=actor_of(request))
     raise back(case.id, "status_renewed")
 
 
@@ -206,7 +207,7 @@ async def applicant_notice(request: web.Request) -> web.StreamResponse:
     """A printable sheet for the applicant: time, what to prepare, and both QR codes."""
     inspection = await inspection_of(request)
     archive = request.app[ARCHIVE]
-    case = await archive.get_case(inspection.case_id)
+    case = await archive.cases.get(inspection.case_id)
     view = await inspection_view(request, inspection, True)
     applicant = next((m for m in view["members"] if m.invitee.role == "applicant"), None)
     if applicant is None or not applicant.url:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.services import ARCHIVE, STATUS_LINKS
+from server.states import ACTIVE_INSPECTION
 
 from ..pages import helpers, page
 
@@ -12,9 +13,9 @@ from ..pages import helpers, page
 async def status_page(request: web.Request) -> web.StreamResponse:
     case = await request.app[STATUS_LINKS].authorise(request.match_info["token"])
     archive = request.app[ARCHIVE]
-    inspections = await archive.inspections_of_case(case.id)
-    upcoming = next((i for i in inspections if i.state in ("scheduled", "live")), None)
-    blocking = await archive.exclusions(case.id, active_only=True)
+    inspections = await archive.inspections.of_case(case.id)
+    upcoming = next((i for i in inspections if i.state in ACTIVE_INSPECTION), None)
+    blocking = await archive.eligibility.exclusions(case.id, active_only=True)
     response = page(
         request,
         "status.html",

@@ -1,0 +1,39 @@
+"""The archive store: every SQL statement of Kanyan lives in this package.
+
+A small core — `db` (connections and the one `transaction()`), `migrations`, `events` (the
+hash-chained log) — and one module per aggregate, each record type next to its SQL: `cases`,
+`inspections` (and their invited groups), `staff` (accounts and API keys), `catalog`,
+`eligibility` (exclusions and the dishonesty list), `evidence` (recordings and screenshots).
+"""
+
+from .cases import Case
+from .catalog import CatalogRow
+from .db import Database, Tx
+from .eligibility import DishonestyEntry, DishonestyImport, ExclusionRow
+from .events import GENESIS_HASH, Event, event_hash
+from .evidence import Recording, Screenshot
+from .inspections import AgendaEntry, GroupMember, Inspection, Invitee
+from .staff import ApiKey, StaffAccount
+from .store import ArchiveStore
+
+__all__ = [
+    "GENESIS_HASH",
+    "AgendaEntry",
+    "ApiKey",
+    "ArchiveStore",
+    "Case",
+    "CatalogRow",
+    "Database",
+    "DishonestyEntry",
+    "DishonestyImport",
+    "Event",
+    "ExclusionRow",
+    "GroupMember",
+    "Inspection",
+    "Invitee",
+    "Recording",
+    "Screenshot",
+    "StaffAccount",
+    "Tx",
+    "event_hash",
+]

@@ -1,0 +1,392 @@
+"""Inspections of a case, the group invited to each, and the staff dashboard's agenda."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .. import clock
+from ..errors import NotFound
+from ..states import ACTIVE_INSPECTION, CaseState, InspectionState, check_inspection
+from .cases import move_case
+from .db import Database, Row, Tx, writer
+
+
+@dataclass(frozen=True)
+class Inspection:
+    id: int
+    case_id: int
+    seq: int
+    scheduled_at: str
+    state: str  # InspectionState
+    started_at: str | None
+    ended_at: str | None
+    created_at: str
+
+    @classmethod
+    def from_row(cls, row: Row) -> Inspection:
+        return cls(
+            row["id"],
+            row["case_id"],
+            row["seq"],
+            row["scheduled_at"],
+            row["state"],
+            row["started_at"],
+            row["ended_at"],
+            row["created_at"],
+        )
+
+
+@dataclass(frozen=True)
+class Invitee:
+    """A person invited to one inspection in one role, holding a personal link."""
+
+    id: int
+    inspection_id: int
+    role: str
+    name: str
+    unit: str
+    phone: str
+    link_gen: int
+    revoked_at: str | None
+    revoked_reason: str | None
+    created_at: str
+
+    @classmethod
+    def from_row(cls, row: Row) -> Invitee:
+        return cls(
+            row["id"],
+            row["inspection_id"],
+            row["role"],
+            row["name"],
+            row["unit"],
+            row["phone"],
+            row["link_gen"],
+            row["revoked_at"],
+            row["revoked_reason"],
+            row["created_at"],
+        )
+
+
+@dataclass(frozen=True)
+class GroupMember:
+    """A person to invite when scheduling; `user_id` when they are staff with an account."""
+
+    role: str
+    name: str
+    unit: str = ""
+    phone: str = ""
+    user_id: int | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"role": self.role, "name": self.name, "unit": self.unit, "user_id": self.user_id}
+
+
+@dataclass(frozen=True)
+class AgendaEntry:
+    """One line of the staff dashboard."""
+
+    inspection_id: int
+    scheduled_at: str
+    state: str
+    seq: int
+    case_id: int
+    case_no: str
+    item_name: str
+    applicant_name: str
+    site_address: str
+    section: str
+    host_name: str | None
+    host_user_id: int | None
+
+
+async def _inspection_state(tx: Tx, inspection_id: int) -> Row:
+    row = await tx.one(
+        "SELECT case_id, state, scheduled_at FROM inspections WHERE id = ?", (inspection_id,)
+    )
+    if row is None:
+        raise NotFound(f"勘验不存在 / no inspection {inspection_id}")
+    return row
+
+
+async def _insert_member(tx: Tx, inspection_id: int, member: GroupMember, now: str) -> int:
+    return await tx.insert(
+        """INSERT INTO invitees (inspection_id, role, name, unit, phone, created_at, user_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?)""",
+        (inspection_id, member.role, member.name, member.unit, member.phone, now, member.user_id),
+    )
+
+
+async def _active_elsewhere(tx: Tx, case_id: int) -> bool:
+    placeholders = ", ".join("?" for _ in ACTIVE_INSPECTION)
+    row = await tx.one(
+        f"SELECT 1 FROM inspections WHERE case_id = ? AND state IN ({placeholders}) LIMIT 1",
+        (case_id, *ACTIVE_INSPECTION),
+    )
+    return row is not None
+
+
+class InspectionStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- inspections -----------------------------------------------------------------------------
+
+    @writer
+    async def schedule(
+        self,
+        case_id: int,
+        scheduled_at: str,
+        catalog_version_id: int | None,
+        group: list[GroupMember],
+        *,
+        actor: str,
+    ) -> Inspection:
+        """A new inspection of the case with its whole group; the case becomes scheduled."""
+        now = clock.now_iso()
+        async with self._db.transaction() as tx:
+            await move_case(tx, case_id, CaseState.SCHEDULED)
+            seq = (
+                await tx.value(
+                    "SELECT COALESCE(MAX(seq), 0) FROM inspections WHERE case_id = ?", (case_id,)
+                )
+                + 1
+            )
+            inspection_id = await tx.insert(
+                """INSERT INTO inspections (case_id, seq, scheduled_at, state, created_at,
+                       catalog_version_id)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                (case_id, seq, scheduled_at, InspectionState.SCHEDULED, now, catalog_version_id),
+            )
+            for member in group:
+                await _insert_member(tx, inspection_id, member, now)
+            await tx.event(
+                "inspection.scheduled",
+                actor=actor,
+                case_id=case_id,
+                inspection_id=inspection_id,
+                data={
+                    "seq": seq,
+                    "scheduled_at": scheduled_at,
+                    "catalog_version_id": catalog_version_id,
+                    "group": [member.describe() for member in group],
+                },
+            )
+        return await self.get(inspection_id)
+
+    async def get(self, inspection_id: int) -> Inspection:
+        row = await self._db.one("SELECT * FROM inspections WHERE id = ?", (inspection_id,))
+        if row is None:
+            raise NotFound(f"勘验不存在 / no inspection {inspection_id}")
+        return Inspection.from_row(row)
+
+    async def of_case(self, case_id: int) -> list[Inspection]:
+        rows = await self._db.all(
+            "SELECT * FROM inspections WHERE case_id = ? ORDER BY seq", (case_id,)
+        )
+        return [Inspection.from_row(row) for row in rows]
+
+    @writer
+    async def start(self, inspection_id: int, *, actor: str) -> Inspection:
+        """The host started the session."""
+        at = clock.now_iso()
+        async with self._db.transaction() as tx:
+            row = await _inspection_state(tx, inspection_id)
+            check_inspection(row["state"], InspectionState.LIVE)
+            await tx.execute(
+                "UPDATE inspections SET state = ?, started_at = ? WHERE id = ?",
+                (InspectionState.LIVE, at, inspection_id),
+            )
+            await tx.event(
+                "session.started",
+                actor=actor,
+                case_id=row["case_id"],
+                inspection_id=inspection_id,
+                data={"started_at": at},
+            )
+        return await self.get(inspection_id)
+
+    @writer
+    async def end(
+        self, inspection_id: int, *, actor: str, data: dict[str, Any] | None = None
+    ) -> Inspection:
+        """The session ended; nobody joins it any more."""
+        at = clock.now_iso()
+        async with self._db.transaction() as tx:
+            row = await _inspection_state(tx, inspection_id)
+            check_inspection(row["state"], InspectionState.ENDED)
+            await tx.execute(
+                "UPDATE inspections SET state = ?, ended_at = ? WHERE id = ?",
+                (InspectionState.ENDED, at, inspection_id),
+            )
+            await tx.event(
+                "session.ended",
+                actor=actor,
+                case_id=row["case_id"],
+                inspection_id=inspection_id,
+                data={"ended_at": at, **(data or {})},
+            )
+        return await self.get(inspection_id)
+
+    @writer
+    async def reschedule(
+        self, inspection_id: int, scheduled_at: str, reason: str, *, actor: str
+    ) -> Inspection:
+        """Move a scheduled inspection; every link issued for it so far stops working."""
+        async with self._db.transaction() as tx:
+            row = await _inspection_state(tx, inspection_id)
+            # Moving keeps the state: only what may still be cancelled may be moved.
+            check_inspection(row["state"], InspectionState.CANCELLED)
+            await tx.execute(
+                "UPDATE inspections SET scheduled_at = ? WHERE id = ?",
+                (scheduled_at, inspection_id),
+            )
+            await tx.execute(
+                "UPDATE invitees SET link_gen = link_gen + 1 WHERE inspection_id = ?",
+                (inspection_id,),
+            )
+            await tx.event(
+                "inspection.rescheduled",
+                actor=actor,
+                case_id=row["case_id"],
+                inspection_id=inspection_id,
+                data={"from": row["scheduled_at"], "to": scheduled_at, "reason": reason},
+            )
+        return await self.get(inspection_id)
+
+    @writer
+    async def cancel(self, inspection_id: int, reason: str, *, actor: str) -> Inspection:
+        """Cancel a scheduled inspection (its links stop working); the case goes back to
+        intake unless it has another one scheduled or is excluded."""
+        async with self._db.transaction() as tx:
+            row = await _inspection_state(tx, inspection_id)
+            check_inspection(row["state"], InspectionState.CANCELLED)
+            case_id = row["case_id"]
+            await tx.execute(
+                "UPDATE inspections SET state = ?, cancelled_at = ?, cancel_reason = ? "
+                "WHERE id = ?",
+                (InspectionState.CANCELLED, clock.now_iso(), reason, inspection_id),
+            )
+            case = await tx.row("SELECT state FROM cases WHERE id = ?", (case_id,))
+            if case["state"] == CaseState.SCHEDULED and not await _active_elsewhere(tx, case_id):
+                await move_case(tx, case_id, CaseState.INTAKE)
+            await tx.event(
+                "inspection.cancelled",
+                actor=actor,
+                case_id=case_id,
+                inspection_id=inspection_id,
+                data={"reason": reason},
+            )
+        return await self.get(inspection_id)
+
+    async def catalog_version(self, inspection_id: int) -> int | None:
+        row = await self._db.one(
+            "SELECT catalog_version_id FROM inspections WHERE id = ?", (inspection_id,)
+        )
+        return row[0] if row else None
+
+    async def cancel_reason(self, inspection_id: int) -> str | None:
+        row = await self._db.one(
+            "SELECT cancel_reason FROM inspections WHERE id = ?", (inspection_id,)
+        )
+        return row[0] if row else None
+
+    async def agenda(self, since: str, *, limit: int = 200) -> list[AgendaEntry]:
+        """Scheduled and live inspections from `since` on (live ones whatever their time)."""
+        rows = await self._db.all(
+            """SELECT i.id AS inspection_id, i.scheduled_at, i.state, i.seq,
+                      c.id AS case_id, c.case_no, c.item_name, c.applicant_name,
+                      c.site_address, c.section,
+                      (SELECT name FROM invitees h WHERE h.inspection_id = i.id
+                         AND h.role = 'host' AND h.revoked_at IS NULL ORDER BY h.id LIMIT 1)
+                        AS host_name,
+                      (SELECT user_id FROM invitees h WHERE h.inspection_id = i.id
+                         AND h.role = 'host' AND h.revoked_at IS NULL ORDER BY h.id LIMIT 1)
+                        AS host_user_id
+               FROM inspections i JOIN cases c ON c.id = i.case_id
+               WHERE (i.state = ? AND i.scheduled_at >= ?) OR i.state = ?
+               ORDER BY i.scheduled_at LIMIT ?""",
+            (InspectionState.SCHEDULED, since, InspectionState.LIVE, limit),
+        )
+        return [AgendaEntry(**dict(row)) for row in rows]
+
+    # -- the group -------------------------------------------------------------------------------
+
+    async def invitee(self, invitee_id: int) -> Invitee:
+        row = await self._db.one("SELECT * FROM invitees WHERE id = ?", (invitee_id,))
+        if row is None:
+            raise NotFound(f"参与人不存在 / no invitee {invitee_id}")
+        return Invitee.from_row(row)
+
+    async def invitees(self, inspection_id: int) -> list[Invitee]:
+        rows = await self._db.all(
+            "SELECT * FROM invitees WHERE inspection_id = ? ORDER BY id", (inspection_id,)
+        )
+        return [Invitee.from_row(row) for row in rows]
+
+    async def invitee_accounts(self, inspection_id: int) -> dict[int, int]:
+        """invitee id → staff account id, for the members who are staff with accounts."""
+        rows = await self._db.all(
+            "SELECT id, user_id FROM invitees WHERE inspection_id = ? AND user_id IS NOT NULL",
+            (inspection_id,),
+        )
+        return {row[0]: row[1] for row in rows}
+
+    @writer
+    async def add_member(self, inspection_id: int, member: GroupMember, *, actor: str) -> Invitee:
+        async with self._db.transaction() as tx:
+            row = await _inspection_state(tx, inspection_id)
+            invitee_id = await _insert_member(tx, inspection_id, member, clock.now_iso())
+            await tx.event(
+                "invitee.added",
+                actor=actor,
+                case_id=row["case_id"],
+                inspection_id=inspection_id,
+                data={"invitee_id": invitee_id, **member.describe()},
+            )
+        return await self.invitee(invitee_id)
+
+    @writer
+    async def revoke_member(self, invitee_id: int, reason: str, *, actor: str) -> None:
+        """A staff member withdrew the invitation: the person's link stops working."""
+        async with self._db.transaction() as tx:
+            case_id, inspection_id = await _revoke(tx, invitee_id, reason)
+            await tx.event(
+                "invitee.revoked",
+                actor=actor,
+                case_id=case_id,
+                inspection_id=inspection_id,
+                data={"invitee_id": invitee_id, "reason": reason},
+            )
+
+    @writer
+    async def remove_from_room(self, invitee_id: int, *, actor: str) -> None:
+        """The host removed the person from the room: their link stops working at once."""
+        async with self._db.transaction() as tx:
+            case_id, inspection_id = await _revoke(
+                tx, invitee_id, f"removed by participant {actor}"
+            )
+            await tx.event(
+                "participant.removed",
+                actor=actor,
+                case_id=case_id,
+                inspection_id=inspection_id,
+                data={"participant": invitee_id},
+            )
+
+
+async def _revoke(tx: Tx, invitee_id: int, reason: str) -> tuple[int, int]:
+    """Revoke one person's link; (case id, inspection id)."""
+    row = await tx.one(
+        """SELECT i.id, i.case_id FROM invitees v JOIN inspections i ON i.id = v.inspection_id
+           WHERE v.id = ?""",
+        (invitee_id,),
+    )
+    if row is None:
+        raise NotFound(f"参与人不存在 / no invitee {invitee_id}")
+    await tx.execute(
+        "UPDATE invitees SET revoked_at = ?, revoked_reason = ? "
+        "WHERE id = ? AND revoked_at IS NULL",
+        (clock.now_iso(), reason, invitee_id),
+    )
+    return row["case_id"], row["id"]

@@ -1,0 +1,236 @@
+"""Numbered schema migrations, applied at start, each in its own transaction.
+
+Append only: never edit a migration that has shipped. The SQL is what SQLite and PostgreSQL
+both accept, but for `INTEGER PRIMARY KEY` (the scale-out backend maps it to an identity).
+"""
+
+from __future__ import annotations
+
+from .. import clock
+from .db import Database
+
+# (version, name, statements). Append only: never edit a migration that has shipped.
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (
+        1,
+        "cases, inspections, invitees, event log",
+        [
+            """CREATE TABLE cases (
+                id INTEGER PRIMARY KEY,
+                case_no TEXT NOT NULL UNIQUE,
+                application_no TEXT NOT NULL UNIQUE,
+                applicant_name TEXT NOT NULL,
+                applicant_id_no TEXT NOT NULL DEFAULT '',
+                applicant_phone TEXT NOT NULL DEFAULT '',
+                item_code TEXT NOT NULL,
+                item_name TEXT NOT NULL,
+                site_address TEXT NOT NULL DEFAULT '',
+                section TEXT NOT NULL DEFAULT '',
+                state TEXT NOT NULL,
+                is_demo INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE inspections (
+                id INTEGER PRIMARY KEY,
+                case_id INTEGER NOT NULL REFERENCES cases(id),
+                seq INTEGER NOT NULL,
+                scheduled_at TEXT NOT NULL,
+                state TEXT NOT NULL,
+                started_at TEXT,
+                ended_at TEXT,
+                created_at TEXT NOT NULL,
+                UNIQUE (case_id, seq)
+            )""",
+            """CREATE TABLE invitees (
+                id INTEGER PRIMARY KEY,
+                inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+                role TEXT NOT NULL,
+                name TEXT NOT NULL,
+                unit TEXT NOT NULL DEFAULT '',
+                phone TEXT NOT NULL DEFAULT '',
+                link_gen INTEGER NOT NULL DEFAULT 1,
+                revoked_at TEXT,
+                revoked_reason TEXT,
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX invitees_inspection ON invitees (inspection_id)",
+            """CREATE TABLE events (
+                id INTEGER PRIMARY KEY,
+                at TEXT NOT NULL,
+                type TEXT NOT NULL,
+                case_id INTEGER,
+                inspection_id INTEGER,
+                actor TEXT NOT NULL,
+                data TEXT NOT NULL,
+                prev_hash TEXT NOT NULL,
+                hash TEXT NOT NULL
+            )""",
+            "CREATE INDEX events_inspection ON events (inspection_id, id)",
+            """CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+               BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END""",
+            """CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+               BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END""",
+        ],
+    ),
+    (
+        2,
+        "recordings and screenshots",
+        [
+            # One row per file: each segment's composite and each raw track. A row exists
+            # before its file does, so the recovery at start finds every unfinished one.
+            """CREATE TABLE recordings (
+                id INTEGER PRIMARY KEY,
+                inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+                case_id INTEGER NOT NULL REFERENCES cases(id),
+                segment INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                participant_id INTEGER,
+                track TEXT,
+                state TEXT NOT NULL,
+                path TEXT NOT NULL,
+                original_path TEXT,
+                started_at TEXT NOT NULL,
+                ended_at TEXT,
+                duration_s REAL,
+                size_bytes INTEGER,
+                frames INTEGER,
+                sha256 TEXT,
+                original_sha256 TEXT,
+                note TEXT NOT NULL DEFAULT '',
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX recordings_inspection ON recordings (inspection_id, segment)",
+            "CREATE INDEX recordings_state ON recordings (state)",
+            """CREATE TABLE screenshots (
+                id INTEGER PRIMARY KEY,
+                inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+                case_id INTEGER NOT NULL REFERENCES cases(id),
+                participant_id INTEGER NOT NULL,
+                taker_id INTEGER NOT NULL,
+                taken_at TEXT NOT NULL,
+                recording_id INTEGER REFERENCES recordings(id),
+                offset_s REAL,
+                checklist_item_id INTEGER,
+                note TEXT NOT NULL DEFAULT '',
+                path TEXT NOT NULL,
+                width INTEGER NOT NULL,
+                height INTEGER NOT NULL,
+                size_bytes INTEGER NOT NULL,
+                sha256 TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX screenshots_inspection ON screenshots (inspection_id, id)",
+        ],
+    ),
+    (
+        3,
+        "staff accounts, API keys, catalog versions, eligibility, dishonesty list, scheduling",
+        [
+            """CREATE TABLE staff_accounts (
+                id INTEGER PRIMARY KEY,
+                username TEXT NOT NULL UNIQUE,
+                display_name TEXT NOT NULL,
+                role TEXT NOT NULL,
+                password_hash TEXT NOT NULL,
+                must_change_password INTEGER NOT NULL DEFAULT 1,
+                session_gen INTEGER NOT NULL DEFAULT 1,
+                disabled_at TEXT,
+                created_at TEXT NOT NULL,
+                password_changed_at TEXT
+            )""",
+            """CREATE TABLE api_keys (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                key_hash TEXT NOT NULL UNIQUE,
+                prefix TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                last_used_at TEXT,
+                revoked_at TEXT,
+                revoked_by TEXT
+            )""",
+            """CREATE TABLE catalog_versions (
+                id INTEGER PRIMARY KEY,
+                code TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                name TEXT NOT NULL,
+                video_allowed INTEGER NOT NULL,
+                data TEXT NOT NULL,
+                digest TEXT NOT NULL,
+                source TEXT NOT NULL,
+                note TEXT NOT NULL DEFAULT '',
+                created_by TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                UNIQUE (code, version)
+            )""",
+            """CREATE TABLE exclusions (
+                id INTEGER PRIMARY KEY,
+                case_id INTEGER NOT NULL REFERENCES cases(id),
+                ground TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                declared_by TEXT NOT NULL,
+                declared_at TEXT NOT NULL,
+                withdrawn_at TEXT,
+                withdrawn_by TEXT,
+                withdrawn_reason TEXT
+            )""",
+            "CREATE INDEX exclusions_case ON exclusions (case_id)",
+            """CREATE TABLE dishonesty_entries (
+                id INTEGER PRIMARY KEY,
+                id_no TEXT NOT NULL UNIQUE,
+                name TEXT NOT NULL,
+                reason TEXT NOT NULL DEFAULT '',
+                listed_on TEXT NOT NULL DEFAULT '',
+                import_id INTEGER NOT NULL,
+                updated_at TEXT NOT NULL,
+                removed_at TEXT
+            )""",
+            """CREATE TABLE dishonesty_imports (
+                id INTEGER PRIMARY KEY,
+                at TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                source TEXT NOT NULL,
+                mode TEXT NOT NULL,
+                added INTEGER NOT NULL,
+                updated INTEGER NOT NULL,
+                removed INTEGER NOT NULL
+            )""",
+            "ALTER TABLE cases ADD COLUMN status_gen INTEGER NOT NULL DEFAULT 1",
+            "ALTER TABLE cases ADD COLUMN closed_at TEXT",
+            "CREATE INDEX cases_state ON cases (state, created_at)",
+            """ALTER TABLE inspections ADD COLUMN catalog_version_id INTEGER
+               REFERENCES catalog_versions(id)""",
+            "ALTER TABLE inspections ADD COLUMN cancelled_at TEXT",
+            "ALTER TABLE inspections ADD COLUMN cancel_reason TEXT",
+            "CREATE INDEX inspections_time ON inspections (scheduled_at)",
+            "ALTER TABLE invitees ADD COLUMN user_id INTEGER REFERENCES staff_accounts(id)",
+        ],
+    ),
+]
+
+
+async def migrate(db: Database) -> list[int]:
+    """Apply the migrations this database lacks; the versions applied."""
+    async with db.transaction() as tx:
+        await tx.execute(
+            """CREATE TABLE IF NOT EXISTS schema_migrations (
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"""
+        )
+    done = {row[0] for row in await db.all("SELECT version FROM schema_migrations")}
+    applied = []
+    for version, name, statements in MIGRATIONS:
+        if version in done:
+            continue
+        async with db.transaction() as tx:
+            for statement in statements:
+                await tx.execute(statement)
+            await tx.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (version, name, clock.now_iso()),
+            )
+        applied.append(version)
+    return applied
+
+
+async def schema_version(db: Database) -> int:
+    return (await db.value("SELECT MAX(version) FROM schema_migrations")) or 0

@@ -1,0 +1,189 @@
+"""Staff accounts and the platform's API keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import clock
+from ..errors import NotFound, UserError
+from .db import Database, Row, bookkeeping, writer
+
+
+@dataclass(frozen=True)
+class StaffAccount:
+    id: int
+    username: str
+    display_name: str
+    role: str  # admin | inspector | clerk | archivist
+    password_hash: str
+    must_change_password: bool
+    session_gen: int
+    disabled_at: str | None
+    created_at: str
+    password_changed_at: str | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> StaffAccount:
+        return cls(
+            row["id"],
+            row["username"],
+            row["display_name"],
+            row["role"],
+            row["password_hash"],
+            bool(row["must_change_password"]),
+            row["session_gen"],
+            row["disabled_at"],
+            row["created_at"],
+            row["password_changed_at"],
+        )
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: int
+    name: str
+    key_hash: str
+    prefix: str
+    created_by: str
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+    revoked_by: str | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> ApiKey:
+        return cls(*(row[key] for key in row.keys()))
+
+
+class StaffStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- accounts --------------------------------------------------------------------------------
+
+    async def count(self) -> int:
+        return await self._db.value("SELECT COUNT(*) FROM staff_accounts")
+
+    @writer
+    async def create(
+        self,
+        username: str,
+        display_name: str,
+        role: str,
+        password_hash: str,
+        *,
+        must_change: bool = True,
+        actor: str,
+    ) -> StaffAccount:
+        async with self._db.transaction() as tx:
+            if await tx.one("SELECT 1 FROM staff_accounts WHERE username = ?", (username,)):
+                raise UserError(f"用户名 {username} 已存在 / user {username} already exists")
+            staff_id = await tx.insert(
+                """INSERT INTO staff_accounts (username, display_name, role, password_hash,
+                       must_change_password, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                (username, display_name, role, password_hash, int(must_change), clock.now_iso()),
+            )
+            await tx.event("staff.created", actor=actor, data={"username": username, "role": role})
+        return await self.get(staff_id)
+
+    async def get(self, staff_id: int) -> StaffAccount:
+        row = await self._db.one("SELECT * FROM staff_accounts WHERE id = ?", (staff_id,))
+        if row is None:
+            raise NotFound(f"账号不存在 / no staff account {staff_id}")
+        return StaffAccount.from_row(row)
+
+    async def find(self, username: str) -> StaffAccount | None:
+        row = await self._db.one("SELECT * FROM staff_accounts WHERE username = ?", (username,))
+        return StaffAccount.from_row(row) if row else None
+
+    async def accounts(self, role: str | None = None) -> list[StaffAccount]:
+        sql, args = "SELECT * FROM staff_accounts", []
+        if role is not None:
+            sql += " WHERE role = ? AND disabled_at IS NULL"
+            args.append(role)
+        rows = await self._db.all(sql + " ORDER BY role, username", args)
+        return [StaffAccount.from_row(row) for row in rows]
+
+    @writer
+    async def set_password(
+        self, staff_id: int, password_hash: str, *, must_change: bool, actor: str
+    ) -> None:
+        """A new password ends every session of the account (its session generation moves)."""
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                """UPDATE staff_accounts SET password_hash = ?, must_change_password = ?,
+                       session_gen = session_gen + 1, password_changed_at = ?
+                   WHERE id = ?""",
+                (password_hash, int(must_change), clock.now_iso(), staff_id),
+            )
+            if changed != 1:
+                raise NotFound(f"账号不存在 / no staff account {staff_id}")
+            await tx.event(
+                "staff.password_reset" if must_change else "staff.password_changed",
+                actor=actor,
+                data={"staff_id": staff_id},
+            )
+
+    @writer
+    async def set_disabled(self, staff_id: int, disabled: bool, *, actor: str) -> None:
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE staff_accounts SET disabled_at = ?, session_gen = session_gen + 1 "
+                "WHERE id = ?",
+                (clock.now_iso() if disabled else None, staff_id),
+            )
+            if changed != 1:
+                raise NotFound(f"账号不存在 / no staff account {staff_id}")
+            await tx.event(
+                "staff.disabled" if disabled else "staff.enabled",
+                actor=actor,
+                data={"staff_id": staff_id},
+            )
+
+    # -- API keys --------------------------------------------------------------------------------
+
+    @writer
+    async def create_key(self, name: str, key_hash: str, prefix: str, *, actor: str) -> ApiKey:
+        async with self._db.transaction() as tx:
+            key_id = await tx.insert(
+                """INSERT INTO api_keys (name, key_hash, prefix, created_by, created_at)
+                   VALUES (?, ?, ?, ?, ?)""",
+                (name, key_hash, prefix, actor, clock.now_iso()),
+            )
+            await tx.event("apikey.created", actor=actor, data={"key_id": key_id, "name": name})
+        return await self.key(key_id)
+
+    async def key(self, key_id: int) -> ApiKey:
+        row = await self._db.one("SELECT * FROM api_keys WHERE id = ?", (key_id,))
+        if row is None:
+            raise NotFound(f"API 密钥不存在 / no API key {key_id}")
+        return ApiKey.from_row(row)
+
+    async def find_key(self, key_hash: str) -> ApiKey | None:
+        row = await self._db.one("SELECT * FROM api_keys WHERE key_hash = ?", (key_hash,))
+        return ApiKey.from_row(row) if row else None
+
+    async def keys(self) -> list[ApiKey]:
+        return [
+            ApiKey.from_row(row) for row in await self._db.all("SELECT * FROM api_keys ORDER BY id")
+        ]
+
+    @bookkeeping
+    async def touch_key(self, key_id: int) -> None:
+        """When the key was last used: shown on the keys page; what it did is in the log."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE api_keys SET last_used_at = ? WHERE id = ?", (clock.now_iso(), key_id)
+            )
+
+    @writer
+    async def revoke_key(self, key_id: int, *, actor: str) -> None:
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE api_keys SET revoked_at = ?, revoked_by = ? "
+                "WHERE id = ? AND revoked_at IS NULL",
+                (clock.now_iso(), actor, key_id),
+            )
+            if changed == 1:
+                await tx.event("apikey.revoked", actor=actor, data={"key_id": key_id})

@@ -1,0 +1,271 @@
+"""One transaction per change: every archive write and its events commit together or not at all.
+
+For every writer (not a sample) the event append is made to fail inside the write by a trigger
+on the real SQLite file; afterwards neither the change nor an event may be there, and the next
+write must work. Concurrent writers from several tasks and from a second connection to the same
+file keep one valid chain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from server.archive import ArchiveStore, GroupMember
+from tests.support.server import ROOT
+
+
+@dataclass
+class Seed:
+    """One of everything a writer may need, made through the archive's own writers."""
+
+    case_id: int
+    intake_case_id: int
+    inspection_id: int
+    live_inspection_id: int
+    invitee_id: int
+    staff_id: int
+    key_id: int
+    exclusion_id: int
+    recording_id: int
+
+
+async def seed(archive: ArchiveStore) -> Seed:
+    def case(n: str) -> dict[str, Any]:
+        return {"application_no": n, "applicant_name": "申请人", "item_code": "X", "item_name": "x"}
+
+    scheduled = await archive.cases.create(**case("S1"))
+    group = [
+        GroupMember("host", "主持"),
+        GroupMember("observer", "观察"),
+        GroupMember("applicant", "申"),
+    ]
+    inspection = await archive.inspections.schedule(
+        scheduled.id, "2026-11-27T02:00:00.000Z", None, group, actor="t"
+    )
+    observer = next(
+        i for i in await archive.inspections.invitees(inspection.id) if i.role == "observer"
+    )
+    live_case = await archive.cases.create(**case("L1"))
+    live = await archive.inspections.schedule(
+        live_case.id, "2026-11-27T02:00:00.000Z", None, group, actor="t"
+    )
+    await archive.inspections.start(live.id, actor="t")
+    intake = await archive.cases.create(**case("I1"))
+    excluded = await archive.cases.create(**case("E1"))
+    exclusion = await archive.eligibility.add_exclusion(excluded.id, "site", "停电", actor="t")
+    staff = await archive.staff.create("zhang", "张", "inspector", "hash", actor="t")
+    key = await archive.staff.create_key("platform", "khash", "kyk_ab", actor="t")
+    recording = await archive.evidence.add_recording(
+        inspection_id=live.id,
+        case_id=live_case.id,
+        segment=1,
+        kind="composite",
+        path="KY/1/a.recording.mp4",
+        started_at="2026-11-27T02:00:00.000Z",
+    )
+    return Seed(
+        scheduled.id,
+        intake.id,
+        inspection.id,
+        live.id,
+        observer.id,
+        staff.id,
+        key.id,
+        exclusion.id,
+        recording.id,
+    )
+
+
+Writer = Callable[[ArchiveStore, Seed], Awaitable[Any]]
+
+# Each writer, called so that it succeeds when nothing fails.
+WRITERS: dict[str, Writer] = {
+    "events.append": lambda a, s: a.events.append("note", actor="t", data={"n": 1}),
+    "cases.create": lambda a, s: a.cases.create(
+        application_no="N1", applicant_name="新", item_code="X", item_name="x"
+    ),
+    "cases.renew_status_link": lambda a, s: a.cases.renew_status_link(s.case_id, actor="t"),
+    "inspections.schedule": lambda a, s: a.inspections.schedule(
+        s.intake_case_id, "2026-11-28T02:00:00.000Z", None, [GroupMember("host", "h")], actor="t"
+    ),
+    "inspections.start": lambda a, s: a.inspections.start(s.inspection_id, actor="t"),
+    "inspections.end": lambda a, s: a.inspections.end(s.live_inspection_id, actor="t"),
+    "inspections.reschedule": lambda a, s: a.inspections.reschedule(
+        s.inspection_id, "2026-11-29T02:00:00.000Z", "改期", actor="t"
+    ),
+    "inspections.cancel": lambda a, s: a.inspections.cancel(s.inspection_id, "取消", actor="t"),
+    "inspections.add_member": lambda a, s: a.inspections.add_member(
+        s.inspection_id, GroupMember("expert", "专家"), actor="t"
+    ),
+    "inspections.revoke_member": lambda a, s: a.inspections.revoke_member(
+        s.invitee_id, "撤销", actor="t"
+    ),
+    "inspections.remove_from_room": lambda a, s: a.inspections.remove_from_room(
+        s.invitee_id, actor="1"
+    ),
+    "staff.create": lambda a, s: a.staff.create("li", "李", "clerk", "hash", actor="t"),
+    "staff.set_password": lambda a, s: a.staff.set_password(
+        s.staff_id, "hash2", must_change=False, actor="t"
+    ),
+    "staff.set_disabled": lambda a, s: a.staff.set_disabled(s.staff_id, True, actor="t"),
+    "staff.create_key": lambda a, s: a.staff.create_key("other", "k2", "kyk_cd", actor="t"),
+    "staff.revoke_key": lambda a, s: a.staff.revoke_key(s.key_id, actor="t"),
+    "catalog.add_version": lambda a, s: a.catalog.add_version(
+        "X", "x", True, {"code": "X"}, "d1", source="ui", note="", actor="t"
+    ),
+    "eligibility.add_exclusion": lambda a, s: a.eligibility.add_exclusion(
+        s.intake_case_id, "law", "法规", actor="t"
+    ),
+    "eligibility.withdraw_exclusion": lambda a, s: a.eligibility.withdraw_exclusion(
+        s.exclusion_id, "恢复", actor="t"
+    ),
+    "eligibility.import_dishonesty": lambda a, s: a.eligibility.import_dishonesty(
+        [("11010519491231002X", "名", "", "")], replace=True, source="t", actor="t"
+    ),
+    "evidence.add_recording": lambda a, s: a.evidence.add_recording(
+        inspection_id=s.live_inspection_id,
+        case_id=s.case_id,
+        segment=2,
+        kind="composite",
+        path="KY/1/b.recording.mp4",
+        started_at="2026-11-27T02:10:00.000Z",
+    ),
+    "evidence.finish_recording": lambda a, s: a.evidence.finish_recording(
+        s.recording_id, path="KY/1/a.mp4", sha256="0" * 64, size_bytes=1, duration_s=1, frames=1
+    ),
+    "evidence.interrupt_recording": lambda a, s: a.evidence.interrupt_recording(
+        s.recording_id,
+        path="KY/1/a.recovered.mp4",
+        original_path="KY/1/a.recording.mp4",
+        sha256="1" * 64,
+        original_sha256="2" * 64,
+        size_bytes=1,
+        duration_s=1,
+        frames=1,
+        why="crash",
+    ),
+    "evidence.add_screenshot": lambda a, s: a.evidence.add_screenshot(
+        inspection_id=s.live_inspection_id,
+        case_id=s.case_id,
+        participant_id=s.invitee_id,
+        taker_id=s.invitee_id,
+        taken_at="2026-11-27T02:01:00.000Z",
+        path="KY/1/shot.jpg",
+        width=640,
+        height=480,
+        size_bytes=1,
+        sha256="3" * 64,
+    ),
+}
+
+
+@pytest.fixture
+async def archive(tmp_path):
+    store = await ArchiveStore.open(tmp_path / "kanyan.sqlite3")
+    yield store
+    await store.close()
+
+
+async def snapshot(archive: ArchiveStore) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, as it is on disk."""
+    tables = [
+        row[0]
+        for row in await archive.db.all(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+        )
+    ]
+    return {
+        table: [tuple(row) for row in await archive.db.all(f"SELECT * FROM {table} ORDER BY 1")]
+        for table in tables
+    }
+
+
+async def test_every_writer_is_in_the_table(archive):
+    assert sorted(WRITERS) == archive.writers()
+    # Writes that record no event are few and known.
+    assert archive.writers("__archive_bookkeeping__") == ["staff.touch_key"]
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS))
+async def test_a_failing_event_append_leaves_neither_change_nor_event(archive, name):
+    data = await seed(archive)
+    before = await snapshot(archive)
+    async with archive.db.transaction() as tx:
+        await tx.execute(
+            "CREATE TRIGGER injected BEFORE INSERT ON events "
+            "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+        )
+    with pytest.raises(sqlite3.IntegrityError, match="injected failure"):
+        await WRITERS[name](archive, data)
+    async with archive.db.transaction() as tx:
+        await tx.execute("DROP TRIGGER injected")
+    assert await snapshot(archive) == before
+    # The next write works, with its event, and the chain holds.
+    events = await archive.events.count()
+    await WRITERS[name](archive, data)
+    assert await archive.events.count() > events
+    assert (await archive.verify_events())[1] is None
+
+
+async def test_refused_writes_change_nothing(archive):
+    """A write refused by its own checks leaves the archive as it was."""
+    await seed(archive)
+    before = await snapshot(archive)
+    with pytest.raises(Exception, match="已存在"):
+        await archive.staff.create("zhang", "张", "inspector", "hash", actor="t")
+    with pytest.raises(Exception, match="不适用视频勘验"):
+        # Scheduling an excluded case: the state table refuses after the case row was read.
+        excluded = (await archive.cases.search(query="E1"))[0][0]
+        await archive.inspections.schedule(
+            excluded.id, "2026-11-28T02:00:00.000Z", None, [], actor="t"
+        )
+    assert await snapshot(archive) == before
+
+
+async def test_concurrent_writers_keep_one_chain(tmp_path):
+    path = tmp_path / "kanyan.sqlite3"
+    first = await ArchiveStore.open(path)
+    second = await ArchiveStore.open(path)  # another connection, as a CLI command would hold
+    try:
+
+        async def write(store: ArchiveStore, n: int) -> None:
+            if n % 3 == 0:
+                await store.cases.create(
+                    application_no=f"C{n}", applicant_name="a", item_code="X", item_name="x"
+                )
+            else:
+                await store.events.append("tick", actor=f"task{n}", data={"n": n})
+
+        await asyncio.gather(
+            *(write(first, n) for n in range(60)), *(write(second, n) for n in range(60, 120))
+        )
+        count, broken, why = await first.verify_events()
+        assert (count, broken, why) == (120, None, "")
+    finally:
+        await first.close()
+        await second.close()
+    # And the command an auditor would run says so.
+    config = tmp_path / "kanyan.toml"
+    config.write_text(f'[server]\ndata_dir = "{tmp_path}"\n')
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "server",
+        "--config",
+        str(config),
+        "verify-log",
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output = (await asyncio.wait_for(process.communicate(), 60))[0].decode()
+    assert process.returncode == 0, output
+    assert "ok: 120 events" in output
