@@ -126,7 +126,7 @@ class RecorderParticipant:
         elif kind == "state":
             if message.get("state") == RoomState.LIVE:
                 self._begin()
-            elif message.get("state") == RoomState.ENDED:
+            elif message.get("state") in (RoomState.ENDED, RoomState.INTERRUPTED):
                 ended = message.get("ended_at")
                 self._ended_at = clock.parse(ended).timestamp() if ended else time.time()
 
@@ -161,8 +161,10 @@ class RecorderParticipant:
 
     # -- screenshots --------------------------------------------------------------------------
 
-    async def screenshot(self, taker: Member, subject: Member, note: str | None) -> dict[str, Any]:
-        shot = await self.shots.take(taker, subject, note)
+    async def screenshot(
+        self, taker: Member, subject: Member, note: str | None, item_id: int | None
+    ) -> dict[str, Any]:
+        shot = await self.shots.take(taker, subject, note, item_id)
         return describe(shot, self.room.member_names())
 
     def recording_at(self, at: float) -> tuple[int | None, float | None]:
@@ -225,7 +227,10 @@ class RecorderParticipant:
         number = await archive.evidence.next_segment(inspection.id)
         now = time.time()
         assert self._session_started is not None
-        if number == 1 and now - self._session_started < SAME_SESSION_S:
+        fresh = now - self._session_started < SAME_SESSION_S
+        if fresh and not await self._recorded_since(self._session_started):
+            # A session that has just started (the first, or a new one after 中止, which
+            # is in the log itself): recorded from its first second.
             t0 = self._session_started
             gap: tuple[float, str] | None = None
         else:
@@ -442,6 +447,13 @@ class RecorderParticipant:
             reason=reason,
         )
 
+    async def _recorded_since(self, started: float) -> bool:
+        """Whether this session already has a recording (the server restarted during it)."""
+        for row in await self.room.archive.evidence.recordings(self.room.inspection.id):
+            if row.kind == "composite" and clock.parse(row.started_at).timestamp() >= started:
+                return True
+        return False
+
     async def _recorded_until(self) -> float:
         """Where the recordings of this session so far end (after a restart)."""
         assert self._session_started is not None
@@ -487,4 +499,4 @@ class RecorderParticipant:
 async def join_recorder(room: RoomHandle, *, settings: Settings, font_path: Path) -> None:
     """RoomService hook: every room gets its recorder when it opens."""
     recorder = RecorderParticipant(room, settings, font_path)
-    room.add_system(recorder, screenshots=recorder, on_seated=recorder.greet)
+    room.add_system(recorder, recorder=recorder, on_seated=recorder.greet)

@@ -165,7 +165,9 @@ class Screenshots:
         self._publication_of = publication_of
         self._recording_at = recording_at
 
-    async def take(self, taker: Member, subject: Member, note: str | None) -> Screenshot:
+    async def take(
+        self, taker: Member, subject: Member, note: str | None, item_id: int | None = None
+    ) -> Screenshot:
         """Press to archived row: the subject's latest picture, watermarked, stored, logged."""
         at = time.time()
         publication = self._publication_of(subject.id)
@@ -217,6 +219,7 @@ class Screenshots:
             sha256=digest,
             recording_id=recording_id,
             offset_s=None if offset is None else round(offset, 3),
+            checklist_item_id=item_id,
             note=(note or "").strip()[:500],
         )
 
@@ -240,5 +243,6 @@ def describe(shot: Screenshot, names: dict[int, str]) -> dict[str, Any]:
         "height": shot.height,
         "sha256": shot.sha256,
         "offset_s": shot.offset_s,
+        "item": shot.checklist_item_id,
         "note": shot.note,
     }

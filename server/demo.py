@@ -17,7 +17,7 @@ from .archive import ArchiveStore, GroupMember, Inspection, Invitee
 from .cases.links import Links
 from .cases.workflow import CaseService, Excluded
 from .config import Settings
-from .states import ACTIVE_INSPECTION, InspectionState
+from .states import ACTIVE_INSPECTION, CaseState, InspectionState
 
 DEMO_APPLICATION = {
     "application_no": "DEMO-0001",
@@ -39,6 +39,18 @@ DEMO_PEOPLE = [
     ("applicant", "陈申请", "柳江区示例餐饮店"),
 ]
 ACTOR = "system:demo"
+# A demo case in one of these states has had its say: the next start makes a new one.
+CONCLUDED = frozenset(
+    {
+        CaseState.PASSED,
+        CaseState.RECTIFYING,
+        CaseState.REINSPECTION_REQUESTED,
+        CaseState.OVERDUE,
+        CaseState.FAILED,
+        CaseState.CLOSED,
+        CaseState.ARCHIVED,
+    }
+)
 log = logging.getLogger(__name__)
 
 
@@ -46,10 +58,13 @@ async def ensure_demo(
     archive: ArchiveStore, cases: CaseService, settings: Settings
 ) -> tuple[Inspection, list[Invitee]] | None:
     """The demo inspection and its group; None when the demo case has been excluded (someone
-    declared an exclusion on it, or listed its applicant), logged with the reason."""
+    declared an exclusion on it, or listed its applicant), logged with the reason. A demo case
+    that has been concluded makes way for a new one."""
     case = await archive.cases.find_demo()
-    if case is None:
-        case, _ = await cases.intake(DEMO_APPLICATION, actor=ACTOR, is_demo=True)
+    if case is None or case.state in CONCLUDED:
+        number = 1 if case is None else int(case.application_no.rsplit("-", 1)[1]) + 1
+        application = {**DEMO_APPLICATION, "application_no": f"DEMO-{number:04d}"}
+        case, _ = await cases.intake(application, actor=ACTOR, is_demo=True)
     current = next(
         (i for i in await archive.inspections.of_case(case.id) if i.state in ACTIVE_INSPECTION),
         None,
@@ -58,15 +73,11 @@ async def ensure_demo(
     # Links expire `lifetime` after the scheduled time; keep an hour's margin for the demo.
     stale = clock.now() - lifetime + timedelta(hours=1)
     if current is not None and clock.parse(current.scheduled_at) < stale:
-        if current.state == InspectionState.SCHEDULED:
-            current = await archive.inspections.reschedule(
-                current.id, clock.now_iso(), "演示：重新开放链接", actor=ACTOR
-            )
-        else:  # a live demo session left by a server that stopped long ago
-            await archive.inspections.end(
-                current.id, actor=ACTOR, data={"reason": "stale demo session"}
-            )
-            current = None
+        if current.state == InspectionState.LIVE:  # left by a server that stopped long ago
+            await archive.inspections.interrupt(current.id, "演示：会话已过期", actor=ACTOR)
+        current = await archive.inspections.reschedule(
+            current.id, clock.now_iso(), "演示：重新开放链接", actor=ACTOR
+        )
     if current is None:
         group = [GroupMember(role, name, unit) for role, name, unit in DEMO_PEOPLE]
         try:

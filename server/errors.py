@@ -26,6 +26,7 @@ class CloseCode(IntEnum):
     BAD_VERSION = 4009
     IDLE = 4010
     NO_HELLO = 4011
+    INTERRUPTED = 4012
     TOO_MANY = 4029
     SHUTDOWN = 4050
 

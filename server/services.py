@@ -15,6 +15,7 @@ from aiohttp import web
 from .archive import ArchiveStore
 from .cases.catalog import SHIPPED, Catalog, CatalogItem, load_file
 from .cases.links import Links, LinkSigner
+from .cases.record import RecordMaker
 from .cases.status_links import StatusLinks
 from .cases.workflow import CaseService
 from .config import Settings, load_or_create_secret
@@ -38,6 +39,7 @@ CATALOG = web.AppKey("catalog", Catalog)
 CATALOG_FILE = web.AppKey("catalog_file", list[CatalogItem])
 CASES = web.AppKey("cases", CaseService)
 STATUS_LINKS = web.AppKey("status_links", StatusLinks)
+RECORDS = web.AppKey("records", RecordMaker)
 
 
 def install(app: web.Application, settings: Settings) -> None:
@@ -64,8 +66,15 @@ async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
     app[ARCHIVE] = archive
     app[LINK_SECRET] = secret
     app[LINKS] = Links(settings, archive, LinkSigner(secret))
-    app[ROOMS] = RoomService(settings, archive)
+    catalog = Catalog(archive)
+    app[CATALOG] = catalog
+    app[CASES] = CaseService(archive, catalog)
+    app[ROOMS] = RoomService(settings, archive, app[CASES].outcome)
+    records = RecordMaker(archive, app[CASES].outcome, settings.recordings_dir)
+    app[RECORDS] = records
+    app[ROOMS].on_concluded.append(records.after_session)
     yield
+    records.close()
     await archive.close()
 
 
@@ -88,9 +97,6 @@ async def _cases_ctx(app: web.Application) -> AsyncIterator[None]:
         staff.session_secret, settings.data_dir / "session-secret"
     )
     app[SESSIONS] = SessionSigner(session_secret, staff.session_hours * 3600)
-    catalog = Catalog(archive)
-    await catalog.sync_file(app[CATALOG_FILE], str(catalog_path(settings)))
-    app[CATALOG] = catalog
-    app[CASES] = CaseService(archive, catalog)
+    await app[CATALOG].sync_file(app[CATALOG_FILE], str(catalog_path(settings)))
     app[STATUS_LINKS] = StatusLinks(app[LINK_SECRET], archive)
     yield

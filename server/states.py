@@ -16,60 +16,113 @@ class CaseState(StrEnum):
     INTAKE = "intake"  # registered, awaiting scheduling
     EXCLUDED = "excluded"  # not for video inspection (SPEC §3), until the exclusion is withdrawn
     SCHEDULED = "scheduled"  # an inspection is scheduled
-    LIVE = "live"
-    CONCLUDED = "concluded"
-    CLOSED = "closed"
+    LIVE = "live"  # its session is running
+    AWAITING_CONCLUSION = "awaiting_conclusion"  # the session was interrupted (中止)
+    PASSED = "passed"  # 通过
+    RECTIFYING = "rectifying"  # 整改: the applicant rectifies before the deadline
+    REINSPECTION_REQUESTED = "reinspection_requested"  # 已申请复勘
+    OVERDUE = "overdue"  # the rectification deadline passed without a request
+    FAILED = "failed"  # 不通过
+    CLOSED = "closed"  # 已办结: the owning section has acted on the conclusion
     ARCHIVED = "archived"
 
 
 class InspectionState(StrEnum):
     SCHEDULED = "scheduled"
     LIVE = "live"  # the host started the session
-    ENDED = "ended"
+    INTERRUPTED = "interrupted"  # the host ended the session without a conclusion (中止)
+    CONCLUDED = "concluded"  # the session ended after the host pronounced the conclusion
+    ENDED = "ended"  # ended before conclusions were recorded (earlier versions)
     CANCELLED = "cancelled"
+
+
+class Verdict(StrEnum):
+    """The conclusion the host pronounces (SPEC §4 step 3)."""
+
+    PASS = "pass"  # 通过
+    RECTIFY = "rectify"  # 整改
+    FAIL = "fail"  # 不通过
 
 
 CASE_LABELS: dict[CaseState, tuple[str, str]] = {
     CaseState.INTAKE: ("待安排勘验", "Awaiting scheduling"),
     CaseState.SCHEDULED: ("已安排勘验", "Inspection scheduled"),
     CaseState.LIVE: ("勘验进行中", "Inspection in progress"),
+    CaseState.AWAITING_CONCLUSION: ("勘验已中止，待继续", "Interrupted, to be continued"),
     CaseState.EXCLUDED: ("不适用视频勘验", "Not for video inspection"),
-    CaseState.CONCLUDED: ("已出具勘验结论", "Concluded"),
+    CaseState.PASSED: ("勘验通过", "Passed"),
+    CaseState.RECTIFYING: ("待整改", "Rectification required"),
+    CaseState.REINSPECTION_REQUESTED: ("已申请复勘", "Re-inspection requested"),
+    CaseState.OVERDUE: ("整改逾期", "Rectification overdue"),
+    CaseState.FAILED: ("勘验不通过", "Failed"),
     CaseState.CLOSED: ("已办结", "Closed"),
     CaseState.ARCHIVED: ("已归档", "Archived"),
 }
 INSPECTION_LABELS: dict[InspectionState, tuple[str, str]] = {
     InspectionState.SCHEDULED: ("待开始", "Scheduled"),
     InspectionState.LIVE: ("进行中", "Live"),
+    InspectionState.INTERRUPTED: ("已中止", "Interrupted"),
+    InspectionState.CONCLUDED: ("已出具结论", "Concluded"),
     InspectionState.ENDED: ("已结束", "Ended"),
     InspectionState.CANCELLED: ("已取消", "Cancelled"),
 }
+VERDICT_LABELS: dict[Verdict, tuple[str, str]] = {
+    Verdict.PASS: ("通过", "Pass"),
+    Verdict.RECTIFY: ("整改", "Rectify"),
+    Verdict.FAIL: ("不通过", "Fail"),
+}
+# The case state a verdict puts the case in.
+VERDICT_CASE_STATE: dict[Verdict, CaseState] = {
+    Verdict.PASS: CaseState.PASSED,
+    Verdict.RECTIFY: CaseState.RECTIFYING,
+    Verdict.FAIL: CaseState.FAILED,
+}
 
+_C = CaseState
 # from → the states it may move to. A state missing from a set is refused.
 CASE_TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
-    CaseState.INTAKE: frozenset({CaseState.EXCLUDED, CaseState.SCHEDULED}),
+    _C.INTAKE: frozenset({_C.EXCLUDED, _C.SCHEDULED}),
     # Another ground may be found for a case already excluded; withdrawing the last one
     # returns it to intake.
-    CaseState.EXCLUDED: frozenset({CaseState.EXCLUDED, CaseState.INTAKE}),
-    # A declaration cancels the scheduled inspection; cancelling returns the case to intake.
-    CaseState.SCHEDULED: frozenset({CaseState.EXCLUDED, CaseState.INTAKE}),
-    CaseState.LIVE: frozenset(),
-    CaseState.CONCLUDED: frozenset(),
-    CaseState.CLOSED: frozenset(),
-    CaseState.ARCHIVED: frozenset(),
+    _C.EXCLUDED: frozenset({_C.EXCLUDED, _C.INTAKE}),
+    # A declaration cancels the scheduled inspection; cancelling returns the case to intake
+    # (or, for a re-inspection, to the request that asked for it).
+    _C.SCHEDULED: frozenset({_C.EXCLUDED, _C.INTAKE, _C.REINSPECTION_REQUESTED, _C.LIVE}),
+    _C.LIVE: frozenset({_C.PASSED, _C.RECTIFYING, _C.FAILED, _C.AWAITING_CONCLUSION}),
+    # An interrupted inspection is started again, moved, or cancelled.
+    _C.AWAITING_CONCLUSION: frozenset(
+        {_C.LIVE, _C.SCHEDULED, _C.INTAKE, _C.REINSPECTION_REQUESTED}
+    ),
+    _C.RECTIFYING: frozenset({_C.REINSPECTION_REQUESTED, _C.OVERDUE}),
+    # The gates run again when the re-inspection is scheduled.
+    _C.REINSPECTION_REQUESTED: frozenset({_C.SCHEDULED, _C.EXCLUDED}),
+    _C.PASSED: frozenset({_C.CLOSED}),
+    _C.FAILED: frozenset({_C.CLOSED}),
+    _C.OVERDUE: frozenset({_C.CLOSED}),
+    _C.CLOSED: frozenset({_C.ARCHIVED}),
+    _C.ARCHIVED: frozenset(),
 }
+_I = InspectionState
 INSPECTION_TRANSITIONS: dict[InspectionState, frozenset[InspectionState]] = {
-    InspectionState.SCHEDULED: frozenset({InspectionState.LIVE, InspectionState.CANCELLED}),
-    InspectionState.LIVE: frozenset({InspectionState.ENDED}),
-    InspectionState.ENDED: frozenset(),
-    InspectionState.CANCELLED: frozenset(),
+    # scheduled → scheduled: moved to another time.
+    _I.SCHEDULED: frozenset({_I.SCHEDULED, _I.LIVE, _I.CANCELLED}),
+    _I.LIVE: frozenset({_I.CONCLUDED, _I.INTERRUPTED}),
+    _I.INTERRUPTED: frozenset({_I.LIVE, _I.SCHEDULED, _I.CANCELLED}),
+    _I.CONCLUDED: frozenset(),
+    _I.ENDED: frozenset(),
+    _I.CANCELLED: frozenset(),
 }
 
 _CASES = {str(s) for s in CaseState}
 _INSPECTIONS = {str(s) for s in InspectionState}
+_VERDICTS = {str(v) for v in Verdict}
 
-# Inspections that hold the case: at most one at a time.
-ACTIVE_INSPECTION = frozenset({InspectionState.SCHEDULED, InspectionState.LIVE})
+# Inspections that hold the case: at most one at a time. An interrupted one is still open.
+ACTIVE_INSPECTION = frozenset({_I.SCHEDULED, _I.LIVE, _I.INTERRUPTED})
+# Cases whose outcome is known and waits for the owning section to act (办结).
+AWAITING_SECTION = frozenset({_C.PASSED, _C.FAILED, _C.OVERDUE})
+# Cases that are over: their status link stops working.
+FINISHED = frozenset({_C.CLOSED, _C.ARCHIVED})
 
 
 class StateError(UserError):
@@ -82,6 +135,13 @@ def case_label(state: str, lang: str = "zh") -> str:
     if state not in _CASES:
         return state
     zh, en = CASE_LABELS[CaseState(state)]
+    return zh if lang == "zh" else en
+
+
+def verdict_label(verdict: str, lang: str = "zh") -> str:
+    if verdict not in _VERDICTS:
+        return verdict
+    zh, en = VERDICT_LABELS[Verdict(verdict)]
     return zh if lang == "zh" else en
 
 

@@ -3,16 +3,21 @@
 A small core — `db` (connections and the one `transaction()`), `migrations`, `events` (the
 hash-chained log) — and one module per aggregate, each record type next to its SQL: `cases`,
 `inspections` (and their invited groups), `staff` (accounts and API keys), `catalog`,
-`eligibility` (exclusions and the dishonesty list), `evidence` (recordings and screenshots).
+`eligibility` (exclusions and the dishonesty list), `evidence` (recordings and screenshots),
+`checklists` (points, marks, the work record), `conclusions` (conclusion, confirmation,
+re-inspection requests), `records` (the generated inspection records).
 """
 
 from .cases import Case
 from .catalog import CatalogRow
+from .checklists import ChecklistItem, Mark, RecordEntry, Stamp
+from .conclusions import Conclusion, Rectification, ReinspectionRequest
 from .db import Database, Tx
 from .eligibility import DishonestyEntry, DishonestyImport, ExclusionRow
 from .events import GENESIS_HASH, Event, event_hash
 from .evidence import Recording, Screenshot
 from .inspections import AgendaEntry, GroupMember, Inspection, Invitee
+from .records import RecordFile
 from .staff import ApiKey, StaffAccount
 from .store import ArchiveStore
 
@@ -23,6 +28,8 @@ __all__ = [
     "ArchiveStore",
     "Case",
     "CatalogRow",
+    "ChecklistItem",
+    "Conclusion",
     "Database",
     "DishonestyEntry",
     "DishonestyImport",
@@ -31,9 +38,15 @@ __all__ = [
     "GroupMember",
     "Inspection",
     "Invitee",
+    "Mark",
+    "RecordEntry",
+    "RecordFile",
     "Recording",
+    "Rectification",
+    "ReinspectionRequest",
     "Screenshot",
     "StaffAccount",
+    "Stamp",
     "Tx",
     "event_hash",
 ]

@@ -108,7 +108,8 @@ class CaseStore:
         return Case.from_row(row)
 
     async def find_demo(self) -> Case | None:
-        row = await self._db.one("SELECT * FROM cases WHERE is_demo = 1 ORDER BY id LIMIT 1")
+        """The newest demo case."""
+        row = await self._db.one("SELECT * FROM cases WHERE is_demo = 1 ORDER BY id DESC LIMIT 1")
         return Case.from_row(row) if row else None
 
     async def find_by_application_no(self, application_no: str) -> Case | None:

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import clock
-from ..errors import NotFound
+from ..errors import NotFound, UserError
 from ..states import ACTIVE_INSPECTION, CaseState, InspectionState, check_inspection
 from .cases import move_case
+from .checklists import insert_items
 from .db import Database, Row, Tx, writer
 
 
@@ -19,9 +20,11 @@ class Inspection:
     seq: int
     scheduled_at: str
     state: str  # InspectionState
-    started_at: str | None
+    started_at: str | None  # the start of the current (or last) session
     ended_at: str | None
     created_at: str
+    previous_inspection_id: int | None = None  # a re-inspection: the one that demanded it
+    interrupt_reason: str | None = None
 
     @classmethod
     def from_row(cls, row: Row) -> Inspection:
@@ -34,6 +37,8 @@ class Inspection:
             row["started_at"],
             row["ended_at"],
             row["created_at"],
+            row["previous_inspection_id"],
+            row["interrupt_reason"],
         )
 
 
@@ -102,7 +107,8 @@ class AgendaEntry:
 
 async def _inspection_state(tx: Tx, inspection_id: int) -> Row:
     row = await tx.one(
-        "SELECT case_id, state, scheduled_at FROM inspections WHERE id = ?", (inspection_id,)
+        "SELECT case_id, state, scheduled_at, previous_inspection_id FROM inspections WHERE id = ?",
+        (inspection_id,),
     )
     if row is None:
         raise NotFound(f"勘验不存在 / no inspection {inspection_id}")
@@ -141,8 +147,12 @@ class InspectionStore:
         group: list[GroupMember],
         *,
         actor: str,
+        checklist: list[tuple[str, str, int | None]] | None = None,
+        previous_inspection_id: int | None = None,
     ) -> Inspection:
-        """A new inspection of the case with its whole group; the case becomes scheduled."""
+        """A new inspection of the case with its whole group and its checklist (kind, text,
+        rectification id); the case becomes scheduled. A re-inspection names the inspection
+        that demanded it, and answers the open request for it."""
         now = clock.now_iso()
         async with self._db.transaction() as tx:
             await move_case(tx, case_id, CaseState.SCHEDULED)
@@ -154,12 +164,27 @@ class InspectionStore:
             )
             inspection_id = await tx.insert(
                 """INSERT INTO inspections (case_id, seq, scheduled_at, state, created_at,
-                       catalog_version_id)
-                   VALUES (?, ?, ?, ?, ?, ?)""",
-                (case_id, seq, scheduled_at, InspectionState.SCHEDULED, now, catalog_version_id),
+                       catalog_version_id, previous_inspection_id)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    case_id,
+                    seq,
+                    scheduled_at,
+                    InspectionState.SCHEDULED,
+                    now,
+                    catalog_version_id,
+                    previous_inspection_id,
+                ),
             )
             for member in group:
                 await _insert_member(tx, inspection_id, member, now)
+            await insert_items(tx, inspection_id, checklist or [])
+            if previous_inspection_id is not None:
+                await tx.execute(
+                    "UPDATE reinspection_requests SET inspection_id = ? "
+                    "WHERE case_id = ? AND inspection_id IS NULL",
+                    (inspection_id, case_id),
+                )
             await tx.event(
                 "inspection.scheduled",
                 actor=actor,
@@ -169,7 +194,9 @@ class InspectionStore:
                     "seq": seq,
                     "scheduled_at": scheduled_at,
                     "catalog_version_id": catalog_version_id,
+                    "previous_inspection": previous_inspection_id,
                     "group": [member.describe() for member in group],
+                    "checklist": [text for _, text, _ in checklist or []],
                 },
             )
         return await self.get(inspection_id)
@@ -188,13 +215,14 @@ class InspectionStore:
 
     @writer
     async def start(self, inspection_id: int, *, actor: str) -> Inspection:
-        """The host started the session."""
+        """The host started a session (the first, or again after an interruption)."""
         at = clock.now_iso()
         async with self._db.transaction() as tx:
             row = await _inspection_state(tx, inspection_id)
             check_inspection(row["state"], InspectionState.LIVE)
+            await move_case(tx, row["case_id"], CaseState.LIVE)
             await tx.execute(
-                "UPDATE inspections SET state = ?, started_at = ? WHERE id = ?",
+                "UPDATE inspections SET state = ?, started_at = ?, ended_at = NULL WHERE id = ?",
                 (InspectionState.LIVE, at, inspection_id),
             )
             await tx.event(
@@ -202,29 +230,57 @@ class InspectionStore:
                 actor=actor,
                 case_id=row["case_id"],
                 inspection_id=inspection_id,
-                data={"started_at": at},
+                data={"started_at": at, "again": row["state"] == InspectionState.INTERRUPTED},
             )
         return await self.get(inspection_id)
 
     @writer
-    async def end(
-        self, inspection_id: int, *, actor: str, data: dict[str, Any] | None = None
-    ) -> Inspection:
-        """The session ended; nobody joins it any more."""
+    async def end(self, inspection_id: int, *, actor: str) -> Inspection:
+        """The session ended after the conclusion was pronounced; nobody joins it any more."""
         at = clock.now_iso()
         async with self._db.transaction() as tx:
             row = await _inspection_state(tx, inspection_id)
-            check_inspection(row["state"], InspectionState.ENDED)
+            check_inspection(row["state"], InspectionState.CONCLUDED)
+            if not await tx.one(
+                "SELECT 1 FROM conclusions WHERE inspection_id = ?", (inspection_id,)
+            ):
+                raise UserError(
+                    "请先宣布勘验结论；如需结束而不出结论，请选择「中止」 / pronounce the "
+                    "conclusion first, or interrupt the session",
+                    code="no_conclusion",
+                )
             await tx.execute(
                 "UPDATE inspections SET state = ?, ended_at = ? WHERE id = ?",
-                (InspectionState.ENDED, at, inspection_id),
+                (InspectionState.CONCLUDED, at, inspection_id),
             )
             await tx.event(
                 "session.ended",
                 actor=actor,
                 case_id=row["case_id"],
                 inspection_id=inspection_id,
-                data={"ended_at": at, **(data or {})},
+                data={"ended_at": at},
+            )
+        return await self.get(inspection_id)
+
+    @writer
+    async def interrupt(self, inspection_id: int, reason: str, *, actor: str) -> Inspection:
+        """The host ends the session without a conclusion (中止): the inspection stays open for
+        a new session, with the same links."""
+        at = clock.now_iso()
+        async with self._db.transaction() as tx:
+            row = await _inspection_state(tx, inspection_id)
+            check_inspection(row["state"], InspectionState.INTERRUPTED)
+            await move_case(tx, row["case_id"], CaseState.AWAITING_CONCLUSION)
+            await tx.execute(
+                "UPDATE inspections SET state = ?, ended_at = ?, interrupt_reason = ? WHERE id = ?",
+                (InspectionState.INTERRUPTED, at, reason, inspection_id),
+            )
+            await tx.event(
+                "session.interrupted",
+                actor=actor,
+                case_id=row["case_id"],
+                inspection_id=inspection_id,
+                data={"ended_at": at, "reason": reason},
             )
         return await self.get(inspection_id)
 
@@ -235,11 +291,13 @@ class InspectionStore:
         """Move a scheduled inspection; every link issued for it so far stops working."""
         async with self._db.transaction() as tx:
             row = await _inspection_state(tx, inspection_id)
-            # Moving keeps the state: only what may still be cancelled may be moved.
-            check_inspection(row["state"], InspectionState.CANCELLED)
+            check_inspection(row["state"], InspectionState.SCHEDULED)
+            case = await tx.row("SELECT state FROM cases WHERE id = ?", (row["case_id"],))
+            if case["state"] == CaseState.AWAITING_CONCLUSION:
+                await move_case(tx, row["case_id"], CaseState.SCHEDULED)
             await tx.execute(
-                "UPDATE inspections SET scheduled_at = ? WHERE id = ?",
-                (scheduled_at, inspection_id),
+                "UPDATE inspections SET state = ?, scheduled_at = ? WHERE id = ?",
+                (InspectionState.SCHEDULED, scheduled_at, inspection_id),
             )
             await tx.execute(
                 "UPDATE invitees SET link_gen = link_gen + 1 WHERE inspection_id = ?",
@@ -256,8 +314,9 @@ class InspectionStore:
 
     @writer
     async def cancel(self, inspection_id: int, reason: str, *, actor: str) -> Inspection:
-        """Cancel a scheduled inspection (its links stop working); the case goes back to
-        intake unless it has another one scheduled or is excluded."""
+        """Cancel a scheduled or interrupted inspection (its links stop working); the case goes
+        back to intake (a re-inspection: to its request) unless it has another one scheduled or
+        is excluded."""
         async with self._db.transaction() as tx:
             row = await _inspection_state(tx, inspection_id)
             check_inspection(row["state"], InspectionState.CANCELLED)
@@ -268,8 +327,17 @@ class InspectionStore:
                 (InspectionState.CANCELLED, clock.now_iso(), reason, inspection_id),
             )
             case = await tx.row("SELECT state FROM cases WHERE id = ?", (case_id,))
-            if case["state"] == CaseState.SCHEDULED and not await _active_elsewhere(tx, case_id):
-                await move_case(tx, case_id, CaseState.INTAKE)
+            holding = (CaseState.SCHEDULED, CaseState.AWAITING_CONCLUSION)
+            if case["state"] in holding and not await _active_elsewhere(tx, case_id):
+                back = CaseState.INTAKE
+                if row["previous_inspection_id"] is not None:
+                    back = CaseState.REINSPECTION_REQUESTED
+                    await tx.execute(
+                        "UPDATE reinspection_requests SET inspection_id = NULL "
+                        "WHERE inspection_id = ?",
+                        (inspection_id,),
+                    )
+                await move_case(tx, case_id, back)
             await tx.event(
                 "inspection.cancelled",
                 actor=actor,

@@ -206,6 +206,108 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "ALTER TABLE invitees ADD COLUMN user_id INTEGER REFERENCES staff_accounts(id)",
         ],
     ),
+    (
+        4,
+        "checklists, marks, work record, conclusions, rectifications, re-inspection, records",
+        [
+            # The points an inspection verifies, frozen when it is scheduled: the catalog
+            # version's checklist, or for a re-inspection the rectifications carried over.
+            """CREATE TABLE checklist_items (
+                id INTEGER PRIMARY KEY,
+                inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+                seq INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                text TEXT NOT NULL,
+                rectification_id INTEGER,
+                created_at TEXT NOT NULL,
+                UNIQUE (inspection_id, seq)
+            )""",
+            # Every mark ever made; an item's mark is its latest row.
+            """CREATE TABLE checklist_marks (
+                id INTEGER PRIMARY KEY,
+                inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+                item_id INTEGER NOT NULL REFERENCES checklist_items(id),
+                verdict TEXT NOT NULL,
+                note TEXT NOT NULL DEFAULT '',
+                actor TEXT NOT NULL,
+                actor_name TEXT NOT NULL,
+                actor_role TEXT NOT NULL,
+                at TEXT NOT NULL,
+                recording_id INTEGER REFERENCES recordings(id),
+                offset_s REAL
+            )""",
+            "CREATE INDEX checklist_marks_inspection ON checklist_marks (inspection_id, id)",
+            """CREATE TABLE record_entries (
+                id INTEGER PRIMARY KEY,
+                inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+                item_id INTEGER REFERENCES checklist_items(id),
+                text TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                actor_name TEXT NOT NULL,
+                actor_role TEXT NOT NULL,
+                at TEXT NOT NULL,
+                recording_id INTEGER REFERENCES recordings(id),
+                offset_s REAL
+            )""",
+            "CREATE INDEX record_entries_inspection ON record_entries (inspection_id, id)",
+            """CREATE TABLE conclusions (
+                id INTEGER PRIMARY KEY,
+                inspection_id INTEGER NOT NULL UNIQUE REFERENCES inspections(id),
+                case_id INTEGER NOT NULL REFERENCES cases(id),
+                verdict TEXT NOT NULL,
+                reasons TEXT NOT NULL,
+                deadline TEXT,
+                actor TEXT NOT NULL,
+                actor_name TEXT NOT NULL,
+                at TEXT NOT NULL,
+                recording_id INTEGER REFERENCES recordings(id),
+                offset_s REAL,
+                confirmation TEXT,
+                confirmed_at TEXT,
+                confirm_address TEXT,
+                confirm_agent TEXT,
+                confirm_note TEXT
+            )""",
+            "CREATE INDEX conclusions_case ON conclusions (case_id, id)",
+            """CREATE TABLE rectifications (
+                id INTEGER PRIMARY KEY,
+                conclusion_id INTEGER NOT NULL REFERENCES conclusions(id),
+                case_id INTEGER NOT NULL REFERENCES cases(id),
+                seq INTEGER NOT NULL,
+                item_id INTEGER REFERENCES checklist_items(id),
+                item_text TEXT NOT NULL DEFAULT '',
+                text TEXT NOT NULL
+            )""",
+            """CREATE TABLE reinspection_requests (
+                id INTEGER PRIMARY KEY,
+                case_id INTEGER NOT NULL REFERENCES cases(id),
+                conclusion_id INTEGER NOT NULL REFERENCES conclusions(id),
+                note TEXT NOT NULL,
+                at TEXT NOT NULL,
+                address TEXT NOT NULL DEFAULT '',
+                agent TEXT NOT NULL DEFAULT '',
+                inspection_id INTEGER REFERENCES inspections(id)
+            )""",
+            """CREATE TABLE records (
+                id INTEGER PRIMARY KEY,
+                inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+                case_id INTEGER NOT NULL REFERENCES cases(id),
+                version INTEGER NOT NULL,
+                html_path TEXT NOT NULL,
+                html_sha256 TEXT NOT NULL,
+                pdf_path TEXT NOT NULL,
+                pdf_sha256 TEXT NOT NULL,
+                pdf_bytes INTEGER NOT NULL,
+                actor TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                UNIQUE (inspection_id, version)
+            )""",
+            """ALTER TABLE inspections ADD COLUMN previous_inspection_id INTEGER
+               REFERENCES inspections(id)""",
+            "ALTER TABLE inspections ADD COLUMN current_item_id INTEGER",
+            "ALTER TABLE inspections ADD COLUMN interrupt_reason TEXT",
+        ],
+    ),
 ]
 
 

@@ -7,12 +7,15 @@ from pathlib import Path
 
 from .cases import CaseStore
 from .catalog import CatalogStore
+from .checklists import ChecklistStore
+from .conclusions import ConclusionStore
 from .db import Database
 from .eligibility import EligibilityStore
 from .events import EventLog
 from .evidence import EvidenceStore
 from .inspections import InspectionStore
 from .migrations import migrate, schema_version
+from .records import RecordStore
 from .staff import StaffStore
 
 
@@ -33,6 +36,9 @@ class ArchiveStore:
         self.catalog = CatalogStore(db)
         self.eligibility = EligibilityStore(db)
         self.evidence = EvidenceStore(db)
+        self.checklists = ChecklistStore(db)
+        self.conclusions = ConclusionStore(db)
+        self.records = RecordStore(db)
 
     @classmethod
     async def open(cls, path: Path) -> ArchiveStore:

@@ -165,7 +165,7 @@ class Links:
             raise revoked("勘验已改期，此前发出的链接已失效")
         if inspection.state == InspectionState.CANCELLED:
             raise revoked("本场勘验已取消")
-        if inspection.state == InspectionState.ENDED:
+        if inspection.state in (InspectionState.ENDED, InspectionState.CONCLUDED):
             raise LinkError(
                 "本场勘验已结束，链接已失效。 / This inspection has ended; its links no longer "
                 "open the room.",

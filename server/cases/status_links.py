@@ -16,10 +16,10 @@ import re
 
 from ..archive import ArchiveStore, Case
 from ..errors import CloseCode, LinkError
-from ..states import CaseState
+from ..states import FINISHED
 
 TOKEN = re.compile(r"c(\d{1,12})\.(\d{1,6})\.([A-Za-z0-9_-]{22})")
-CLOSED_STATES = (CaseState.CLOSED, CaseState.ARCHIVED)
+CLOSED_STATES = FINISHED
 
 
 class StatusLinks:

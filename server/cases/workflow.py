@@ -17,8 +17,9 @@ from typing import Any
 from .. import clock
 from ..archive import ArchiveStore, Case, ExclusionRow, GroupMember, Inspection
 from ..errors import BadRequest, UserError
-from ..states import ACTIVE_INSPECTION, InspectionState
+from ..states import ACTIVE_INSPECTION, CaseState, InspectionState
 from .catalog import Catalog
+from .checklist import catalog_points, reinspection_points
 from .eligibility import DECLARABLE, GROUND_NAMES, Ground
 from .intake import (
     SCHEDULE_GRACE,
@@ -28,6 +29,7 @@ from .intake import (
     parse_application,
     same_application,
 )
+from .outcome import OutcomeService
 
 
 class Excluded(UserError):
@@ -40,6 +42,7 @@ class CaseService:
     def __init__(self, archive: ArchiveStore, catalog: Catalog) -> None:
         self.archive = archive
         self.catalog = catalog
+        self.outcome = OutcomeService(archive, catalog)
         # Intake compares and inserts by application number: one at a time.
         self._intake_lock = asyncio.Lock()
 
@@ -129,7 +132,7 @@ class CaseService:
             case.id, ground, reason, actor=actor
         )
         for inspection in inspections:
-            if inspection.state == InspectionState.SCHEDULED:
+            if inspection.state in (InspectionState.SCHEDULED, InspectionState.INTERRUPTED):
                 await self.archive.inspections.cancel(
                     inspection.id, f"案件不适用视频勘验：{reason}", actor=actor
                 )
@@ -180,8 +183,22 @@ class CaseService:
                 "scheduled; move or cancel it instead"
             )
         item = await self.catalog.current(case.item_code)
+        points = catalog_points(item.item.checklist)
+        previous = None
+        if case.state == CaseState.REINSPECTION_REQUESTED:
+            # 复勘: a new inspection of the same case, linked to the one that demanded it, with
+            # the rectifications carried over as its checklist.
+            demand = await self.outcome.reinspection_source(case)
+            previous = demand.inspection_id
+            points = reinspection_points(demand)
         return await self.archive.inspections.schedule(
-            case.id, clock.iso(when), item.id, group, actor=actor
+            case.id,
+            clock.iso(when),
+            item.id,
+            group,
+            actor=actor,
+            checklist=points,
+            previous_inspection_id=previous,
         )
 
     @staticmethod
@@ -236,7 +253,7 @@ class CaseService:
 
     async def add_member(self, inspection_id: int, member: GroupMember, *, actor: str) -> None:
         inspection = await self.archive.inspections.get(inspection_id)
-        if inspection.state != InspectionState.SCHEDULED:
+        if inspection.state not in (InspectionState.SCHEDULED, InspectionState.INTERRUPTED):
             raise UserError("只能为尚未开始的勘验增加人员 / only before the inspection starts")
         if member.role not in ("clerk", "expert", "observer"):
             raise BadRequest(

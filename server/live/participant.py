@@ -34,12 +34,19 @@ class Participant(Protocol):
         """Receive exactly these publications from now on."""
 
 
-class ScreenshotTaker(Protocol):
-    """What a room asks for a screenshot (the recorder provides it)."""
+class RoomRecorder(Protocol):
+    """What a room asks of its recorder: screenshots, and where an instant is in the
+    recording."""
 
-    async def screenshot(self, taker: Member, subject: Member, note: str | None) -> dict[str, Any]:
-        """Capture `subject`'s current picture for `taker`; the archived screenshot, described
-        as the `screenshot` message carries it (docs/protocol.md)."""
+    async def screenshot(
+        self, taker: Member, subject: Member, note: str | None, item_id: int | None
+    ) -> dict[str, Any]:
+        """Capture `subject`'s current picture for `taker`, attached to checklist point
+        `item_id`; the archived screenshot, described as the `screenshot` message carries it
+        (docs/protocol.md)."""
+
+    def recording_at(self, at: float) -> tuple[int | None, float | None]:
+        """The recording being written at server time `at`, and the offset into it."""
 
 
 class RoomHandle(Protocol):
@@ -63,8 +70,8 @@ class RoomHandle(Protocol):
         self,
         participant: Participant,
         *,
-        screenshots: ScreenshotTaker | None = None,
+        recorder: RoomRecorder | None = None,
         on_seated: Callable[[Participant], Awaitable[None]] | None = None,
     ) -> None:
         """Join as a system participant: it receives every publication and every roster, may
-        take the room's screenshots, and hears of everyone who is (re)seated."""
+        record the room (screenshots, offsets), and hears of everyone who is (re)seated."""

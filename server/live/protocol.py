@@ -40,6 +40,30 @@ def _opt_note(v: Any) -> bool:
     return v is None or (isinstance(v, str) and len(v) <= 500)
 
 
+def _text(limit: int) -> Any:
+    return lambda v: isinstance(v, str) and len(v) <= limit
+
+
+def _opt_text(limit: int) -> Any:
+    return lambda v: v is None or (isinstance(v, str) and len(v) <= limit)
+
+
+def _rectifications(v: Any) -> bool:
+    """[{"item": id or null, "text": "…"}], at most 50."""
+    return v is None or (
+        isinstance(v, list)
+        and len(v) <= 50
+        and all(
+            isinstance(r, dict)
+            and set(r) <= {"item", "text"}
+            and _opt_int(r.get("item"))
+            and isinstance(r.get("text"), str)
+            and len(r["text"]) <= 300
+            for r in v
+        )
+    )
+
+
 # type → {field: (check, required)}. The single source of what a client may send.
 CLIENT_MESSAGES: dict[str, dict[str, tuple[Any, bool]]] = {
     "hello": {"version": (_int, True), "inspection": (_int, True), "token": (_str, True)},
@@ -59,6 +83,18 @@ CLIENT_MESSAGES: dict[str, dict[str, tuple[Any, bool]]] = {
     "ping": {},
     "pong": {},
     "screenshot": {"participant": (_int, True), "note": (_opt_note, False)},
+    "current": {"item": (_int, True)},
+    "mark": {"item": (_int, True), "verdict": (_text(20), True), "note": (_opt_note, False)},
+    "move_screenshot": {"screenshot": (_int, True), "item": (_opt_int, True)},
+    "note": {"text": (_text(1000), True), "item": (_opt_int, False)},
+    "conclude": {
+        "verdict": (_text(20), True),
+        "reasons": (_text(1000), True),
+        "deadline": (_opt_text(10), False),
+        "rectifications": (_rectifications, False),
+    },
+    "interrupt": {"reason": (_text(300), True)},
+    "confirm": {"accepted": (_bool, True), "note": (_opt_note, False)},
 }
 
 
@@ -192,6 +228,18 @@ def screenshots(shots: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "screenshots", "screenshots": shots}
 
 
+def checklist(view: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "checklist", "checklist": view}
+
+
+def record(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "record", "entries": entries}
+
+
+def conclusion(view: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "conclusion", "conclusion": view}
+
+
 SERVER_MESSAGES = (
     "welcome",
     "lobby",
@@ -207,6 +255,9 @@ SERVER_MESSAGES = (
     "recording",
     "screenshot",
     "screenshots",
+    "checklist",
+    "record",
+    "conclusion",
 )
 
 

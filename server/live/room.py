@@ -10,25 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..errors import NotAuthorised, NotFound, Removed, SessionEnded, UserError
-
-
-class Role(StrEnum):
-    HOST = "host"
-    CLERK = "clerk"
-    EXPERT = "expert"
-    OBSERVER = "observer"
-    APPLICANT = "applicant"
-    RECORDER = "recorder"  # the system participant that records; never has a seat
-
-
-ROLE_NAMES_ZH = {
-    Role.HOST: "主持人",
-    Role.CLERK: "业务审批人员",
-    Role.EXPERT: "专家审查员",
-    Role.OBSERVER: "观察员",
-    Role.APPLICANT: "申请人",
-    Role.RECORDER: "录制",
-}
+from ..roles import ROLE_NAMES_ZH, Role
 
 
 class Action(StrEnum):
@@ -36,26 +18,38 @@ class Action(StrEnum):
     DENY = "deny"
     REMOVE = "remove"
     START = "start"
-    END = "end"
+    END = "end"  # end the session after the conclusion, or interrupt it (中止)
     SCREENSHOT = "screenshot"
+    SET_CURRENT = "set_current"  # move the inspection to a checklist point
     MARK_ITEM = "mark_item"
-    NOTE = "note"
-    WRITE_RECORD = "write_record"
+    MOVE_SCREENSHOT = "move_screenshot"  # attach a screenshot to another point
+    NOTE = "note"  # a line of the work record
     CONCLUDE = "conclude"
+    CONFIRM = "confirm"  # the applicant confirms having seen the conclusion
+    SEE_CHECKLIST = "see_checklist"  # marks, notes and the work record, not only the points
     PUBLISH = "publish"
     SEE_LOBBY = "see_lobby"
     RECORD = "record"
 
 
-_REVIEWER = frozenset({Action.SCREENSHOT, Action.MARK_ITEM, Action.NOTE, Action.PUBLISH})
+_REVIEWER = frozenset(
+    {
+        Action.SCREENSHOT,
+        Action.MARK_ITEM,
+        Action.MOVE_SCREENSHOT,
+        Action.NOTE,
+        Action.SEE_CHECKLIST,
+        Action.PUBLISH,
+    }
+)
 
 # SPEC §2. The server enforces this table; pages only hide what it refuses.
 PERMISSIONS: dict[Role, frozenset[Action]] = {
-    Role.HOST: frozenset(Action) - {Action.RECORD},
+    Role.HOST: frozenset(Action) - {Action.RECORD, Action.CONFIRM},
     Role.CLERK: _REVIEWER,
     Role.EXPERT: _REVIEWER,
-    Role.OBSERVER: frozenset({Action.PUBLISH}),
-    Role.APPLICANT: frozenset({Action.PUBLISH}),
+    Role.OBSERVER: frozenset({Action.PUBLISH, Action.SEE_CHECKLIST}),
+    Role.APPLICANT: frozenset({Action.PUBLISH, Action.CONFIRM}),
     Role.RECORDER: frozenset({Action.RECORD}),
 }
 
@@ -67,7 +61,8 @@ def allowed(role: Role, action: Action) -> bool:
 class RoomState(StrEnum):
     OPEN = "open"  # people gather and are admitted; nothing is recorded yet
     LIVE = "live"  # the host started the session: recording runs until the end
-    ENDED = "ended"
+    ENDED = "ended"  # after the conclusion: nobody joins again
+    INTERRUPTED = "interrupted"  # 中止: the session stopped; the host may start a new one
 
 
 class Presence(StrEnum):
@@ -220,11 +215,11 @@ class Room:
             raise UserError("勘验已经开始 / the session has already started", code="already_live")
         self.state = RoomState.LIVE
 
-    def end(self, actor_id: int) -> None:
+    def end(self, actor_id: int, *, interrupted: bool = False) -> None:
         self.require(actor_id, Action.END)
         if self.state != RoomState.LIVE:
             raise UserError("勘验尚未开始 / the session has not started", code="not_live")
-        self.state = RoomState.ENDED
+        self.state = RoomState.INTERRUPTED if interrupted else RoomState.ENDED
 
     def seated(self) -> list[Member]:
         """Members with a seat in the grid, in arrival order."""

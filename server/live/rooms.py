@@ -12,12 +12,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..archive import ArchiveStore, Case, Inspection
+from ..cases.checklist import Checklist
+from ..cases.outcome import OutcomeService
 from ..config import Settings
-from ..errors import CloseCode, KanyanError, UserError
+from ..errors import BadRequest, CloseCode, KanyanError, UserError
 from ..states import InspectionState
 from . import protocol
 from .media import KINDS, MediaHub, Publication
-from .participant import Participant, ScreenshotTaker
+from .outcome import RoomOutcome
+from .participant import Participant, RoomRecorder
 from .reencode import ReencodeForwarding
 from .room import Action, Presence, Role, Room, RoomState, allowed
 
@@ -27,7 +30,9 @@ log = logging.getLogger(__name__)
 class LiveRoom:
     """One inspection's room while it is open or live."""
 
-    def __init__(self, service: RoomService, inspection: Inspection, case: Case) -> None:
+    def __init__(
+        self, service: RoomService, inspection: Inspection, case: Case, checklist: Checklist
+    ) -> None:
         self.service = service
         self.inspection = inspection
         self.case = case
@@ -40,7 +45,8 @@ class LiveRoom:
         # System participants (the recorder) receive everything and have no seat.
         self.systems: list[Participant] = []
         # Set by the recorder when it joins (RoomService.on_open).
-        self.screenshots: ScreenshotTaker | None = None
+        self.recorder: RoomRecorder | None = None
+        self.outcome = RoomOutcome(self, service.outcome, checklist)
         self._seated_hooks: list[Callable[[Participant], Awaitable[None]]] = []
         self._grace: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -92,6 +98,8 @@ class LiveRoom:
     async def _seat(self, participant: Participant) -> None:
         await participant.send(protocol.admitted())
         await participant.send(self.state_message())
+        for message in self.outcome.views_for(participant):
+            await participant.send(message)
         for hook in self._seated_hooks:
             self._spawn(hook(participant))
         await participant.enter(self.hub)
@@ -187,10 +195,43 @@ class LiveRoom:
         await self.broadcast(self.state_message())
 
     async def end(self, actor: int) -> None:
+        """The host ends the session after pronouncing the conclusion."""
+        self.room.require(actor, Action.END)
+        if not self.outcome.concluded:
+            raise UserError(
+                "请先宣布勘验结论；如需结束而不出结论，请选择「中止」 / pronounce the conclusion "
+                "first, or interrupt the session",
+                code="no_conclusion",
+            )
         self.room.end(actor)
-        self.inspection = await self.archive.inspections.end(self.inspection.id, actor=str(actor))
+        try:
+            self.inspection = await self.archive.inspections.end(
+                self.inspection.id, actor=str(actor)
+            )
+        except KanyanError:
+            self.room.state = RoomState.LIVE
+            raise
         await self.broadcast(self.state_message())
         await self.shutdown(CloseCode.ENDED, "the inspection has ended")
+        for hook in self.service.on_concluded:
+            self.service.spawn(hook(self.inspection))
+
+    async def interrupt(self, actor: int, reason: str) -> None:
+        """中止: the session stops without a conclusion; the inspection stays open and the same
+        links bring everyone back for a new session."""
+        reason = reason.strip()
+        if not 2 <= len(reason) <= 300:
+            raise BadRequest("请说明中止原因 / give the reason for interrupting", code="invalid")
+        self.room.end(actor, interrupted=True)
+        try:
+            self.inspection = await self.archive.inspections.interrupt(
+                self.inspection.id, reason, actor=str(actor)
+            )
+        except KanyanError:
+            self.room.state = RoomState.LIVE
+            raise
+        await self.broadcast(self.state_message())
+        await self.shutdown(CloseCode.INTERRUPTED, "the session was interrupted")
 
     async def screenshot(
         self, actor: int, target_id: int, note: str | None = None
@@ -201,9 +242,12 @@ class LiveRoom:
         subject = self.room.member(target_id)
         if not subject.in_room:
             raise UserError("此人不在房间中 / this person is not in the room", code="not_in_room")
-        if self.screenshots is None:
+        if self.recorder is None:
             raise UserError("截图功能不可用 / screenshots are not available", code="no_screenshots")
-        shot = await self.screenshots.screenshot(taker, subject, note)
+        # A screenshot taken while a point is current belongs to that point.
+        item = self.outcome.current
+        shot = await self.recorder.screenshot(taker, subject, note, item)
+        self.outcome.checklist.place_shot(shot["id"], item)
         seated = [
             p
             for p in self.connections.values()
@@ -257,12 +301,12 @@ class LiveRoom:
         self,
         participant: Participant,
         *,
-        screenshots: ScreenshotTaker | None = None,
+        recorder: RoomRecorder | None = None,
         on_seated: Callable[[Participant], Awaitable[None]] | None = None,
     ) -> None:
         self.systems.append(participant)
-        if screenshots is not None:
-            self.screenshots = screenshots
+        if recorder is not None:
+            self.recorder = recorder
         if on_seated is not None:
             self._seated_hooks.append(on_seated)
 
@@ -319,13 +363,28 @@ class LiveRoom:
 class RoomService:
     """The live rooms of this server, by inspection."""
 
-    def __init__(self, settings: Settings, archive: ArchiveStore) -> None:
+    def __init__(self, settings: Settings, archive: ArchiveStore, outcome: OutcomeService) -> None:
         self.settings = settings
         self.archive = archive
+        self.outcome = outcome
         self._rooms: dict[int, LiveRoom] = {}
         self._opening = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
         # Called once for every room that opens: system participants join here (the recorder).
         self.on_open: list[Callable[[LiveRoom], Awaitable[None]]] = []
+        # Called (in the background) once a session has ended with its conclusion, when its
+        # recordings are final: the inspection record is made here.
+        self.on_concluded: list[Callable[[Inspection], Awaitable[Any]]] = []
+
+    def spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background work failed", exc_info=task.exception())
 
     async def room_for(self, inspection_id: int) -> LiveRoom:
         room = self._rooms.get(inspection_id)
@@ -336,7 +395,8 @@ class RoomService:
             if room is None:
                 inspection = await self.archive.inspections.get(inspection_id)
                 case = await self.archive.cases.get(inspection.case_id)
-                room = LiveRoom(self, inspection, case)
+                checklist = await self.outcome.load(inspection)
+                room = LiveRoom(self, inspection, case, checklist)
                 for hook in self.on_open:
                     await hook(room)
                 self._rooms[inspection_id] = room
@@ -352,3 +412,5 @@ class RoomService:
     async def close(self) -> None:
         for room in list(self._rooms.values()):
             await room.shutdown()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -65,8 +65,18 @@ def origin_allowed(request: web.Request, settings: Settings) -> bool:
 class BrowserParticipant:
     """A person in a browser: a WebSocket for signalling and a Peer for media."""
 
-    def __init__(self, ws: web.WebSocketResponse, grant: LinkGrant, settings: Settings) -> None:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        grant: LinkGrant,
+        settings: Settings,
+        *,
+        address: str = "",
+        agent: str = "",
+    ) -> None:
         self.ws = ws
+        self.address = address  # the page's address and browser, for the applicant's
+        self.agent = agent  # confirmation of the conclusion
         self.grant = grant
         self.settings = settings
         self.id = grant.invitee.id
@@ -217,6 +227,32 @@ class BrowserParticipant:
             await self.close(1000, "left")
         elif kind == "screenshot":
             await room.screenshot(self.id, message["participant"], message["note"])
+        elif kind == "current":
+            await room.outcome.set_current(self.id, message["item"])
+        elif kind == "mark":
+            await room.outcome.mark(self.id, message["item"], message["verdict"], message["note"])
+        elif kind == "move_screenshot":
+            await room.outcome.move_screenshot(self.id, message["screenshot"], message["item"])
+        elif kind == "note":
+            await room.outcome.note(self.id, message["text"], message["item"])
+        elif kind == "conclude":
+            await room.outcome.conclude(
+                self.id,
+                message["verdict"],
+                message["reasons"],
+                message["deadline"],
+                message["rectifications"],
+            )
+        elif kind == "interrupt":
+            await room.interrupt(self.id, message["reason"])
+        elif kind == "confirm":
+            await room.outcome.confirm(
+                self.id,
+                message["accepted"],
+                message["note"],
+                address=self.address,
+                agent=self.agent,
+            )
 
 
 async def receive_hello(ws: web.WebSocketResponse, settings: Settings) -> protocol.Message:
@@ -281,7 +317,13 @@ async def handle(
                 status=429,
                 close_code=CloseCode.TOO_MANY,
             )
-        participant = BrowserParticipant(ws, grant, settings)
+        participant = BrowserParticipant(
+            ws,
+            grant,
+            settings,
+            address=request.remote or "",
+            agent=request.headers.get("User-Agent", ""),
+        )
         room = await rooms.room_for(grant.inspection.id)
         await participant.send(participant.welcome())
         await room.arrive(participant)

@@ -312,7 +312,7 @@ async def test_nobody_joins_after_the_end(server, live_pair):
     invited, host, applicant = live_pair
     await host.send({"type": "start"})
     await host.wait_for(lambda: host.state == "live")
-    await host.send({"type": "end"})
+    await host.end_session()
     await host.wait_for(lambda: host.status == "closed")
     assert host.close_code == 4005
     await applicant.wait_for(lambda: applicant.status == "closed")

@@ -9,8 +9,9 @@ import aiohttp
 import pytest
 
 from server import clock
-from server.archive import GroupMember
+from server.archive import GroupMember, Stamp
 from server.cases.links import LinkSigner
+from server.states import Verdict
 
 
 async def get(url: str) -> tuple[int, str, aiohttp.typedefs.LooseHeaders]:
@@ -88,6 +89,10 @@ async def test_a_link_used_for_another_inspection_is_refused(server):
 async def test_links_of_an_ended_inspection_are_gone(server):
     invited = await server.invite("host")
     await server.archive.inspections.start(invited.inspection.id, actor="t")
+    stamp = Stamp("t", "主持", "host", clock.now_iso())
+    await server.archive.conclusions.conclude(
+        invited.inspection.id, Verdict.PASS, "一致", None, [], stamp
+    )
     await server.archive.inspections.end(invited.inspection.id, actor="t")
     got, body, _ = await get(server.links.room_url(invited.invitee("host"), invited.inspection))
     assert got == 410 and "已结束" in body

@@ -53,7 +53,7 @@ async def test_twenty_second_session_with_a_join_and_a_leave(server):
         await asyncio.sleep(max(0.0, 13 - (time.monotonic() - started)))
         await clerk.close()
         await asyncio.sleep(max(0.0, 20 - (time.monotonic() - started)))
-        await host.send({"type": "end"})
+        await host.end_session()
         rows = await wait_recordings(server.archive, invited.inspection.id)
     finally:
         for client in (host, clerk, applicant, expert):

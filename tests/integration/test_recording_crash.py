@@ -76,7 +76,7 @@ async def test_kill_9_of_the_server_keeps_the_recording_up_to_two_seconds_before
             what="recording again",
         )
         await asyncio.sleep(2)
-        await back.send({"type": "end"})
+        await back.end_session()
         await back.wait_for(lambda: back.status == "closed", what="session ended")
     finally:
         await back.close()

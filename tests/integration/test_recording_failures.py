@@ -30,7 +30,7 @@ async def test_killed_recorder_is_replaced_by_a_new_segment(server):
     try:
         await host.send({"type": "start"})
         await host.wait_for(lambda: host.state == "live", what="live")
-        recorder = server.app[ROOMS].get(invited.inspection.id).screenshots
+        recorder = server.app[ROOMS].get(invited.inspection.id).recorder
         await asyncio.sleep(3)
         first = recorder._process.pid
         # A stalled recorder does not stall the room, and catches up when it can run again.
@@ -55,7 +55,7 @@ async def test_killed_recorder_is_replaced_by_a_new_segment(server):
             "recording",
         ]
         await asyncio.sleep(3)
-        await host.send({"type": "end"})
+        await host.end_session()
         rows = await wait_recordings(server.archive, invited.inspection.id)
     finally:
         for client in (host, clerk, applicant):
@@ -144,7 +144,7 @@ async def test_full_or_unwritable_disk_is_reported_and_the_session_goes_on(
                 lambda: notices(host, "recording_resumed"), timeout=40, what="recording resumes"
             )
             await asyncio.sleep(2)
-            await host.send({"type": "end"})
+            await host.end_session()
             await host.wait_for(lambda: host.state == "ended", what="ended")
             rows = await wait_recordings(server.archive, invited.inspection.id)
         finally:

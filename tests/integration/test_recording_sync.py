@@ -30,7 +30,7 @@ async def test_flash_and_beep_stay_within_100_ms(server):
         await host.send({"type": "start"})
         await host.wait_for(lambda: host.state == "live", what="live")
         await asyncio.sleep(9)
-        await host.send({"type": "end"})
+        await host.end_session()
         rows = await wait_recordings(server.archive, invited.inspection.id)
     finally:
         await host.close()

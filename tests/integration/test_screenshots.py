@@ -131,7 +131,7 @@ async def test_screenshot_during_recording_knows_its_place_in_it(server):
         )
         await host.send({"type": "screenshot", "participant": applicant.id})
         await host.wait_for(lambda: messages(host, "screenshot"), what="screenshot")
-        await host.send({"type": "end"})
+        await host.end_session()
         rows = await wait_recordings(server.archive, invited.inspection.id)
     finally:
         for client in (host, applicant, observer):

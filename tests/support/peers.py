@@ -159,6 +159,9 @@ class RoomClient:
         self.welcome: dict[str, Any] | None = None
         self.roster: list[dict[str, Any]] = []
         self.state = None
+        self.checklist: dict[str, Any] | None = None
+        self.record: list[dict[str, Any]] = []
+        self.conclusion: dict[str, Any] | None = None
         self.media_map: dict[str, Any] = {"own": {}, "remote": {}}
         self.seen: dict[int, Observed] = defaultdict(Observed)
         self.close_code: int | None = None
@@ -219,6 +222,12 @@ class RoomClient:
             self.roster = message["members"]
         elif kind == "state":
             self.state = message["state"]
+        elif kind == "checklist":
+            self.checklist = message["checklist"]
+        elif kind == "record":
+            self.record = message["entries"]
+        elif kind == "conclusion":
+            self.conclusion = message["conclusion"]
         elif kind == "error":
             self.errors.append(message)
         elif kind == "ping":
@@ -311,6 +320,15 @@ class RoomClient:
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 0.5))
             except TimeoutError:
                 pass
+
+    async def end_session(self, verdict: str = "pass") -> None:
+        """As the host: pronounce a conclusion, then end the session (it cannot end without
+        one)."""
+        await self.send(
+            {"type": "conclude", "verdict": verdict, "reasons": "现场情况与申请材料一致"}
+        )
+        await self.wait_for(lambda: self.conclusion is not None, what="the conclusion")
+        await self.send({"type": "end"})
 
     async def frames_from(self, participant: int, more: int = 10, timeout: float = 15.0) -> None:
         start = self.seen[participant].frames

@@ -6,8 +6,9 @@ import sqlite3
 
 import pytest
 
-from server.archive import GENESIS_HASH, ArchiveStore, event_hash
+from server.archive import GENESIS_HASH, ArchiveStore, Stamp, event_hash
 from server.errors import UserError
+from server.states import Verdict
 
 
 @pytest.fixture
@@ -98,7 +99,16 @@ async def test_inspection_states_only_move_forward(archive):
     await archive.inspections.start(inspection.id, actor="t")
     with pytest.raises(UserError):
         await archive.inspections.start(inspection.id, actor="t")
+    with pytest.raises(UserError, match="结论"):
+        await archive.inspections.end(inspection.id, actor="t")
+    stamp = Stamp("t", "主持", "host", "2026-11-27T02:30:00.000Z")
+    await archive.conclusions.conclude(inspection.id, Verdict.PASS, "一致", None, [], stamp)
     ended = await archive.inspections.end(inspection.id, actor="t")
-    assert ended.state == "ended" and ended.ended_at
+    assert ended.state == "concluded" and ended.ended_at
     types = [e.type for e in await archive.events.find(inspection_id=inspection.id)]
-    assert types == ["inspection.scheduled", "session.started", "session.ended"]
+    assert types == [
+        "inspection.scheduled",
+        "session.started",
+        "conclusion.pronounced",
+        "session.ended",
+    ]

@@ -8,7 +8,9 @@ import asyncio
 import pytest
 
 from server.archive import ArchiveStore, GroupMember
-from server.errors import CloseCode
+from server.cases.catalog import Catalog
+from server.cases.outcome import OutcomeService
+from server.errors import CloseCode, UserError
 from server.live.room import Presence, Role
 from server.live.rooms import RoomService
 from tests.support.server import make_settings
@@ -54,7 +56,7 @@ async def room(tmp_path):
     people = {}
     for invitee in await archive.inspections.invitees(inspection.id):
         people[invitee.role] = FakeParticipant(invitee.id, Role(invitee.role), invitee.role)
-    service = RoomService(settings, archive)
+    service = RoomService(settings, archive, OutcomeService(archive, Catalog(archive)))
     live = await service.room_for(inspection.id)
     yield live, people
     await archive.close()
@@ -143,6 +145,9 @@ async def test_the_end_closes_everyone_and_logs_their_departure(room):
     await live.admit(p["host"].id, p["applicant"].id)
     await live.start(p["host"].id)
     assert {"type": "state"}.items() <= p["applicant"].messages[-1].items()
+    with pytest.raises(UserError, match="宣布勘验结论"):
+        await live.end(p["host"].id)
+    await live.outcome.conclude(p["host"].id, "pass", "现场与材料一致", None, None)
     await live.end(p["host"].id)
     assert p["host"].closed[0] == p["applicant"].closed[0] == CloseCode.ENDED
     events = await live.archive.events.find(inspection_id=live.inspection.id)

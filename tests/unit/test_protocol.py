@@ -7,8 +7,8 @@ import json
 import pytest
 
 from server.errors import CloseCode, ProtocolError
-from tests.support.server import ROOT
 from server.live import protocol
+from tests.support.server import ROOT
 
 
 @pytest.mark.parametrize(
@@ -29,6 +29,24 @@ from server.live import protocol
         ('{"type": "media", "audio": 1, "video": true}', "bad_field"),
         ('{"type": "hello", "version": 1, "token": "x"}', "bad_field"),
         ('{"type": "candidate", "candidate": 5}', "bad_field"),
+        ('{"type": "mark", "item": 1}', "bad_field"),
+        ('{"type": "mark", "item": 1, "verdict": "' + "x" * 21 + '"}', "bad_field"),
+        ('{"type": "conclude", "verdict": "pass"}', "bad_field"),
+        (
+            '{"type": "conclude", "verdict": "pass", "reasons": "r", "rectifications": {}}',
+            "bad_field",
+        ),
+        (
+            '{"type": "conclude", "verdict": "p", "reasons": "r", "rectifications": [{"x": 1}]}',
+            "bad_field",
+        ),
+        (
+            '{"type": "conclude", "verdict": "p", "reasons": "r", "rectifications": [{"text": 5}]}',
+            "bad_field",
+        ),
+        ('{"type": "note", "text": "' + "长" * 1001 + '"}', "bad_field"),
+        ('{"type": "confirm", "accepted": "yes"}', "bad_field"),
+        ('{"type": "move_screenshot", "screenshot": 1}', "bad_field"),
     ],
 )
 def test_bad_messages_are_named(raw, code):
@@ -53,6 +71,18 @@ def test_every_client_message_type_parses_with_its_fields():
         "ping": {},
         "pong": {},
         "screenshot": {"participant": 3, "note": "门头招牌"},
+        "current": {"item": 4},
+        "mark": {"item": 4, "verdict": "conforms", "note": "见截图"},
+        "move_screenshot": {"screenshot": 9, "item": None},
+        "note": {"text": "后厨有独立洗手池", "item": 4},
+        "conclude": {
+            "verdict": "rectify",
+            "reasons": "冷藏设备不足",
+            "deadline": "2026-12-20",
+            "rectifications": [{"item": 4, "text": "增设冷藏柜"}, {"item": None, "text": "补证"}],
+        },
+        "interrupt": {"reason": "申请人网络中断"},
+        "confirm": {"accepted": True, "note": None},
     }
     assert set(samples) == set(protocol.CLIENT_MESSAGES)
     for kind, fields in samples.items():
@@ -90,6 +120,9 @@ SERVER_SAMPLES = {
     "recording": lambda: protocol.recording("recording", None, 1.5, 1),
     "screenshot": lambda: protocol.screenshot({"id": 3}),
     "screenshots": lambda: protocol.screenshots([{"id": 3}]),
+    "checklist": lambda: protocol.checklist({"version": 1, "current": None, "items": []}),
+    "record": lambda: protocol.record([]),
+    "conclusion": lambda: protocol.conclusion({"verdict": "pass"}),
 }
 
 

@@ -11,6 +11,7 @@ from server.states import (
     InspectionState,
     StateError,
     case_label,
+    case_may_move,
     check_case,
     check_inspection,
     inspection_label,
@@ -25,11 +26,34 @@ CASE_MOVES = {
     (C.EXCLUDED, C.INTAKE),
     (C.SCHEDULED, C.EXCLUDED),
     (C.SCHEDULED, C.INTAKE),
+    (C.SCHEDULED, C.REINSPECTION_REQUESTED),
+    (C.SCHEDULED, C.LIVE),
+    (C.LIVE, C.PASSED),
+    (C.LIVE, C.RECTIFYING),
+    (C.LIVE, C.FAILED),
+    (C.LIVE, C.AWAITING_CONCLUSION),
+    (C.AWAITING_CONCLUSION, C.LIVE),
+    (C.AWAITING_CONCLUSION, C.SCHEDULED),
+    (C.AWAITING_CONCLUSION, C.INTAKE),
+    (C.AWAITING_CONCLUSION, C.REINSPECTION_REQUESTED),
+    (C.RECTIFYING, C.REINSPECTION_REQUESTED),
+    (C.RECTIFYING, C.OVERDUE),
+    (C.REINSPECTION_REQUESTED, C.SCHEDULED),
+    (C.REINSPECTION_REQUESTED, C.EXCLUDED),
+    (C.PASSED, C.CLOSED),
+    (C.FAILED, C.CLOSED),
+    (C.OVERDUE, C.CLOSED),
+    (C.CLOSED, C.ARCHIVED),
 }
 INSPECTION_MOVES = {
+    (S.SCHEDULED, S.SCHEDULED),
     (S.SCHEDULED, S.LIVE),
     (S.SCHEDULED, S.CANCELLED),
-    (S.LIVE, S.ENDED),
+    (S.LIVE, S.CONCLUDED),
+    (S.LIVE, S.INTERRUPTED),
+    (S.INTERRUPTED, S.LIVE),
+    (S.INTERRUPTED, S.SCHEDULED),
+    (S.INTERRUPTED, S.CANCELLED),
 }
 
 
@@ -59,6 +83,16 @@ def test_inspection_transitions(current, target):
 def test_an_unknown_stored_state_is_refused_not_crashed():
     with pytest.raises(StateError, match="bogus"):
         check_case("bogus", C.SCHEDULED)
+
+
+def test_what_the_outcome_rules_refuse():
+    # Concluding twice is refused by the archive (one conclusion per inspection); these are the
+    # case moves that stand behind the rest of the rules.
+    assert not case_may_move(C.PASSED, C.REINSPECTION_REQUESTED)  # nothing to rectify
+    assert not case_may_move(C.OVERDUE, C.REINSPECTION_REQUESTED)  # after the deadline
+    assert not case_may_move(C.RECTIFYING, C.SCHEDULED)  # only once the applicant asks
+    assert not case_may_move(C.PASSED, C.PASSED)
+    assert not case_may_move(C.ARCHIVED, C.CLOSED)
 
 
 def test_every_state_has_both_labels():

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from server.archive import ArchiveStore, GroupMember
+from server.archive import ArchiveStore, GroupMember, Stamp
+from server.states import Verdict
 from tests.support.server import ROOT
 
 
@@ -29,57 +30,102 @@ class Seed:
     intake_case_id: int
     inspection_id: int
     live_inspection_id: int
+    concluded_inspection_id: int
+    rectifying_case_id: int
+    late_case_id: int
+    passed_case_id: int
+    item_id: int
     invitee_id: int
     staff_id: int
     key_id: int
     exclusion_id: int
     recording_id: int
+    screenshot_id: int
+
+
+STAMP = Stamp("1", "主持", "host", "2026-11-27T02:05:00.000Z")
 
 
 async def seed(archive: ArchiveStore) -> Seed:
     def case(n: str) -> dict[str, Any]:
         return {"application_no": n, "applicant_name": "申请人", "item_code": "X", "item_name": "x"}
 
-    scheduled = await archive.cases.create(**case("S1"))
     group = [
         GroupMember("host", "主持"),
         GroupMember("observer", "观察"),
         GroupMember("applicant", "申"),
     ]
-    inspection = await archive.inspections.schedule(
-        scheduled.id, "2026-11-27T02:00:00.000Z", None, group, actor="t"
-    )
+    points = [("identity", "出示证件，承诺真实", None), ("point", "经营场所", None)]
+    when = "2026-11-27T02:00:00.000Z"
+
+    async def live(n: str) -> tuple[int, int]:
+        made = await archive.cases.create(**case(n))
+        inspection = await archive.inspections.schedule(
+            made.id, when, None, group, actor="t", checklist=points
+        )
+        await archive.inspections.start(inspection.id, actor="t")
+        return made.id, inspection.id
+
+    scheduled = await archive.cases.create(**case("S1"))
+    inspection = await archive.inspections.schedule(scheduled.id, when, None, group, actor="t")
     observer = next(
         i for i in await archive.inspections.invitees(inspection.id) if i.role == "observer"
     )
-    live_case = await archive.cases.create(**case("L1"))
-    live = await archive.inspections.schedule(
-        live_case.id, "2026-11-27T02:00:00.000Z", None, group, actor="t"
+    live_case, live_inspection = await live("L1")
+    item = (await archive.checklists.items(live_inspection))[1]
+    _, concluded = await live("C1")
+    await archive.conclusions.conclude(concluded, Verdict.PASS, "一致", None, [], STAMP)
+    rectifying, rectify_inspection = await live("R1")
+    await archive.conclusions.conclude(
+        rectify_inspection, Verdict.RECTIFY, "需整改", "2099-01-01", [(None, "补齐")], STAMP
     )
-    await archive.inspections.start(live.id, actor="t")
+    late, late_inspection = await live("D1")
+    await archive.conclusions.conclude(
+        late_inspection, Verdict.RECTIFY, "需整改", "2020-01-01", [(None, "补齐")], STAMP
+    )
+    passed, passed_inspection = await live("P1")
+    await archive.conclusions.conclude(passed_inspection, Verdict.PASS, "一致", None, [], STAMP)
     intake = await archive.cases.create(**case("I1"))
     excluded = await archive.cases.create(**case("E1"))
     exclusion = await archive.eligibility.add_exclusion(excluded.id, "site", "停电", actor="t")
     staff = await archive.staff.create("zhang", "张", "inspector", "hash", actor="t")
     key = await archive.staff.create_key("platform", "khash", "kyk_ab", actor="t")
     recording = await archive.evidence.add_recording(
-        inspection_id=live.id,
-        case_id=live_case.id,
+        inspection_id=live_inspection,
+        case_id=live_case,
         segment=1,
         kind="composite",
         path="KY/1/a.recording.mp4",
-        started_at="2026-11-27T02:00:00.000Z",
+        started_at=when,
+    )
+    shot = await archive.evidence.add_screenshot(
+        inspection_id=live_inspection,
+        case_id=live_case,
+        participant_id=observer.id,
+        taker_id=observer.id,
+        taken_at="2026-11-27T02:01:00.000Z",
+        path="KY/1/first.jpg",
+        width=640,
+        height=480,
+        size_bytes=1,
+        sha256="4" * 64,
     )
     return Seed(
         scheduled.id,
         intake.id,
         inspection.id,
-        live.id,
+        live_inspection,
+        concluded,
+        rectifying,
+        late,
+        passed,
+        item.id,
         observer.id,
         staff.id,
         key.id,
         exclusion.id,
         recording.id,
+        shot.id,
     )
 
 
@@ -96,7 +142,10 @@ WRITERS: dict[str, Writer] = {
         s.intake_case_id, "2026-11-28T02:00:00.000Z", None, [GroupMember("host", "h")], actor="t"
     ),
     "inspections.start": lambda a, s: a.inspections.start(s.inspection_id, actor="t"),
-    "inspections.end": lambda a, s: a.inspections.end(s.live_inspection_id, actor="t"),
+    "inspections.end": lambda a, s: a.inspections.end(s.concluded_inspection_id, actor="t"),
+    "inspections.interrupt": lambda a, s: a.inspections.interrupt(
+        s.live_inspection_id, "网络中断", actor="t"
+    ),
     "inspections.reschedule": lambda a, s: a.inspections.reschedule(
         s.inspection_id, "2026-11-29T02:00:00.000Z", "改期", actor="t"
     ),
@@ -162,6 +211,44 @@ WRITERS: dict[str, Writer] = {
         height=480,
         size_bytes=1,
         sha256="3" * 64,
+    ),
+    "checklists.create": lambda a, s: a.checklists.create(
+        s.inspection_id, [("identity", "出示证件", None)], actor="t"
+    ),
+    "checklists.set_current": lambda a, s: a.checklists.set_current(
+        s.live_inspection_id, s.item_id, STAMP
+    ),
+    "checklists.mark": lambda a, s: a.checklists.mark(
+        s.live_inspection_id, s.item_id, "conforms", "见截图", STAMP
+    ),
+    "checklists.add_entry": lambda a, s: a.checklists.add_entry(
+        s.live_inspection_id, s.item_id, "现场有消毒柜", STAMP
+    ),
+    "checklists.move_screenshot": lambda a, s: a.checklists.move_screenshot(
+        s.screenshot_id, s.item_id, actor="1", name="主持"
+    ),
+    "conclusions.conclude": lambda a, s: a.conclusions.conclude(
+        s.live_inspection_id, Verdict.FAIL, "不符合", None, [], STAMP
+    ),
+    "conclusions.confirm": lambda a, s: a.conclusions.confirm(
+        s.concluded_inspection_id, True, "", address="127.0.0.1", agent="phone"
+    ),
+    "conclusions.request_reinspection": lambda a, s: a.conclusions.request_reinspection(
+        s.rectifying_case_id, "已整改", address="127.0.0.1", agent="phone"
+    ),
+    "conclusions.mark_overdue": lambda a, s: a.conclusions.mark_overdue(s.late_case_id),
+    "conclusions.close_case": lambda a, s: a.conclusions.close_case(
+        s.passed_case_id, "已办结", actor="t"
+    ),
+    "records.add": lambda a, s: a.records.add(
+        s.concluded_inspection_id,
+        1,
+        html_path="KY/1/record-v1.html",
+        html_sha256="5" * 64,
+        pdf_path="KY/1/record-v1.pdf",
+        pdf_sha256="6" * 64,
+        pdf_bytes=1,
+        actor="t",
     ),
 }
 
