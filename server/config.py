@@ -172,6 +172,11 @@ class CasesSettings:
         "The licence-item catalog (TOML, [[item]] tables). Empty: config/catalog.toml shipped "
         "with Kanyan.",
     )
+    deadline_check_s: int = setting(
+        300,
+        "How often rectification deadlines are checked: a case still rectifying after its "
+        "deadline day (Beijing time) becomes overdue.",
+    )
 
 
 @dataclass
@@ -272,6 +277,8 @@ def validate(settings: Settings, source: str) -> None:
             raise ConfigError(f"{source}: staff.{key} must be at least 1")
     if settings.staff.login_window_minutes < 1:
         raise ConfigError(f"{source}: staff.login_window_minutes must be at least 1")
+    if settings.cases.deadline_check_s < 10:
+        raise ConfigError(f"{source}: cases.deadline_check_s must be at least 10")
     validate_recording(settings.recording, source)
 
 

@@ -116,6 +116,13 @@ class SessionEnded(UserError):
     close_code = CloseCode.ENDED
 
 
+class SessionInterrupted(UserError):
+    """The host interrupted the session (中止); the same link opens the next one."""
+
+    code = "interrupted"
+    close_code = CloseCode.INTERRUPTED
+
+
 class Removed(NotAuthorised):
     """The host removed this person; their link no longer opens the room."""
 

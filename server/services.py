@@ -7,6 +7,9 @@ staff services when the application starts, and closes them when it stops. The w
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -26,6 +29,8 @@ from .staff.accounts import Accounts, LoginThrottle
 from .staff.api_keys import ApiKeys
 from .staff.sessions import SessionSigner
 
+log = logging.getLogger(__name__)
+
 SETTINGS = web.AppKey("settings", Settings)
 ARCHIVE = web.AppKey("archive", ArchiveStore)
 LINKS = web.AppKey("links", Links)
@@ -42,6 +47,24 @@ STATUS_LINKS = web.AppKey("status_links", StatusLinks)
 RECORDS = web.AppKey("records", RecordMaker)
 
 
+async def _deadlines(app: web.Application) -> None:
+    """Rectification deadlines: checked at start, then every cases.deadline_check_s."""
+    while True:
+        try:
+            await app[CASES].outcome.mark_overdue()
+        except Exception:
+            log.exception("checking rectification deadlines failed")
+        await asyncio.sleep(app[SETTINGS].cases.deadline_check_s)
+
+
+async def _deadlines_ctx(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(_deadlines(app))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def install(app: web.Application, settings: Settings) -> None:
     """Give `app` every domain service; they open on start and close on stop."""
     app[SETTINGS] = settings
@@ -51,6 +74,7 @@ def install(app: web.Application, settings: Settings) -> None:
     app[CATALOG_FILE] = load_file(catalog_path(settings))
     app.cleanup_ctx.append(_archive_ctx)
     app.cleanup_ctx.append(_cases_ctx)
+    app.cleanup_ctx.append(_deadlines_ctx)
     app.on_shutdown.append(_close_rooms)
 
 
@@ -74,6 +98,7 @@ async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
     app[RECORDS] = records
     app[ROOMS].on_concluded.append(records.after_session)
     yield
+    await app[ROOMS].drain()
     records.close()
     await archive.close()
 

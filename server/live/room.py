@@ -9,7 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ..errors import NotAuthorised, NotFound, Removed, SessionEnded, UserError
+from ..errors import (
+    NotAuthorised,
+    NotFound,
+    Removed,
+    SessionEnded,
+    SessionInterrupted,
+    UserError,
+)
 from ..roles import ROLE_NAMES_ZH, Role
 
 
@@ -138,6 +145,10 @@ class Room:
         everyone else waits in the lobby. Nobody is admitted because the host arrived."""
         if self.state == RoomState.ENDED:
             raise SessionEnded("本次勘验已结束 / this inspection has ended")
+        if self.state == RoomState.INTERRUPTED:
+            raise SessionInterrupted(
+                "本次勘验已中止，请稍候重新进入 / this session was interrupted; join again shortly"
+            )
         member = self.members.get(member_id)
         if member is None:
             member = Member(member_id, role, name)

@@ -262,6 +262,8 @@ class LiveRoom:
             if p.role == Role.APPLICANT
         ]
         await asyncio.gather(*sends, return_exceptions=True)
+        if item is not None:
+            await self.outcome.broadcast_checklist()
         return shot
 
     def state_message(self) -> dict[str, Any]:
@@ -347,6 +349,9 @@ class LiveRoom:
     async def shutdown(
         self, code: int = CloseCode.SHUTDOWN, reason: str = "server shutting down"
     ) -> None:
+        # Forget the room first: whoever connects from now on (after 中止, the same links)
+        # gets a new room, while this one finishes closing and its recorder finalises.
+        self.service.forget(self)
         for timer in self._grace.values():
             timer.cancel()
         self._grace.clear()
@@ -357,7 +362,6 @@ class LiveRoom:
                 await self._log("participant.left", participant.id, reason=reason)
         await asyncio.gather(*(p.close(code, reason) for p in participants), return_exceptions=True)
         self.hub.close()
-        self.service.forget(self)
 
 
 class RoomService:
@@ -412,5 +416,9 @@ class RoomService:
     async def close(self) -> None:
         for room in list(self._rooms.values()):
             await room.shutdown()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def drain(self) -> None:
+        """Wait for the background work rooms left (records being made), once no connection
+        can start more."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)

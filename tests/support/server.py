@@ -17,6 +17,7 @@ from aiohttp import web
 
 from server import config
 from server.archive import ArchiveStore, GroupMember, Inspection, Invitee
+from server.cases.checklist import catalog_points
 from server.cases.links import Links
 from server.services import ARCHIVE, LINKS
 from server.tls import ssl_context
@@ -124,8 +125,16 @@ async def invite(archive: ArchiveStore, links: Links, roles, case_kwargs=None) -
     for role in roles:
         group.append(GroupMember(role, f"{names[role]}{counts.get(role, 0)}"))
         counts[role] = counts.get(role, 0) + 1
+    # The catalog version's checklist, as scheduling through the workflow would freeze it.
+    versions = await archive.catalog.versions(case.item_code)
+    points = catalog_points(versions[0].data["checklist"]) if versions else None
     inspection = await archive.inspections.schedule(
-        case.id, clock.now_iso(), None, group, actor="test"
+        case.id,
+        clock.now_iso(),
+        versions[0].id if versions else None,
+        group,
+        actor="test",
+        checklist=points,
     )
     invited = Invited(inspection)
     for invitee in await archive.inspections.invitees(inspection.id):
