@@ -50,6 +50,63 @@ async def verify_log(settings: config.Settings) -> int:
     return 1
 
 
+async def verify_files(settings: config.Settings) -> int:
+    from .archive import ArchiveStore
+
+    store = await ArchiveStore.open(settings.data_dir / "kanyan.sqlite3")
+    try:
+        check = await store.integrity.check(settings.recordings_dir, actor="cli")
+    finally:
+        await store.close()
+    for problem in check.problems:
+        _say(f"{problem['problem']}: {problem['path']} ({problem['what']})")
+    if check.ok:
+        _say(f"ok: {check.files} files match their SHA-256")
+        return 0
+    _say(f"{check.missing} missing, {check.mismatched} differ, of {check.files} files")
+    return 1
+
+
+async def export(settings: config.Settings, case_no: str, out: Path) -> int:
+    from .archive import ArchiveStore, package
+
+    store = await ArchiveStore.open(settings.data_dir / "kanyan.sqlite3")
+    try:
+        found = await store.cases.search(query=case_no, limit=50)
+        case = next((c for c in found[0] if c.case_no == case_no), None)
+        if case is None:
+            print(f"kanyan: no case {case_no}", file=sys.stderr)
+            return 1
+        plan = await package.plan(store, case.id, actor="cli")
+        _say(f"exporting {case_no}: {len(plan.files)} files, {plan.total_bytes / 1e6:.1f} MB")
+        manifest, size = await asyncio.to_thread(
+            package.write_file, plan, settings.recordings_dir, out
+        )
+        await store.events.append(
+            "case.exported",
+            actor="cli",
+            case_id=case.id,
+            data={"files": len(manifest["files"]), "problems": manifest["problems"]},
+        )
+    finally:
+        await store.close()
+    for problem in manifest["problems"]:
+        _say(f"warning: {problem['path']}: {problem['problem']}")
+    _say(f"wrote {out} ({size / 1e6:.1f} MB)")
+    return 0 if not manifest["problems"] else 1
+
+
+def verify_package(path: Path) -> int:
+    from .archive import package
+
+    verdict = package.verify(path)
+    if verdict.ok:
+        _say(f"ok: {verdict.files} files and {verdict.events} events verify ({path.name})")
+        return 0
+    _say(f"mismatch: {verdict.problem}")
+    return 1
+
+
 def serve(argv: list[str]) -> int:
     """Become `python -m web` with the same arguments (same process, same pid)."""
     sys.stdout.flush()
@@ -67,15 +124,27 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="serve HTTPS and print the demo links (default)")
     commands.add_parser("verify-log", help="check the event log's hash chain")
+    commands.add_parser("verify-files", help="re-hash every archived file")
+    exporting = commands.add_parser("export", help="write a case package (ZIP)")
+    exporting.add_argument("case_no", help="the case number, e.g. KY2026-000012")
+    exporting.add_argument("out", type=Path, help="the ZIP file to write")
+    checking = commands.add_parser("verify-package", help="check a case package")
+    checking.add_argument("file", type=Path)
     admin_cli.add_commands(commands)
     args = parser.parse_args(argv)
     if args.command in (None, "run"):
         return serve(argv)
+    if args.command == "verify-package":
+        return verify_package(args.file)
     setup_logging()
     try:
         settings = config.load(Path(args.config) if args.config else None)
         if args.command == "verify-log":
             return asyncio.run(verify_log(settings))
+        if args.command == "verify-files":
+            return asyncio.run(verify_files(settings))
+        if args.command == "export":
+            return asyncio.run(export(settings, args.case_no, args.out))
         return asyncio.run(admin_cli.run(settings, args))
     except ConfigError as exc:
         print(f"kanyan: configuration error: {exc.message}", file=sys.stderr)

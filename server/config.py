@@ -112,6 +112,15 @@ class SignallingSettings:
 
 
 @dataclass
+class ArchiveSettings:
+    verify_files_hours: int = setting(
+        24,
+        "Re-hash every archived file this often (hours); the dashboard shows the last result. "
+        "0: only when `python -m server verify-files` is run.",
+    )
+
+
+@dataclass
 class RecordingSettings:
     preset: str = setting(
         "ultrafast",
@@ -190,6 +199,7 @@ class Settings:
     demo: DemoSettings = field(default_factory=DemoSettings)
     staff: StaffSettings = field(default_factory=StaffSettings)
     cases: CasesSettings = field(default_factory=CasesSettings)
+    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
     # Where relative paths are resolved from: the directory `make run` starts in.
     base_dir: Path = field(default_factory=Path.cwd, metadata={"internal": True})
@@ -277,6 +287,8 @@ def validate(settings: Settings, source: str) -> None:
             raise ConfigError(f"{source}: staff.{key} must be at least 1")
     if settings.staff.login_window_minutes < 1:
         raise ConfigError(f"{source}: staff.login_window_minutes must be at least 1")
+    if settings.archive.verify_files_hours < 0:
+        raise ConfigError(f"{source}: archive.verify_files_hours must be 0 or more")
     if settings.cases.deadline_check_s < 10:
         raise ConfigError(f"{source}: cases.deadline_check_s must be at least 10")
     validate_recording(settings.recording, source)

@@ -116,6 +116,12 @@ class SessionEnded(UserError):
     close_code = CloseCode.ENDED
 
 
+class Archived(UserError):
+    """The case is archived: nothing of it changes any more."""
+
+    code = "archived"
+
+
 class SessionInterrupted(UserError):
     """The host interrupted the session (中止); the same link opens the next one."""
 

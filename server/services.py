@@ -65,6 +65,31 @@ async def _deadlines_ctx(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def _file_checks(app: web.Application, hours: int) -> None:
+    """verify-files on a schedule: first within the hour after start, then every `hours`."""
+    await asyncio.sleep(min(hours, 1) * 3600)
+    while True:
+        try:
+            check = await app[ARCHIVE].integrity.check(
+                app[SETTINGS].recordings_dir, actor="system:verify-files"
+            )
+            if not check.ok:
+                log.error("verify-files: %s missing, %s differ", check.missing, check.mismatched)
+        except Exception:
+            log.exception("verify-files failed")
+        await asyncio.sleep(hours * 3600)
+
+
+async def _file_checks_ctx(app: web.Application) -> AsyncIterator[None]:
+    hours = app[SETTINGS].archive.verify_files_hours
+    task = asyncio.create_task(_file_checks(app, hours)) if hours else None
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 def install(app: web.Application, settings: Settings) -> None:
     """Give `app` every domain service; they open on start and close on stop."""
     app[SETTINGS] = settings
@@ -75,6 +100,7 @@ def install(app: web.Application, settings: Settings) -> None:
     app.cleanup_ctx.append(_archive_ctx)
     app.cleanup_ctx.append(_cases_ctx)
     app.cleanup_ctx.append(_deadlines_ctx)
+    app.cleanup_ctx.append(_file_checks_ctx)
     app.on_shutdown.append(_close_rooms)
 
 

@@ -6,8 +6,21 @@ from dataclasses import dataclass
 
 from .. import clock
 from ..errors import NotFound
-from ..states import CaseState, check_case
+from ..states import CaseState, InspectionState, check_case
 from .db import Database, Row, Tx, writer
+
+
+@dataclass(frozen=True)
+class Annotation:
+    id: int
+    case_id: int
+    actor: str
+    text: str
+    at: str
+
+    @classmethod
+    def from_row(cls, row: Row) -> Annotation:
+        return cls(*(row[name] for name in cls.__dataclass_fields__))
 
 
 @dataclass(frozen=True)
@@ -170,6 +183,56 @@ class CaseStore:
     async def closed_at(self, case_id: int) -> str | None:
         row = await self._db.one("SELECT closed_at FROM cases WHERE id = ?", (case_id,))
         return row[0] if row else None
+
+    async def archived_at(self, case_id: int) -> str | None:
+        row = await self._db.one("SELECT archived_at FROM cases WHERE id = ?", (case_id,))
+        return row[0] if row else None
+
+    @writer
+    async def archive(self, case_id: int, *, actor: str) -> bool:
+        """A closed case whose every concluded inspection has its record becomes archived:
+        from then on nothing of it changes (events.ARCHIVED_EVENTS: only annotations, reads,
+        exports). False while a record is still being made."""
+        async with self._db.transaction() as tx:
+            pending = await tx.one(
+                """SELECT i.id FROM inspections i WHERE i.case_id = ? AND i.state = ?
+                   AND NOT EXISTS (SELECT 1 FROM records r WHERE r.inspection_id = i.id)
+                   LIMIT 1""",
+                (case_id, InspectionState.CONCLUDED),
+            )
+            if pending is not None:
+                return False
+            await move_case(tx, case_id, CaseState.ARCHIVED)
+            now = clock.now_iso()
+            await tx.execute("UPDATE cases SET archived_at = ? WHERE id = ?", (now, case_id))
+            await tx.event("case.archived", actor=actor, case_id=case_id, data={"at": now})
+        return True
+
+    @writer
+    async def annotate(self, case_id: int, text: str, *, actor: str) -> Annotation:
+        """A note on a case, archived or not (who, when, what); the case itself is unchanged."""
+        async with self._db.transaction() as tx:
+            if await tx.one("SELECT 1 FROM cases WHERE id = ?", (case_id,)) is None:
+                raise NotFound(f"案件不存在 / no case {case_id}")
+            now = clock.now_iso()
+            annotation_id = await tx.insert(
+                "INSERT INTO annotations (case_id, actor, text, at) VALUES (?, ?, ?, ?)",
+                (case_id, actor, text, now),
+            )
+            await tx.event(
+                "case.annotated",
+                actor=actor,
+                case_id=case_id,
+                data={"annotation": annotation_id, "text": text},
+            )
+            row = await tx.row("SELECT * FROM annotations WHERE id = ?", (annotation_id,))
+        return Annotation.from_row(row)
+
+    async def annotations(self, case_id: int) -> list[Annotation]:
+        rows = await self._db.all(
+            "SELECT * FROM annotations WHERE case_id = ? ORDER BY id", (case_id,)
+        )
+        return [Annotation.from_row(row) for row in rows]
 
     @writer
     async def renew_status_link(self, case_id: int, *, actor: str) -> None:

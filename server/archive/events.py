@@ -15,9 +15,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import clock
+from ..errors import Archived
+from ..states import CaseState
 from .db import Database, Row, Tx, writer
 
 GENESIS_HASH = "0" * 64
+# What may still happen to an archived case: nothing changes, but it is annotated, read,
+# exported, checked, and after its retention period its files are deleted (tombstones stay).
+ARCHIVED_EVENTS = frozenset(
+    {
+        "case.archived",
+        "case.annotated",
+        "case.exported",
+        "case.files_deleted",
+        "file.downloaded",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -78,7 +91,17 @@ async def append(
     inspection_id: int | None,
     data: dict[str, Any] | None,
 ) -> Event:
-    """The next row of the chain, stamped with server time, inside `tx`."""
+    """The next row of the chain, stamped with server time, inside `tx`.
+
+    Every change to a case appends its event here, in the change's own transaction: refusing
+    the event of a change to an archived case refuses the change."""
+    if case_id is not None and type not in ARCHIVED_EVENTS:
+        row = await tx.one("SELECT state FROM cases WHERE id = ?", (case_id,))
+        if row is not None and row["state"] == CaseState.ARCHIVED:
+            raise Archived(
+                "案件已归档，不能再更改；如需说明请添加批注 / this case is archived and cannot "
+                "change; add an annotation instead"
+            )
     data_json = canonical(data or {})
     last = await tx.one("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1")
     prev_hash = last["hash"] if last else GENESIS_HASH
@@ -135,6 +158,22 @@ class EventLog:
             args.extend(wanted)
         sql += " ORDER BY id"
         return [Event.from_row(row) for row in await self._db.all(sql, args)]
+
+    async def raw(self, *, case_id: int) -> list[dict[str, Any]]:
+        """A case's events exactly as stored (`data` as its canonical JSON text), for packages
+        that must let anyone recompute each hash."""
+        rows = await self._db.all(
+            "SELECT id, at, type, case_id, inspection_id, actor, data, prev_hash, hash "
+            "FROM events WHERE case_id = ? ORDER BY id",
+            (case_id,),
+        )
+        return [dict(row) for row in rows]
+
+    async def head(self) -> dict[str, Any]:
+        """The newest row of the whole chain: an export names it, so an auditor can check the
+        live log still continues from there."""
+        row = await self._db.one("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1")
+        return {"id": row["id"], "hash": row["hash"]} if row else {"id": 0, "hash": GENESIS_HASH}
 
     async def count(self) -> int:
         return await self._db.value("SELECT COUNT(*) FROM events")

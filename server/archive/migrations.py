@@ -308,6 +308,45 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "ALTER TABLE inspections ADD COLUMN interrupt_reason TEXT",
         ],
     ),
+    (
+        5,
+        "archiving: annotations, file checks, retention tombstones",
+        [
+            "ALTER TABLE cases ADD COLUMN archived_at TEXT",
+            "ALTER TABLE recordings ADD COLUMN deleted_at TEXT",
+            "ALTER TABLE screenshots ADD COLUMN deleted_at TEXT",
+            "ALTER TABLE records ADD COLUMN deleted_at TEXT",
+            # Notes added to an archived case (which itself never changes again).
+            """CREATE TABLE annotations (
+                id INTEGER PRIMARY KEY,
+                case_id INTEGER NOT NULL REFERENCES cases(id),
+                actor TEXT NOT NULL,
+                text TEXT NOT NULL,
+                at TEXT NOT NULL
+            )""",
+            "CREATE INDEX annotations_case ON annotations (case_id, id)",
+            # Each run of verify-files: what was checked and what was missing or different.
+            """CREATE TABLE file_checks (
+                id INTEGER PRIMARY KEY,
+                started_at TEXT NOT NULL,
+                finished_at TEXT NOT NULL,
+                files INTEGER NOT NULL,
+                missing INTEGER NOT NULL,
+                mismatched INTEGER NOT NULL,
+                problems TEXT NOT NULL,
+                actor TEXT NOT NULL
+            )""",
+            # What a deletion after the retention period removed: the hashes stay.
+            """CREATE TABLE tombstones (
+                id INTEGER PRIMARY KEY,
+                case_id INTEGER NOT NULL REFERENCES cases(id),
+                at TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                files TEXT NOT NULL
+            )""",
+        ],
+    ),
 ]
 
 

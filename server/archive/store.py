@@ -14,9 +14,12 @@ from .eligibility import EligibilityStore
 from .events import EventLog
 from .evidence import EvidenceStore
 from .inspections import InspectionStore
+from .integrity import IntegrityStore
 from .migrations import migrate, schema_version
 from .records import RecordStore
+from .retention import RetentionStore
 from .staff import StaffStore
+from .statistics import StatisticsStore
 
 
 class ArchiveStore:
@@ -39,6 +42,9 @@ class ArchiveStore:
         self.checklists = ChecklistStore(db)
         self.conclusions = ConclusionStore(db)
         self.records = RecordStore(db)
+        self.integrity = IntegrityStore(db)
+        self.statistics = StatisticsStore(db)
+        self.retention = RetentionStore(db)
 
     @classmethod
     async def open(cls, path: Path) -> ArchiveStore:

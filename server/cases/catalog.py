@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 import tomllib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +32,12 @@ ITEM_KEYS = {
     "shooting",
     "exclusion_ground",
     "exclusion_reason",
+    "retention_years",
 }
 SHOOTING_KEYS = {"min_duration_s", "min_width", "min_height", "must_show"}
 DEFAULT_EXCLUSION_REASON = "事项目录规定该事项不适用视频勘验"
+# How long an archived case is kept before it may be deleted, unless the item says otherwise.
+DEFAULT_RETENTION_YEARS = 30
 # SPEC §4 step 2: the first point is the applicant's self-introduction and commitment that the
 # site shown is genuine. A point that mentions both words says so; anything else is a mistake.
 FIRST_POINT_WORDS = ("承诺", "真实")
@@ -59,11 +62,18 @@ class CatalogItem:
     shooting: Shooting
     exclusion_ground: str = ""
     exclusion_reason: str = ""
+    retention_years: int | None = None  # None: DEFAULT_RETENTION_YEARS
+
+    @property
+    def retention(self) -> int:
+        return self.retention_years or DEFAULT_RETENTION_YEARS
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["checklist"] = list(self.checklist)
         data["shooting"]["must_show"] = list(self.shooting.must_show)
+        if self.retention_years is None:
+            del data["retention_years"]  # the digest of an item that does not say stays as it was
         return data
 
     def digest(self) -> str:
@@ -82,6 +92,7 @@ class CatalogItem:
             shooting=Shooting(**shooting),
             exclusion_ground=data.get("exclusion_ground", ""),
             exclusion_reason=data.get("exclusion_reason", ""),
+            retention_years=data.get("retention_years"),
         )
 
 
@@ -217,6 +228,9 @@ def validate_item(data: Any) -> tuple[CatalogItem | None, dict[str, str]]:
         reason = ""
     elif len(reason) > 300:
         errors["exclusion_reason"] = "不能超过 300 个字符 / at most 300 characters"
+    retention = data.get("retention_years")
+    if retention is not None:
+        retention = _int(errors, data, "retention_years", "retention_years", 1, 100)
     if video_allowed is False:
         ground = str(ground or Ground.LAW)
         reason = reason.strip() or DEFAULT_EXCLUSION_REASON
@@ -224,7 +238,8 @@ def validate_item(data: Any) -> tuple[CatalogItem | None, dict[str, str]]:
         ground, reason = "", ""
     if errors:
         return None, errors
-    return CatalogItem(code, name, bool(video_allowed), checklist, shooting, ground, reason), {}
+    item = CatalogItem(code, name, bool(video_allowed), checklist, shooting, ground, reason)
+    return replace(item, retention_years=retention), {}
 
 
 def parse(data: dict[str, Any], source: str) -> list[CatalogItem]:

@@ -186,3 +186,5 @@ class OutcomeService:
     async def close(self, case: Case, note: str | None, *, actor: str) -> None:
         text = clean_text(note, REQUEST_NOTE_LIMIT, "办结说明", required=False)
         await self.archive.conclusions.close_case(case.id, text, actor=actor)
+        # Archived at once when its records exist; otherwise when the last one is made.
+        await self.archive.cases.archive(case.id, actor=actor)

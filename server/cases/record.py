@@ -26,6 +26,7 @@ from .. import clock
 from ..archive import ArchiveStore, Event, Inspection, RecordFile, Screenshot
 from ..archive.files import inspection_dir, resolve_inside, write_exclusive
 from ..roles import ROLE_NAMES_ZH, Role
+from ..states import CaseState
 from .checklist import mark_label
 from .outcome import OutcomeService
 
@@ -142,7 +143,9 @@ class RecordMaker:
                 actor=actor,
             )
             log.info("record v%s of inspection %s: %s", version, inspection_id, pdf_path.name)
-            return record
+        if case.state == CaseState.CLOSED:  # closed while its record was being made
+            await self.archive.cases.archive(case.id, actor=actor)
+        return record
 
     async def after_session(self, inspection: Inspection) -> None:
         """RoomService hook: the session ended with its conclusion."""

@@ -34,6 +34,8 @@ class Seed:
     rectifying_case_id: int
     late_case_id: int
     passed_case_id: int
+    closed_case_id: int
+    archived_case_id: int
     item_id: int
     invitee_id: int
     staff_id: int
@@ -85,6 +87,24 @@ async def seed(archive: ArchiveStore) -> Seed:
     )
     passed, passed_inspection = await live("P1")
     await archive.conclusions.conclude(passed_inspection, Verdict.PASS, "一致", None, [], STAMP)
+    closed, closed_inspection = await live("Z1")
+    await archive.conclusions.conclude(closed_inspection, Verdict.FAIL, "不符", None, [], STAMP)
+    await archive.inspections.end(closed_inspection, actor="t")
+    await archive.records.add(
+        closed_inspection,
+        1,
+        html_path="KY/z/record-v1.html",
+        html_sha256="7" * 64,
+        pdf_path="KY/z/record-v1.pdf",
+        pdf_sha256="8" * 64,
+        pdf_bytes=1,
+        actor="t",
+    )
+    await archive.conclusions.close_case(closed, "", actor="t")
+    kept, kept_inspection = await live("K1")
+    await archive.conclusions.conclude(kept_inspection, Verdict.PASS, "一致", None, [], STAMP)
+    await archive.conclusions.close_case(kept, "", actor="t")
+    assert await archive.cases.archive(kept, actor="t")
     intake = await archive.cases.create(**case("I1"))
     excluded = await archive.cases.create(**case("E1"))
     exclusion = await archive.eligibility.add_exclusion(excluded.id, "site", "停电", actor="t")
@@ -119,6 +139,8 @@ async def seed(archive: ArchiveStore) -> Seed:
         rectifying,
         late,
         passed,
+        closed,
+        kept,
         item.id,
         observer.id,
         staff.id,
@@ -239,6 +261,17 @@ WRITERS: dict[str, Writer] = {
     "conclusions.mark_overdue": lambda a, s: a.conclusions.mark_overdue(s.late_case_id),
     "conclusions.close_case": lambda a, s: a.conclusions.close_case(
         s.passed_case_id, "已办结", actor="t"
+    ),
+    "cases.archive": lambda a, s: a.cases.archive(s.closed_case_id, actor="t"),
+    "cases.annotate": lambda a, s: a.cases.annotate(s.case_id, "档案批注", actor="t"),
+    "retention.delete_files": lambda a, s: a.retention.delete_files(
+        s.archived_case_id,
+        [{"path": "KY/k/a.mp4", "sha256": "9" * 64, "size": 1}],
+        "期满",
+        actor="t",
+    ),
+    "integrity.record": lambda a, s: a.integrity.record(
+        "2026-11-27T02:00:00.000Z", 3, [{"path": "x", "what": "y", "problem": "missing"}], actor="t"
     ),
     "records.add": lambda a, s: a.records.add(
         s.concluded_inspection_id,
