@@ -1,5 +1,6 @@
-"""In real Chromium: the host sees the recording mark, clicks 截图 and the thumbnail appears;
-the recording that session leaves plays and seeks in Chromium's own <video>."""
+"""In real Chromium: the host sees the recording mark, clicks 截图 and the thumbnail appears,
+pronounces the conclusion and ends the session; the recording that session leaves plays and
+seeks in Chromium's own <video>."""
 
 from __future__ import annotations
 
@@ -57,6 +58,12 @@ def test_host_takes_a_screenshot_and_the_recording_plays_in_chromium(tmp_path: P
             expect(page.locator("#shot-strip img")).to_have_count(2, timeout=5000)
 
             page.wait_for_timeout(2000)
+            # The session ends only after the conclusion: pronounce 通过 first.
+            page.click("#tab-conclusion")
+            page.check("input[name=verdict][value=pass]")
+            page.fill("#conclusion-reasons", "现场与申请材料一致")
+            page.click("#announce")
+            expect(page.locator("#conclusion-view .verdict")).to_have_text("通过", timeout=5000)
             page.click("#end-session")
             expect(page.locator("#status-line")).not_to_have_attribute(
                 "data-status", "status_connected", timeout=10000

@@ -1,6 +1,9 @@
-// Applicant's phone page: rear camera by default, host large, others small, big buttons.
+// Applicant's phone page: rear camera by default, host large, others small, big buttons; a
+// one-line banner says which point is being verified, and the conclusion is shown at once for
+// the applicant to confirm (or decline).
 import { KanyanClient } from "./protocol.js";
-import { $, RecordingMark, Tiles, config, finalMessage, openMedia, setStatus, t, toast, flash } from "./ui.js";
+import { $, RecordingMark, Tiles, ask, config, fmt, openMedia, setStatus, showClosed, t, toast, flash } from "./ui.js";
+import { formatDate, itemById, pointName, rectificationRows } from "./outcome.js";
 
 const client = new KanyanClient({ inspection: config.inspection, token: config.token });
 let selfId = null;
@@ -12,6 +15,9 @@ const stage = new Tiles($("#stage"));
 const strip = new Tiles($("#strip"));
 const self = new Tiles($("#self-view"));
 const recordingMark = new RecordingMark($("#rec-mark"));
+let checklist = null;
+let conclusion = null;
+let closed = false;
 window.kanyan = { client, stage, strip };
 
 async function preview() {
@@ -61,12 +67,100 @@ async function switchCamera() {
   render();
 }
 
+// "正在核实：第 3 项 …" on one line under the status; a tap shows the whole point.
+function renderBanner() {
+  const banner = $("#now-verifying");
+  const item = itemById(checklist, checklist && checklist.current);
+  banner.hidden = !item || closed;
+  if (!item) return;
+  banner.textContent = `${t("room_now_verifying")}${pointName(item.seq, t)} ${item.text}`;
+  banner.dataset.item = item.id;
+  banner.title = item.text;
+}
+$("#now-verifying").addEventListener("click", (e) => {
+  const expanded = e.currentTarget.classList.toggle("expanded");
+  e.currentTarget.setAttribute("aria-expanded", String(expanded));
+});
+
+// The conclusion in plain words, with the answer buttons until the applicant has confirmed.
+function renderResult() {
+  const c = conclusion;
+  $("#result").dataset.verdict = c.verdict;
+  $("#result-verdict").textContent = t(`room_result_${c.verdict}`);
+  $("#result-words").textContent = c.verdict === "rectify"
+    ? fmt("room_result_rectify_words", { deadline: formatDate(c.deadline, config.lang) })
+    : t(`room_result_${c.verdict}_words`);
+  const list = $("#result-rectifications");
+  list.replaceChildren(...rectificationRows(c, checklist).map((row) => {
+    const li = document.createElement("li");
+    const text = document.createElement("span");
+    text.textContent = row.text;
+    li.append(text);
+    if (row.seq != null || row.point) {
+      const point = document.createElement("small");
+      point.textContent = [row.seq != null ? pointName(row.seq, t) : "", row.point].filter(Boolean).join(" ");
+      li.append(point);
+    }
+    return li;
+  }));
+  list.hidden = c.verdict !== "rectify";
+  $("#result-reasons").textContent = `${t("room_result_reasons")}${c.reasons}`;
+  const answered = c.confirmation;
+  $("#result-confirm").hidden = answered === "confirmed";
+  $("#result-decline").hidden = Boolean(answered);
+  for (const id of ["#result-confirm", "#result-decline"]) $(id).disabled = closed;
+  const recorded = $("#result-recorded");
+  recorded.hidden = !answered;
+  recorded.dataset.state = answered || "";
+  if (answered) recorded.textContent = t(`room_result_${answered}`);
+}
+
+function showResult(visible) {
+  $("#result").hidden = !visible;
+  $("#result-show").hidden = visible || !conclusion;
+}
+
+function answer(accepted, note) {
+  if (client.confirm(accepted, note)) {
+    for (const id of ["#result-confirm", "#result-decline"]) $(id).disabled = true;
+  }
+}
+$("#result-confirm").addEventListener("click", () => answer(true));
+$("#result-decline").addEventListener("click", async () => {
+  const note = await ask({
+    title: t("room_result_decline_title"), label: t("room_result_decline_reason"), ok: t("room_result_decline"),
+  });
+  if (note !== null) answer(false, note);
+});
+$("#result-hide").addEventListener("click", () => showResult(false));
+$("#result-show").addEventListener("click", () => showResult(true));
+
+client.addEventListener("checklist", (e) => {
+  checklist = e.detail;
+  renderBanner();
+  if (conclusion) renderResult();
+});
+client.addEventListener("conclusion", (e) => {
+  const first = !conclusion;
+  conclusion = e.detail;
+  renderResult();
+  if (first) showResult(true);
+});
+// The connection is over for good: ended, interrupted (中止: offer to rejoin), removed, ….
+function closeWith(code) {
+  closed = true;
+  showClosed(code);
+  if (code === "ended" || code === "interrupted") recordingMark.stop();
+  $("#controls").hidden = true;
+  renderBanner();
+  if (conclusion) renderResult();
+}
+
 client.addEventListener("welcome", (e) => { selfId = e.detail.you.id; });
 client.addEventListener("status", (e) => {
   const { status, code } = e.detail;
   if (status === "closed") {
-    $("#status-line").textContent = finalMessage(code);
-    $("#controls").hidden = true;
+    closeWith(code);
     return;
   }
   setStatus({ connecting: "status_connecting", lobby: "status_lobby", connected: "status_connected", reconnecting: "status_reconnecting" }[status] || "status_connecting");
@@ -86,7 +180,10 @@ client.addEventListener("notice", (e) => {
   if (e.detail.code === "screenshot_saved") flash(t("screenshot_saved"));
   else toast(e.detail.message);
 });
-client.addEventListener("error", (e) => toast(e.detail.message));
+client.addEventListener("error", (e) => {
+  if (e.detail.ref === "confirm" && conclusion) renderResult(); // the buttons again
+  toast(e.detail.message);
+});
 client.addEventListener("bye", (e) => toast(e.detail.message));
 
 $("#join").addEventListener("click", async () => {

@@ -12,6 +12,8 @@ const FINAL_CLOSES = new Map([
   [4000, "malformed"], [4001, "forged"], [4002, "expired"], [4003, "revoked"],
   [4004, "wrong_inspection"], [4005, "ended"], [4006, "removed"], [4007, "denied"],
   [4008, "replaced"], [4009, "bad_version"],
+  // 中止: this session is over; the same link opens the next one, so the page offers to rejoin.
+  [4012, "interrupted"],
 ]);
 
 export class KanyanClient extends EventTarget {
@@ -32,6 +34,10 @@ export class KanyanClient extends EventTarget {
     this._lastHeard = 0;
     this._heartbeat = null;
     this._senderParams = null;
+    this._checklistVersion = -1;
+    this.checklist = null; // the latest checklist view, record and conclusion the server sent
+    this.record = [];
+    this.conclusion = null;
     const reconnectSoon = () => this._reconnectNow("network changed");
     window.addEventListener("online", reconnectSoon);
     if (navigator.connection) navigator.connection.addEventListener("change", reconnectSoon);
@@ -57,6 +63,26 @@ export class KanyanClient extends EventTarget {
   setMedia(audio, video) { this.send("media", { audio, video }); }
   screenshot(participant, note) {
     return this.send("screenshot", note ? { participant, note } : { participant });
+  }
+
+  // The outcome of the inspection: checklist points, marks, the work record, the conclusion.
+  setCurrent(item) { return this.send("current", { item }); }
+  mark(item, verdict, note) {
+    return this.send("mark", note ? { item, verdict, note } : { item, verdict });
+  }
+  moveScreenshot(screenshot, item) { return this.send("move_screenshot", { screenshot, item: item ?? null }); }
+  note(text, item) { return this.send("note", item != null ? { text, item } : { text }); }
+  conclude({ verdict, reasons, deadline, rectifications }) {
+    const fields = { verdict, reasons };
+    if (verdict === "rectify") {
+      fields.deadline = deadline;
+      fields.rectifications = (rectifications || []).map((r) => ({ item: r.item ?? null, text: r.text }));
+    }
+    return this.send("conclude", fields);
+  }
+  interrupt(reason) { return this.send("interrupt", { reason }); }
+  confirm(accepted, note) {
+    return this.send("confirm", note ? { accepted, note } : { accepted });
   }
 
   leave() {
@@ -161,6 +187,8 @@ export class KanyanClient extends EventTarget {
     switch (message.type) {
       case "welcome":
         this.welcome = message;
+        this._checklistVersion = -1; // a restarted server may count versions afresh
+        this.record = [];
         this._startHeartbeat();
         this._emit("welcome", message);
         break;
@@ -187,6 +215,22 @@ export class KanyanClient extends EventTarget {
         break;
       case "notice":
         this._emit("notice", message);
+        break;
+      case "checklist":
+        // Views can overtake each other; only a newer one replaces what the page shows.
+        if (message.checklist.version <= this._checklistVersion) break;
+        this._checklistVersion = message.checklist.version;
+        this.checklist = message.checklist;
+        this._emit("checklist", message.checklist);
+        break;
+      case "record":
+        if (message.entries.length < this.record.length) break; // the record only grows
+        this.record = message.entries;
+        this._emit("record", message.entries);
+        break;
+      case "conclusion":
+        this.conclusion = message.conclusion;
+        this._emit("conclusion", message.conclusion);
         break;
       case "recording":
       case "screenshot":

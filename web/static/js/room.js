@@ -1,6 +1,10 @@
-// Desktop room page: staff and observers. The protocol lives in protocol.js.
+// Desktop room page: staff and observers. The protocol lives in protocol.js; the checklist,
+// screenshot strip and work record in checklist.js, the conclusion in conclusion.js.
 import { KanyanClient } from "./protocol.js";
-import { $, RecordingMark, Tiles, config, finalMessage, openMedia, setStatus, t, toast, watchQuality } from "./ui.js";
+import { $, RecordingMark, Tiles, ask, config, openMedia, setStatus, showClosed, t, toast, watchQuality } from "./ui.js";
+import { ChecklistPanel, RecordPanel, ShotStrip } from "./checklist.js";
+import { ConclusionPanel } from "./conclusion.js";
+import { ShotPlacement } from "./outcome.js";
 
 const client = new KanyanClient({ inspection: config.inspection, token: config.token });
 const can = (action) => config.permissions.includes(action);
@@ -12,6 +16,12 @@ let midOwner = new Map();
 const tiles = new Tiles($("#grid"), { onTile: addTileControls });
 const recordingMark = new RecordingMark($("#rec-mark"));
 let hovered = null; // the tile under the pointer: what the S key captures
+const placement = new ShotPlacement();
+const seesChecklist = can("see_checklist");
+const checklist = seesChecklist ? new ChecklistPanel(client, { can, placement }) : null;
+const record = seesChecklist ? new RecordPanel(client) : null;
+const conclusion = seesChecklist ? new ConclusionPanel(client) : null;
+const shots = new ShotStrip(client, { can, placement });
 window.kanyan = { client, tiles }; // for tests and the curious
 
 async function preview() {
@@ -117,33 +127,6 @@ function takeScreenshot(id) {
   if (client.screenshot(id)) toast(t("screenshot_taking"), 1500);
 }
 
-function shotUrl(id) {
-  return `/room/${config.inspection}/${encodeURIComponent(config.token)}/screenshots/${id}.jpg`;
-}
-
-function addShot(shot) {
-  const strip = $("#shot-strip");
-  if (!strip || strip.querySelector(`[data-shot="${shot.id}"]`)) return;
-  const li = document.createElement("li");
-  li.dataset.shot = shot.id;
-  const link = document.createElement("a");
-  link.href = shotUrl(shot.id);
-  link.target = "_blank";
-  link.rel = "noopener noreferrer";
-  const img = document.createElement("img");
-  img.src = shotUrl(shot.id);
-  img.alt = `${t("screenshot")} ${shot.participant_name}`;
-  img.loading = "lazy";
-  link.append(img);
-  const caption = document.createElement("span");
-  const when = new Date(shot.taken_at).toLocaleTimeString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
-  caption.textContent = `${when} · ${shot.participant_name}`;
-  caption.title = `${shot.taker_name} · ${shot.width}×${shot.height}${shot.note ? " · " + shot.note : ""}`;
-  li.append(link, caption);
-  strip.prepend(li);
-  $("#shots-empty").hidden = true;
-}
-
 document.addEventListener("keydown", (e) => {
   if (e.key !== "s" && e.key !== "S") return;
   if (e.ctrlKey || e.metaKey || e.altKey || !can("screenshot")) return;
@@ -158,17 +141,42 @@ function showState(state) {
   badge.className = `badge state-${state}`;
   badge.textContent = t(`state_${state}`);
   const start = $("#start-session");
-  const end = $("#end-session");
   if (start) start.hidden = state !== "open";
-  if (end) end.hidden = state !== "live";
+  for (const id of ["#end-session", "#interrupt-session"]) {
+    const button = $(id);
+    if (button) button.hidden = state !== "live";
+  }
+}
+
+// The side panel's tabs: checklist, work record, conclusion.
+function showTab(name) {
+  for (const tab of document.querySelectorAll(".tabs [role=tab]")) {
+    const selected = tab.id === `tab-${name}`;
+    tab.setAttribute("aria-selected", String(selected));
+    $(`#${tab.getAttribute("aria-controls")}`).hidden = !selected;
+  }
+}
+for (const tab of document.querySelectorAll(".tabs [role=tab]")) {
+  tab.addEventListener("click", () => showTab(tab.id.replace("tab-", "")));
+}
+
+// Errors about the outcome are shown where they were made; the rest as a toast.
+function showError(error) {
+  if (error.ref === "conclude" && conclusion && conclusion.showError(error.message)) {
+    showTab("conclusion");
+    return;
+  }
+  if (error.ref === "note" && record && record.showError(error.message)) return;
+  if (error.code === "no_conclusion" && conclusion) showTab("conclusion");
+  toast(error.message, 8000);
 }
 
 client.addEventListener("welcome", (e) => { selfId = e.detail.you.id; });
 client.addEventListener("status", (e) => {
   const { status, code } = e.detail;
   if (status === "closed") {
-    setStatus("status_closed");
-    $("#status-line").textContent = finalMessage(code);
+    showClosed(code, code === "interrupted" ? t("room_interrupted_staff") : undefined);
+    if (code === "ended" || code === "interrupted") recordingMark.stop();
     $("#controls").hidden = true;
     return;
   }
@@ -187,6 +195,11 @@ client.addEventListener("media", (e) => {
   render();
 });
 client.addEventListener("recording", (e) => recordingMark.update(e.detail));
+function addShot(shot) {
+  placement.fromShot(shot);
+  shots.add(shot);
+  if (checklist) checklist.refreshCounts();
+}
 client.addEventListener("screenshots", (e) => e.detail.screenshots.forEach(addShot));
 client.addEventListener("screenshot", (e) => {
   const shot = e.detail.screenshot;
@@ -200,7 +213,25 @@ client.addEventListener("screenshot", (e) => {
   toast(`${t("screenshot_saved")} · ${shot.participant_name}`, 2000);
 });
 client.addEventListener("notice", (e) => toast(e.detail.message, e.detail.level === "error" ? 8000 : 4000));
-client.addEventListener("error", (e) => toast(e.detail.message));
+client.addEventListener("checklist", (e) => {
+  placement.fromChecklist(e.detail);
+  shots.setChecklist(e.detail);
+  if (!checklist) return;
+  checklist.update(e.detail);
+  record.setChecklist(e.detail);
+  conclusion.setChecklist(e.detail);
+});
+client.addEventListener("record", (e) => { if (record) record.update(e.detail); });
+client.addEventListener("conclusion", (e) => {
+  if (!conclusion) return;
+  const first = !conclusion.conclusion;
+  conclusion.update(e.detail);
+  if (first) {
+    toast(t("room_concluded"));
+    showTab("conclusion");
+  }
+});
+client.addEventListener("error", (e) => showError(e.detail));
 client.addEventListener("bye", (e) => toast(e.detail.message));
 
 $("#join").addEventListener("click", async () => {
@@ -236,7 +267,17 @@ function sendMediaState() {
   client.setMedia(Boolean(audio && audio.enabled), Boolean(video && video.enabled));
 }
 $("#start-session")?.addEventListener("click", () => client.start());
-$("#end-session")?.addEventListener("click", () => { if (confirm(t("end_confirm"))) client.end(); });
+// Ending needs the conclusion first: without one the server says so (shown by showError).
+$("#end-session")?.addEventListener("click", () => {
+  if (!client.conclusion || confirm(t("end_confirm"))) client.end();
+});
+$("#interrupt-session")?.addEventListener("click", async () => {
+  const reason = await ask({
+    title: t("room_interrupt_title"), label: t("room_interrupt_reason"), hint: t("room_interrupt_hint"),
+    required: true, ok: t("room_interrupt"),
+  });
+  if (reason) client.interrupt(reason);
+});
 $("#leave").addEventListener("click", () => { client.leave(); });
 
 preview().catch((err) => {

@@ -3,6 +3,8 @@
 export const config = JSON.parse(document.getElementById("kanyan-config").textContent);
 export const t = (key) => config.strings[key] ?? key;
 export const $ = (selector) => document.querySelector(selector);
+// A string with {name} placeholders filled in.
+export const fmt = (key, values) => t(key).replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
 
 export function roleName(role) {
   return t(`role_${role}`);
@@ -156,8 +158,74 @@ export function watchQuality(client, tiles, midOwner) {
 export function finalMessage(code) {
   return {
     ended: t("ended_message"), removed: t("removed_message"), denied: t("denied_message"),
-    replaced: t("replaced_message"),
+    replaced: t("replaced_message"), interrupted: t("interrupted_message"),
   }[code] || t("status_closed");
+}
+
+// A small modal question with a text answer (the reason for 中止, for declining): resolves to
+// the text, or null when cancelled. `required`: the OK button waits for an answer.
+export function ask({ title, label, hint = "", required = false, ok = t("room_ok") }) {
+  return new Promise((resolve) => {
+    const dialog = document.createElement("dialog");
+    dialog.className = "ask";
+    const form = document.createElement("form");
+    form.method = "dialog";
+    const heading = document.createElement("h2");
+    heading.textContent = title;
+    const field = document.createElement("label");
+    const caption = document.createElement("span");
+    caption.textContent = label;
+    const text = document.createElement("textarea");
+    text.rows = 3;
+    text.maxLength = 300;
+    text.required = required;
+    if (required) text.minLength = 2;
+    field.append(caption, text);
+    const note = document.createElement("p");
+    note.className = "muted small";
+    note.textContent = hint;
+    note.hidden = !hint;
+    const buttons = document.createElement("div");
+    buttons.className = "ask-buttons";
+    const cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.textContent = t("room_cancel");
+    const confirmButton = document.createElement("button");
+    confirmButton.type = "submit";
+    confirmButton.className = "primary";
+    confirmButton.textContent = ok;
+    buttons.append(cancel, confirmButton);
+    form.append(heading, field, note, buttons);
+    dialog.append(form);
+    document.body.append(dialog);
+    let answer = null;
+    form.addEventListener("submit", () => { answer = text.value.trim(); });
+    cancel.addEventListener("click", () => dialog.close());
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      resolve(answer);
+    });
+    dialog.showModal();
+    text.focus();
+  });
+}
+
+// The page's last word when the connection is over for good. After 中止 the same link opens the
+// next session, so the page offers to rejoin (a reload) instead of reconnecting by itself.
+export function showClosed(code, message = finalMessage(code)) {
+  const line = $("#status-line");
+  line.textContent = message;
+  line.dataset.status = "status_closed";
+  const panel = $("#closed");
+  if (!panel || code !== "interrupted") return;
+  const text = $("#closed-message");
+  if (text) {
+    text.textContent = message; // the banner says it; the header line stays short
+    line.textContent = t("state_interrupted");
+  }
+  $("#rejoin").hidden = false;
+  $("#rejoin").onclick = () => location.reload();
+  panel.hidden = false;
 }
 
 // The "录制中 hh:mm:ss" mark. The server says how long the session has been recorded when it
@@ -167,6 +235,11 @@ export class RecordingMark {
     this.el = el;
     this.base = null;
     this.timer = null;
+  }
+
+  // The session ended or was interrupted: nothing records any more, whatever was last heard.
+  stop() {
+    if (this.el.dataset.state === "recording") this.update({ state: "stopped", elapsed_s: 0 });
   }
 
   update({ state, elapsed_s }) {
