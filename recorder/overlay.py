@@ -11,61 +11,37 @@ from __future__ import annotations
 import functools
 import math
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from server.clock import SHANGHAI
-from server.errors import ConfigError
-
-FONT_PACKAGE = "fonts-wqy-microhei"
-# Debian's CJK fonts, smallest first.
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
+from server.watermark import (
+    FONT_CANDIDATES,
+    FONT_PACKAGE,
+    ROLE_NAMES,
+    elide,
+    find_cjk_font,
+    font,
+    label_text,
+    now_text,
 )
-PROBE = "勘验录像"
+
+__all__ = [
+    "FONT_CANDIDATES",
+    "FONT_PACKAGE",
+    "ROLE_NAMES",
+    "elide",
+    "find_cjk_font",
+    "font",
+    "label_text",
+    "now_text",
+]
+
 
 # Studio-range luma: text 235 on a dark band 32; the glyphs' anti-aliasing maps in between.
 TEXT_Y, BAND_Y = 235, 32
 _LUT = np.linspace(BAND_Y, TEXT_Y, 256).astype(np.uint8)
-
-
-def find_cjk_font(configured: str = "") -> Path:
-    """The font the recorder draws Chinese with, or a ConfigError that says how to get one."""
-    candidates = [configured] if configured else list(FONT_CANDIDATES)
-    for candidate in candidates:
-        path = Path(candidate)
-        if path.is_file() and _draws_chinese(path):
-            return path
-    if configured:
-        raise ConfigError(
-            f"recording.font: {configured} 不存在或不含中文字形 / is missing or has no Chinese "
-            "glyphs"
-        )
-    raise ConfigError(
-        "未找到中文字体，录像无法加盖中文时间和案件信息。请安装 Debian 软件包 "
-        f"{FONT_PACKAGE}（apt-get install {FONT_PACKAGE}），或在 recording.font 中指定字体文件。 "
-        f"/ No CJK font found: the recorder burns Chinese text into the video. Install the "
-        f"Debian package {FONT_PACKAGE} or set recording.font."
-    )
-
-
-def _draws_chinese(path: Path) -> bool:
-    try:
-        font = ImageFont.truetype(str(path), 24)
-    except OSError:
-        return False
-    left, top, right, bottom = font.getbbox(PROBE)
-    return right - left > 40 and bottom - top > 10
-
-
-@functools.lru_cache(maxsize=16)
-def font(path: str, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(path, size)
 
 
 def header_text(at: float, case_no: str, item_name: str) -> tuple[str, str]:
@@ -75,15 +51,6 @@ def header_text(at: float, case_no: str, item_name: str) -> tuple[str, str]:
         moment.strftime("%Y-%m-%d %H:%M:%S") + " 北京时间",
         f"案件编号 {case_no}  ·  {item_name}",
     )
-
-
-def elide(text: str, face: ImageFont.FreeTypeFont, max_width: int) -> str:
-    """`text`, shortened with an ellipsis so that it fits in `max_width` pixels."""
-    if face.getlength(text) <= max_width:
-        return text
-    while text and face.getlength(text + "…") > max_width:
-        text = text[:-1]
-    return text + "…" if text else ""
 
 
 def text_patch(
@@ -148,19 +115,6 @@ class Header:
         return band
 
 
-ROLE_NAMES = {
-    "host": "主持人",
-    "clerk": "业务审批人员",
-    "expert": "专家审查员",
-    "observer": "观察员",
-    "applicant": "申请人",
-}
-
-
-def label_text(name: str, role: str) -> str:
-    return f"{name}（{ROLE_NAMES.get(role, role)}）"
-
-
 @functools.lru_cache(maxsize=256)
 def label_patch(font_path: str, name: str, role: str, width: int) -> np.ndarray:
     """The name-and-role label at the foot of a tile."""
@@ -188,9 +142,3 @@ def placeholder_patch(
                 text_patch(line, font_path, size, width, line_height, align="center"),
             )
     return image
-
-
-def now_text(at: float | None = None) -> str:
-    """Beijing time to the second, for watermarks."""
-    moment = datetime.fromtimestamp(at, UTC) if at is not None else datetime.now(UTC)
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")

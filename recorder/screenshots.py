@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import logging
 import time
 from collections.abc import Callable
@@ -21,15 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import av
-from PIL import Image, ImageDraw
 
-from server import clock
+from server import clock, watermark
 from server.archive import ArchiveStore, Case, Inspection, Screenshot
 from server.errors import StorageError, UserError
 from server.live.media import EncodedFrame, Publication
 from server.live.room import Member
 
-from . import files, overlay
+from . import files
 
 log = logging.getLogger(__name__)
 
@@ -104,42 +102,6 @@ def decode_latest(frames: list[bytes]) -> av.VideoFrame:
     return latest
 
 
-def watermark_lines(
-    at: float, case_no: str, taker: tuple[str, str], subject: tuple[str, str]
-) -> list[str]:
-    return [
-        f"{overlay.now_text(at)} 北京时间  案件编号 {case_no}",
-        f"截图人 {overlay.label_text(*taker)}  画面 {overlay.label_text(*subject)}",
-    ]
-
-
-def render_jpeg(
-    picture: av.VideoFrame, lines: list[str], font_path: str, quality: int
-) -> tuple[bytes, int, int]:
-    """The picture at its own size with the watermark band at its foot, as JPEG."""
-    image = picture.to_image()
-    width, height = image.size
-    size = max(12, min(40, round(min(width, height * 16 / 9) / 48)))
-    face = overlay.font(font_path, size)
-    line_height = round(size * 1.35)
-    band = line_height * len(lines) + size // 2
-    box = (0, height - band, width, height)
-    image.paste(Image.eval(image.crop(box), lambda v: v * 2 // 5), box)
-    draw = ImageDraw.Draw(image)
-    for index, line in enumerate(lines):
-        text = overlay.elide(line, face, width - size)
-        draw.text(
-            (size // 2, height - band + size // 4 + index * line_height),
-            text,
-            font=face,
-            fill=(255, 255, 255),
-        )
-    out = io.BytesIO()
-    # 4:4:4 keeps the watermark's edges and the site's fine print legible.
-    image.save(out, "JPEG", quality=quality, subsampling=0, optimize=False)
-    return out.getvalue(), width, height
-
-
 class Screenshots:
     """Takes screenshots for one room and files them in the archive."""
 
@@ -177,7 +139,7 @@ class Screenshots:
                 code="no_video",
             )
         frames = await self.keeper.frames(publication)
-        lines = watermark_lines(
+        lines = watermark.watermark_lines(
             at,
             self.case.case_no,
             (taker.name, str(taker.role)),
@@ -225,7 +187,9 @@ class Screenshots:
 
     def _make(self, frames: list[bytes], lines: list[str], target: Path) -> tuple[Any, ...]:
         picture = decode_latest(frames)
-        data, width, height = render_jpeg(picture, lines, self.font_path, self.quality)
+        data, width, height = watermark.render_jpeg(
+            picture.to_image(), lines, self.font_path, self.quality
+        )
         path = files.write_exclusive(target, data)
         return path, hashlib.sha256(data).hexdigest(), width, height, len(data)
 

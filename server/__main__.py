@@ -107,6 +107,49 @@ def verify_package(path: Path) -> int:
     return 1
 
 
+async def check_video(settings: config.Settings, item_code: str, file: Path) -> int:
+    from . import clock
+    from .video.checks import Unreadable, check, inspect, requirements_of
+
+    item = await _catalog_item(settings, item_code)
+    if item is None:
+        print(f"kanyan: no catalog item {item_code}", file=sys.stderr)
+        return 2
+    try:
+        facts = await asyncio.to_thread(inspect, file)
+    except Unreadable as exc:
+        _say(f"unreadable {exc}（请上传手机拍摄的视频文件）")
+        return 2
+    failures = check(facts, requirements_of(item.shooting), uploaded_at=clock.now())
+    for failure in failures:
+        _say(f"{failure.code} {failure.message}")
+    if not failures:
+        _say(
+            f"ok: {facts.duration_s:.0f} s, {facts.width}×{facts.height}, {facts.fps:.0f} fps, "
+            f"{facts.video_codec}/{facts.audio_codec or 'no sound'}"
+        )
+    return 1 if failures else 0
+
+
+async def _catalog_item(settings: config.Settings, code: str):  # type: ignore[no-untyped-def]
+    """The item as the bureau has it: the archive's current version, else the catalog file."""
+    from .archive import ArchiveStore
+    from .cases.catalog import Catalog, load_file
+    from .errors import NotFound
+    from .services import catalog_path
+
+    path = settings.data_dir / "kanyan.sqlite3"
+    if path.exists():
+        store = await ArchiveStore.open(path)
+        try:
+            return (await Catalog(store).current(code)).item
+        except NotFound:
+            pass
+        finally:
+            await store.close()
+    return next((i for i in load_file(catalog_path(settings)) if i.code == code), None)
+
+
 def serve(argv: list[str]) -> int:
     """Become `python -m web` with the same arguments (same process, same pid)."""
     sys.stdout.flush()
@@ -130,6 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     exporting.add_argument("out", type=Path, help="the ZIP file to write")
     checking = commands.add_parser("verify-package", help="check a case package")
     checking.add_argument("file", type=Path)
+    video = commands.add_parser(
+        "check-video", help="check a video against an item's shooting requirements"
+    )
+    video.add_argument("item_code", help="the catalog item, e.g. FOOD-OPERATION")
+    video.add_argument("file", type=Path)
     admin_cli.add_commands(commands)
     args = parser.parse_args(argv)
     if args.command in (None, "run"):
@@ -145,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(verify_files(settings))
         if args.command == "export":
             return asyncio.run(export(settings, args.case_no, args.out))
+        if args.command == "check-video":
+            return asyncio.run(check_video(settings, args.item_code, args.file))
         return asyncio.run(admin_cli.run(settings, args))
     except ConfigError as exc:
         print(f"kanyan: configuration error: {exc.message}", file=sys.stderr)

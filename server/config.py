@@ -112,6 +112,24 @@ class SignallingSettings:
 
 
 @dataclass
+class UploadSettings:
+    max_bytes: int = setting(
+        2 * 1024**3, "Largest self-recorded video an applicant may upload (bytes; 2 GiB)."
+    )
+    quota_bytes: int = setting(
+        8 * 1024**3,
+        "All the video one case's applicant may upload, every attempt together (bytes).",
+    )
+    max_attempts: int = setting(20, "Upload attempts one case's applicant may start.")
+    stale_hours: int = setting(
+        24, "An upload not finished this long after it started is removed (its bytes deleted)."
+    )
+    submission_days: int = setting(
+        7, "The default time an applicant has to submit a self-recorded video (days)."
+    )
+
+
+@dataclass
 class ArchiveSettings:
     verify_files_hours: int = setting(
         24,
@@ -200,6 +218,7 @@ class Settings:
     staff: StaffSettings = field(default_factory=StaffSettings)
     cases: CasesSettings = field(default_factory=CasesSettings)
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
+    uploads: UploadSettings = field(default_factory=UploadSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
     # Where relative paths are resolved from: the directory `make run` starts in.
     base_dir: Path = field(default_factory=Path.cwd, metadata={"internal": True})
@@ -287,6 +306,12 @@ def validate(settings: Settings, source: str) -> None:
             raise ConfigError(f"{source}: staff.{key} must be at least 1")
     if settings.staff.login_window_minutes < 1:
         raise ConfigError(f"{source}: staff.login_window_minutes must be at least 1")
+    uploads = settings.uploads
+    if not 1024**2 <= uploads.max_bytes <= uploads.quota_bytes:
+        raise ConfigError(f"{source}: uploads.max_bytes must be 1 MiB–uploads.quota_bytes")
+    for key in ("max_attempts", "stale_hours", "submission_days"):
+        if getattr(uploads, key) < 1:
+            raise ConfigError(f"{source}: uploads.{key} must be at least 1")
     if settings.archive.verify_files_hours < 0:
         raise ConfigError(f"{source}: archive.verify_files_hours must be 0 or more")
     if settings.cases.deadline_check_s < 10:

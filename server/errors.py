@@ -38,6 +38,8 @@ class KanyanError(Exception):
     code = "internal"
     # When this error ends a WebSocket (at the handshake), the close code the client gets.
     close_code: int = CloseCode.NO_HELLO
+    # Headers the HTTP answer carries (a protocol's own, e.g. tus's Tus-Version).
+    headers: dict[str, str] | None = None
 
     def __init__(self, message: str, *, code: str | None = None, details: object = None) -> None:
         super().__init__(message)
@@ -65,6 +67,11 @@ class BadRequest(KanyanError):
 
     status = 400
     code = "bad_request"
+
+
+class UnsupportedMediaType(BadRequest):
+    status = 415
+    code = "unsupported_media_type"
 
 
 class ProtocolError(BadRequest):

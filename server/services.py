@@ -28,6 +28,8 @@ from .live.signalling import ReconnectLimiter
 from .staff.accounts import Accounts, LoginThrottle
 from .staff.api_keys import ApiKeys
 from .staff.sessions import SessionSigner
+from .video.service import VideoService
+from .watermark import find_cjk_font
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +47,19 @@ CATALOG_FILE = web.AppKey("catalog_file", list[CatalogItem])
 CASES = web.AppKey("cases", CaseService)
 STATUS_LINKS = web.AppKey("status_links", StatusLinks)
 RECORDS = web.AppKey("records", RecordMaker)
+VIDEO = web.AppKey("video", VideoService)
+FONT = web.AppKey("font", Path)  # the CJK font of watermarks and burned-in text
 
 
 async def _deadlines(app: web.Application) -> None:
-    """Rectification deadlines: checked at start, then every cases.deadline_check_s."""
+    """Rectification deadlines and stale uploads: checked at start, then every
+    cases.deadline_check_s."""
     while True:
         try:
             await app[CASES].outcome.mark_overdue()
+            await app[VIDEO].expire_stale()
         except Exception:
-            log.exception("checking rectification deadlines failed")
+            log.exception("checking deadlines failed")
         await asyncio.sleep(app[SETTINGS].cases.deadline_check_s)
 
 
@@ -93,6 +99,8 @@ async def _file_checks_ctx(app: web.Application) -> AsyncIterator[None]:
 def install(app: web.Application, settings: Settings) -> None:
     """Give `app` every domain service; they open on start and close on stop."""
     app[SETTINGS] = settings
+    # Refuse to start without a CJK font rather than make evidence without its text.
+    app[FONT] = find_cjk_font(settings.recording.font)
     app[LIMITER] = ReconnectLimiter()
     hooks.use_host_addresses(settings.ice.host_addresses)
     # The catalog is checked before anything starts: a mistake stops Kanyan naming the field.
@@ -123,8 +131,20 @@ async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
     records = RecordMaker(archive, app[CASES].outcome, settings.recordings_dir)
     app[RECORDS] = records
     app[ROOMS].on_concluded.append(records.after_session)
+    video = VideoService(
+        archive,
+        catalog,
+        settings.uploads,
+        settings.data_dir / "uploads",
+        settings.recordings_dir,
+        app[FONT],
+    )
+    app[VIDEO] = video
+    await video.resume_checks()
     yield
     await app[ROOMS].drain()
+    await video.drain()
+    video.close()
     records.close()
     await archive.close()
 

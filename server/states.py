@@ -31,9 +31,17 @@ class InspectionState(StrEnum):
     SCHEDULED = "scheduled"
     LIVE = "live"  # the host started the session
     INTERRUPTED = "interrupted"  # the host ended the session without a conclusion (中止)
+    REVIEWING = "reviewing"  # self-recorded: the video passed its checks; reviewers watch it
     CONCLUDED = "concluded"  # the session ended after the host pronounced the conclusion
     ENDED = "ended"  # ended before conclusions were recorded (earlier versions)
     CANCELLED = "cancelled"
+
+
+class Method(StrEnum):
+    """How the site is inspected (seed §3): a live session, or a video the applicant films."""
+
+    LIVE = "live"
+    VIDEO = "video"
 
 
 class Verdict(StrEnum):
@@ -62,6 +70,7 @@ INSPECTION_LABELS: dict[InspectionState, tuple[str, str]] = {
     InspectionState.SCHEDULED: ("待开始", "Scheduled"),
     InspectionState.LIVE: ("进行中", "Live"),
     InspectionState.INTERRUPTED: ("已中止", "Interrupted"),
+    InspectionState.REVIEWING: ("视频审查中", "Video under review"),
     InspectionState.CONCLUDED: ("已出具结论", "Concluded"),
     InspectionState.ENDED: ("已结束", "Ended"),
     InspectionState.CANCELLED: ("已取消", "Cancelled"),
@@ -87,11 +96,23 @@ CASE_TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
     _C.EXCLUDED: frozenset({_C.EXCLUDED, _C.INTAKE}),
     # A declaration cancels the scheduled inspection; cancelling returns the case to intake
     # (or, for a re-inspection, to the request that asked for it).
-    _C.SCHEDULED: frozenset({_C.EXCLUDED, _C.INTAKE, _C.REINSPECTION_REQUESTED, _C.LIVE}),
+    # A self-recorded video that passes its checks goes to review (awaiting the conclusion).
+    _C.SCHEDULED: frozenset(
+        {_C.EXCLUDED, _C.INTAKE, _C.REINSPECTION_REQUESTED, _C.LIVE, _C.AWAITING_CONCLUSION}
+    ),
     _C.LIVE: frozenset({_C.PASSED, _C.RECTIFYING, _C.FAILED, _C.AWAITING_CONCLUSION}),
-    # An interrupted inspection is started again, moved, or cancelled.
+    # An interrupted inspection is started again, moved, or cancelled; a reviewed video is
+    # concluded (or a new video is asked for).
     _C.AWAITING_CONCLUSION: frozenset(
-        {_C.LIVE, _C.SCHEDULED, _C.INTAKE, _C.REINSPECTION_REQUESTED}
+        {
+            _C.LIVE,
+            _C.SCHEDULED,
+            _C.INTAKE,
+            _C.REINSPECTION_REQUESTED,
+            _C.PASSED,
+            _C.RECTIFYING,
+            _C.FAILED,
+        }
     ),
     _C.RECTIFYING: frozenset({_C.REINSPECTION_REQUESTED, _C.OVERDUE}),
     # The gates run again when the re-inspection is scheduled.
@@ -105,9 +126,11 @@ CASE_TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
 _I = InspectionState
 INSPECTION_TRANSITIONS: dict[InspectionState, frozenset[InspectionState]] = {
     # scheduled → scheduled: moved to another time.
-    _I.SCHEDULED: frozenset({_I.SCHEDULED, _I.LIVE, _I.CANCELLED}),
+    _I.SCHEDULED: frozenset({_I.SCHEDULED, _I.LIVE, _I.CANCELLED, _I.REVIEWING}),
     _I.LIVE: frozenset({_I.CONCLUDED, _I.INTERRUPTED}),
     _I.INTERRUPTED: frozenset({_I.LIVE, _I.SCHEDULED, _I.CANCELLED}),
+    # Reviewers conclude on the video, or ask the applicant for another one.
+    _I.REVIEWING: frozenset({_I.CONCLUDED, _I.SCHEDULED}),
     _I.CONCLUDED: frozenset(),
     _I.ENDED: frozenset(),
     _I.CANCELLED: frozenset(),

@@ -10,28 +10,22 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from aiohttp import web
 
-from recorder.overlay import find_cjk_font
 from recorder.participant import join_recorder
 from recorder.recovery import recover_orphans, recover_unfinished
 from server import services
 from server.config import Settings
-from server.services import ARCHIVE, ROOMS, SETTINGS
+from server.services import ARCHIVE, FONT, ROOMS, SETTINGS
 
 from . import routes
 
 log = logging.getLogger(__name__)
 
-FONT = web.AppKey("font", Path)
-
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=8 * 1024 * 1024)
-    # Refuse to start without a CJK font rather than record evidence without its header.
-    app[FONT] = find_cjk_font(settings.recording.font)
     services.install(app, settings)
     app.cleanup_ctx.append(_recorder_ctx)
     routes.setup(app)

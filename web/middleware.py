@@ -10,6 +10,7 @@ from aiohttp import web
 from server.errors import KanyanError
 
 from .render import render
+from .views.uploads import is_upload_path
 
 log = logging.getLogger(__name__)
 
@@ -17,8 +18,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def wants_json(request: web.Request) -> bool:
-    return request.path.startswith("/api/") or request.headers.get("Accept", "").startswith(
-        "application/json"
+    return (
+        request.path.startswith("/api/")
+        or is_upload_path(request.path)
+        or request.headers.get("Accept", "").startswith("application/json")
     )
 
 
@@ -50,7 +53,9 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
     try:
         return await handler(request)
     except KanyanError as exc:
-        return error_response(request, exc.status, exc.code, exc.message, exc.details)
+        response = error_response(request, exc.status, exc.code, exc.message, exc.details)
+        response.headers.update(exc.headers or {})
+        return response
     except web.HTTPException as exc:
         if exc.status < 400 or exc.empty_body:
             raise

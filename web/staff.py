@@ -17,6 +17,8 @@ from server.services import ARCHIVE, SESSIONS
 from server.staff.roles import STAFF_ROLE_NAMES, StaffAction, StaffRole, may
 from server.staff.sessions import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE
 
+from .views.uploads import is_upload_path
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -60,7 +62,10 @@ async def staff_sessions(request: web.Request, handler: Handler) -> web.StreamRe
     if not csrf_cookie:
         fresh = csrf_cookie = signer.new_csrf_cookie()
     request[CSRF_KEY] = signer.csrf_token(csrf_cookie)
-    if request.method not in SAFE_METHODS and not request.path.startswith("/api/"):
+    # The API's bearer key and an upload's status link are credentials a browser never sends by
+    # itself: nothing for a forged request to ride on.
+    exempt = request.path.startswith("/api/") or is_upload_path(request.path)
+    if request.method not in SAFE_METHODS and not exempt:
         token = request.headers.get(CSRF_HEADER)
         if token is None and request.content_type in (
             "application/x-www-form-urlencoded",

@@ -91,8 +91,9 @@ class RecordEntry:
         return cls(*(row[name] for name in cls.__dataclass_fields__))
 
 
-# The inspection states in which its checklist may be marked.
-MARKABLE = frozenset({InspectionState.LIVE})
+# The inspection states in which its checklist may be marked: a live session, or reviewers
+# watching a self-recorded video.
+MARKABLE = frozenset({InspectionState.LIVE, InspectionState.REVIEWING})
 
 
 async def insert_items(

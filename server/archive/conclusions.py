@@ -138,13 +138,19 @@ class ConclusionStore:
                     "already pronounced",
                     code="already_concluded",
                 )
-            if inspection["state"] != InspectionState.LIVE:
+            if inspection["state"] not in (InspectionState.LIVE, InspectionState.REVIEWING):
                 raise UserError(
                     "勘验未在进行中，不能宣布结论 / the inspection is not live",
                     code="not_live",
                 )
             case_id = inspection["case_id"]
             await move_case(tx, case_id, VERDICT_CASE_STATE[verdict])
+            if inspection["state"] == InspectionState.REVIEWING:
+                # A reviewed video has no session to end: concluding it finishes it.
+                await tx.execute(
+                    "UPDATE inspections SET state = ?, ended_at = ? WHERE id = ?",
+                    (InspectionState.CONCLUDED, stamp.at, inspection_id),
+                )
             conclusion_id = await tx.insert(
                 """INSERT INTO conclusions (inspection_id, case_id, verdict, reasons, deadline,
                        actor, actor_name, at, recording_id, offset_s)

@@ -25,6 +25,8 @@ class Inspection:
     created_at: str
     previous_inspection_id: int | None = None  # a re-inspection: the one that demanded it
     interrupt_reason: str | None = None
+    method: str = "live"  # Method: a live session, or a video the applicant films
+    submission_deadline: str | None = None  # self-recorded: the video is due by then
 
     @classmethod
     def from_row(cls, row: Row) -> Inspection:
@@ -39,6 +41,8 @@ class Inspection:
             row["created_at"],
             row["previous_inspection_id"],
             row["interrupt_reason"],
+            row["method"],
+            row["submission_deadline"],
         )
 
 
@@ -149,6 +153,7 @@ class InspectionStore:
         actor: str,
         checklist: list[tuple[str, str, int | None]] | None = None,
         previous_inspection_id: int | None = None,
+        method: str = "live",
     ) -> Inspection:
         """A new inspection of the case with its whole group and its checklist (kind, text,
         rectification id); the case becomes scheduled. A re-inspection names the inspection
@@ -164,8 +169,9 @@ class InspectionStore:
             )
             inspection_id = await tx.insert(
                 """INSERT INTO inspections (case_id, seq, scheduled_at, state, created_at,
-                       catalog_version_id, previous_inspection_id)
-                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                       catalog_version_id, previous_inspection_id, method,
+                       submission_deadline)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     case_id,
                     seq,
@@ -174,6 +180,8 @@ class InspectionStore:
                     now,
                     catalog_version_id,
                     previous_inspection_id,
+                    method,
+                    scheduled_at if method == "video" else None,
                 ),
             )
             for member in group:
@@ -195,6 +203,7 @@ class InspectionStore:
                     "scheduled_at": scheduled_at,
                     "catalog_version_id": catalog_version_id,
                     "previous_inspection": previous_inspection_id,
+                    "method": method,
                     "group": [member.describe() for member in group],
                     "checklist": [text for _, text, _ in checklist or []],
                 },

@@ -347,6 +347,37 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        6,
+        "self-recorded videos: inspection method, resumable uploads",
+        [
+            "ALTER TABLE inspections ADD COLUMN method TEXT NOT NULL DEFAULT 'live'",
+            "ALTER TABLE inspections ADD COLUMN submission_deadline TEXT",
+            # One row per upload attempt (tus). Its bytes live in the staging folder until it is
+            # complete; the offset is the staged file's size, so a crash loses nothing written.
+            """CREATE TABLE uploads (
+                id TEXT PRIMARY KEY,
+                case_id INTEGER NOT NULL REFERENCES cases(id),
+                inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+                length INTEGER NOT NULL,
+                filename TEXT NOT NULL DEFAULT '',
+                filetype TEXT NOT NULL DEFAULT '',
+                state TEXT NOT NULL,
+                address TEXT NOT NULL DEFAULT '',
+                agent TEXT NOT NULL DEFAULT '',
+                created_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                completed_at TEXT,
+                checked_at TEXT,
+                sha256 TEXT,
+                failures TEXT NOT NULL DEFAULT '[]',
+                facts TEXT NOT NULL DEFAULT '{}',
+                recording_id INTEGER REFERENCES recordings(id),
+                playable_id INTEGER REFERENCES recordings(id)
+            )""",
+            "CREATE INDEX uploads_case ON uploads (case_id, created_at)",
+        ],
+    ),
 ]
 
 

@@ -20,6 +20,7 @@ from .records import RecordStore
 from .retention import RetentionStore
 from .staff import StaffStore
 from .statistics import StatisticsStore
+from .uploads import UploadStore
 
 
 class ArchiveStore:
@@ -45,6 +46,7 @@ class ArchiveStore:
         self.integrity = IntegrityStore(db)
         self.statistics = StatisticsStore(db)
         self.retention = RetentionStore(db)
+        self.uploads = UploadStore(db)
 
     @classmethod
     async def open(cls, path: Path) -> ArchiveStore:

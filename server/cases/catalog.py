@@ -34,7 +34,9 @@ ITEM_KEYS = {
     "exclusion_reason",
     "retention_years",
 }
-SHOOTING_KEYS = {"min_duration_s", "min_width", "min_height", "must_show"}
+SHOOTING_KEYS = {"min_duration_s", "min_width", "min_height", "must_show", "max_age_hours"}
+# How long before its upload a self-recorded video may have been made, unless the item says.
+DEFAULT_MAX_AGE_HOURS = 168
 DEFAULT_EXCLUSION_REASON = "事项目录规定该事项不适用视频勘验"
 # How long an archived case is kept before it may be deleted, unless the item says otherwise.
 DEFAULT_RETENTION_YEARS = 30
@@ -51,6 +53,7 @@ class Shooting:
     min_width: int
     min_height: int
     must_show: tuple[str, ...]
+    max_age_hours: int | None = None  # None: DEFAULT_MAX_AGE_HOURS
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,11 @@ class CatalogItem:
         data = asdict(self)
         data["checklist"] = list(self.checklist)
         data["shooting"]["must_show"] = list(self.shooting.must_show)
+        # Optional fields an item does not set stay out, so its digest stays as it was.
         if self.retention_years is None:
-            del data["retention_years"]  # the digest of an item that does not say stays as it was
+            del data["retention_years"]
+        if self.shooting.max_age_hours is None:
+            del data["shooting"]["max_age_hours"]
         return data
 
     def digest(self) -> str:
@@ -213,11 +219,15 @@ def validate_item(data: Any) -> tuple[CatalogItem | None, dict[str, str]]:
             errors[f"shooting.{key}"] = (
                 f"未知字段 / unknown field (known: {', '.join(sorted(SHOOTING_KEYS))})"
             )
+        max_age = raw_shooting.get("max_age_hours")
+        if max_age is not None:
+            max_age = _int(errors, raw_shooting, "max_age_hours", "shooting.max_age_hours", 1, 8760)
         shooting = Shooting(
             _int(errors, raw_shooting, "min_duration_s", "shooting.min_duration_s", 10, 7200),
             _int(errors, raw_shooting, "min_width", "shooting.min_width", 160, 7680),
             _int(errors, raw_shooting, "min_height", "shooting.min_height", 120, 4320),
             _texts(errors, raw_shooting, "must_show", "shooting.must_show", 1),
+            max_age,
         )
     ground = data.get("exclusion_ground", "")
     reason = data.get("exclusion_reason", "")

@@ -13,10 +13,10 @@ from recorder import files, overlay
 from recorder.layout import Seat, arrange, fit
 from server.archive import GroupMember
 from server.clock import parse
+from server.services import FONT
 from tests.integration.test_forwarding import admit, three_in_room
 from tests.support.peers import ColourTrack, RoomClient, ToneTrack
 from tests.support.recordings import close_to, decode, seconds_into, tone_level, wait_recordings
-from web.app import FONT
 
 RED, GREEN, BLUE, YELLOW = (220, 30, 30), (30, 200, 40), (40, 60, 230), (230, 200, 30)
 

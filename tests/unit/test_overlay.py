@@ -90,10 +90,9 @@ def test_placeholder_shows_name_and_reason():
     assert len(rows) and rows.min() > 90 and rows.max() < 210  # two lines around the middle
 
 
-def test_missing_font_names_the_debian_package(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(overlay, "FONT_CANDIDATES", (str(tmp_path / "none.ttc"),))
+def test_missing_font_names_the_debian_package(tmp_path: Path):
     with pytest.raises(ConfigError) as error:
-        overlay.find_cjk_font()
+        overlay.find_cjk_font(candidates=(str(tmp_path / "none.ttc"),))
     assert "fonts-wqy-microhei" in error.value.message
     with pytest.raises(ConfigError, match=r"recording\.font"):
         overlay.find_cjk_font(str(tmp_path / "missing.ttf"))

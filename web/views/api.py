@@ -17,7 +17,7 @@ from aiohttp import web
 from server.archive import ApiKey, Case
 from server.cases.eligibility import GROUND_NAMES, Ground
 from server.cases.intake import check_dishonesty_entries, decode_upload, parse_dishonesty_csv
-from server.errors import BadRequest, NotFound
+from server.errors import BadRequest, NotFound, UnsupportedMediaType
 from server.services import API_KEYS, ARCHIVE, CASES, STATUS_LINKS
 from server.states import case_label
 
@@ -27,11 +27,6 @@ OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 KEY = web.RequestKey("api_key", ApiKey)
 
 ApiHandler = Callable[[web.Request], Awaitable[web.Response]]
-
-
-class UnsupportedMediaType(BadRequest):
-    status = 415
-    code = "unsupported_media_type"
 
 
 def api(handler: ApiHandler) -> ApiHandler:
