@@ -19,12 +19,18 @@ from .i18n import lang_of
 from .render import render
 from .staff import CSRF_KEY, current
 
+MAX_ID = 2**63 - 1  # the archive's integer ids: anything larger names nothing
+
 
 def int_param(value: str) -> int:
+    """An id from the address; a page that does not exist unless it could be one."""
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
-        raise NotFound("页面不存在 / there is no page at this address") from None
+        number = -1
+    if not 0 <= number <= MAX_ID:
+        raise NotFound("页面不存在 / there is no page at this address")
+    return number
 
 
 def public_base(request: web.Request) -> str:
