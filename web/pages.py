@@ -9,11 +9,12 @@ from aiohttp import web
 from markupsafe import Markup
 
 from server import clock
+from server.cases.checklist import mark_label
 from server.cases.eligibility import GROUND_NAMES, Ground
 from server.errors import NotFound
 from server.services import SETTINGS
 from server.staff.roles import STAFF_PERMISSIONS, STAFF_ROLE_NAMES, StaffRole
-from server.states import case_label, inspection_label
+from server.states import case_label, inspection_label, verdict_label
 
 from .i18n import lang_of
 from .render import render
@@ -92,6 +93,8 @@ def helpers(request: web.Request) -> dict[str, Any]:
         "case_state": lambda s: case_label(s, lang),
         "inspection_state": lambda s: inspection_label(s, lang),
         "ground_label": lambda g: GROUND_NAMES[Ground(g)][pick],
+        "verdict_label": lambda v: verdict_label(v, lang),
+        "mark_label": lambda v: mark_label(v, lang),
         "beijing": lambda value, fmt="%Y-%m-%d %H:%M": clock.shanghai(value, fmt) if value else "",
     }
 
