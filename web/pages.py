@@ -9,22 +9,29 @@ from aiohttp import web
 from markupsafe import Markup
 
 from server import clock
+from server.cases.checklist import mark_label
 from server.cases.eligibility import GROUND_NAMES, Ground
 from server.errors import NotFound
 from server.services import SETTINGS
 from server.staff.roles import STAFF_PERMISSIONS, STAFF_ROLE_NAMES, StaffRole
-from server.states import case_label, inspection_label
+from server.states import case_label, inspection_label, verdict_label
 
 from .i18n import lang_of
 from .render import render
 from .staff import CSRF_KEY, current
 
+MAX_ID = 2**63 - 1  # the archive's integer ids: anything larger names nothing
+
 
 def int_param(value: str) -> int:
+    """An id from the address; a page that does not exist unless it could be one."""
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
-        raise NotFound("页面不存在 / there is no page at this address") from None
+        number = -1
+    if not 0 <= number <= MAX_ID:
+        raise NotFound("页面不存在 / there is no page at this address")
+    return number
 
 
 def public_base(request: web.Request) -> str:
@@ -86,6 +93,8 @@ def helpers(request: web.Request) -> dict[str, Any]:
         "case_state": lambda s: case_label(s, lang),
         "inspection_state": lambda s: inspection_label(s, lang),
         "ground_label": lambda g: GROUND_NAMES[Ground(g)][pick],
+        "verdict_label": lambda v: verdict_label(v, lang),
+        "mark_label": lambda v: mark_label(v, lang),
         "beijing": lambda value, fmt="%Y-%m-%d %H:%M": clock.shanghai(value, fmt) if value else "",
     }
 

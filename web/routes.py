@@ -9,7 +9,7 @@ from aiohttp import web
 from . import staff
 from .middleware import error_pages, security_headers
 from .render import setup_templates
-from .views import admin, api, cases, login, room, schedule, status
+from .views import admin, api, cases, login, outcome, room, schedule, status
 
 STATIC = Path(__file__).parent / "static"
 CASE = r"{case:\d+}"
@@ -51,7 +51,14 @@ def setup(app: web.Application) -> None:
     r.add_post(f"/inspections/{INSPECTION}/members", schedule.add_member)
     r.add_get(f"/inspections/{INSPECTION}/notice", schedule.applicant_notice)
     r.add_post(r"/invitees/{invitee:\d+}/revoke", schedule.revoke_member)
+    r.add_post(f"/cases/{CASE}/close", cases.close_case)
+    r.add_post(f"/inspections/{INSPECTION}/record", cases.regenerate_record)
+    r.add_get(r"/screenshots/{screenshot:\d+}.jpg", outcome.screenshot_file)
+    r.add_get(r"/records/{record:\d+}.pdf", outcome.record_pdf)
+    r.add_get(r"/records/{record:\d+}.html", outcome.record_html)
     r.add_get("/s/{token}", status.status_page)
+    r.add_post("/s/{token}/confirm", status.confirm)
+    r.add_post("/s/{token}/reinspection", status.request_reinspection)
 
     r.add_get("/catalog", admin.catalog_list)
     r.add_post("/catalog", admin.catalog_save)

@@ -1,7 +1,8 @@
 """UI strings of the staff pages and the applicant's status page: zh-CN first, English second.
 
 Merged into `web.i18n.STRINGS`. Keys must not be names of dict methods (copy, items, …): the
-templates read them as `t.key`.
+templates read them as `t.key`. The strings of inspection outcomes on the staff pages start with
+`outcome_` and those of the applicant's status page with `progress_`, apart from the room's.
 """
 
 from __future__ import annotations
@@ -123,7 +124,6 @@ STAFF_STRINGS: dict[str, tuple[str, str]] = {
     "case_details": ("案件信息", "Case details"),
     "inspection": ("勘验安排", "Inspection"),
     "reinspection": ("复勘", "Re-inspection"),
-    "inspection_seq": ("第", "No."),
     "notice_created": ("案件已登记。", "The case was registered."),
     "notice_existing": (
         "该申请编号已登记，已打开原案件。",
@@ -169,7 +169,6 @@ STAFF_STRINGS: dict[str, tuple[str, str]] = {
     "declare": ("记录声明", "Record"),
     "no_active_inspection": ("尚未安排勘验。", "No inspection is scheduled."),
     "schedule_inspection": ("安排勘验", "Schedule the inspection"),
-    "past_inspections": ("以往勘验", "Earlier inspections"),
     "links_open_at": ("个人链接开放时间：", "Personal links open at"),
     "links_close": ("勘验结束即失效。", "they stop working when the session ends."),
     "open_host_link": ("以主持人身份进入", "Open the host link"),
@@ -289,6 +288,152 @@ STAFF_STRINGS: dict[str, tuple[str, str]] = {
         "本页面仅显示办理状态。如有疑问，请联系审批窗口。",
         "This page only shows the state of your case. Questions: contact the approval desk.",
     ),
+    # inspection outcomes on the case page, the dashboard and the schedule page
+    "notice_closed": ("案件已办结。", "The case was closed."),
+    "notice_record_generated": (
+        "已生成新版本的勘验笔录，原有版本保留。",
+        "A new version of the record was made; the earlier ones are kept.",
+    ),
+    "outcome_title": ("勘验结论", "Conclusion"),
+    "outcome_verdict": ("结论", "Verdict"),
+    "outcome_reasons": ("理由", "Reasons"),
+    "outcome_rectifications": ("整改事项", "To rectify"),
+    "outcome_deadline": ("整改期限", "Deadline"),
+    "outcome_inclusive": ("（含当日）", " (inclusive)"),
+    "outcome_pronounced": ("宣布", "Pronounced"),
+    "outcome_confirmation": ("申请人确认", "Applicant's confirmation"),
+    "outcome_confirmed": ("已确认知悉", "Confirmed having read it"),
+    "outcome_declined": ("不予确认", "Declined to confirm"),
+    "outcome_not_confirmed": ("申请人尚未确认", "Not confirmed yet"),
+    "outcome_address": ("地址", "from"),
+    "outcome_note": ("说明", "Note"),
+    "outcome_requests": ("复勘申请", "Re-inspection requests"),
+    "outcome_requested_at": ("申请时间", "Asked"),
+    "outcome_request_note": ("整改情况说明", "What was done"),
+    "outcome_scheduled_as": ("已安排为第 %s 次勘验", "scheduled as inspection %s"),
+    "outcome_close": ("办结", "Close the case"),
+    "outcome_close_hint": (
+        "承办股室依据勘验结论作出处理后办结；办结后申请人查询链接失效。",
+        "Close once the section has acted on the conclusion; the applicant's status link then "
+        "stops working.",
+    ),
+    "outcome_close_note": ("办结说明（可选）", "Note (optional)"),
+    "outcome_close_confirm": ("确定办结本案？", "Close this case?"),
+    "outcome_inspection_n": ("第 %s 次勘验", "Inspection %s"),
+    "outcome_follows": ("复勘：接续第 %s 次勘验", "Re-inspection following inspection %s"),
+    "outcome_interrupted": ("勘验已中止，原因", "Interrupted because"),
+    "outcome_cancelled": ("取消原因", "Cancelled because"),
+    "outcome_points": ("逐项核实", "Checklist"),
+    "outcome_point": ("要点", "Point"),
+    "outcome_result": ("核实结果", "Result"),
+    "outcome_marked_by": ("核实人", "By"),
+    "outcome_not_marked": ("未核实", "Not checked"),
+    "outcome_marked_times": ("共标记 %s 次", "marked %s times"),
+    "outcome_shots": ("截图", "Screenshots"),
+    "outcome_loose_shots": ("未归入要点的截图", "Screenshots attached to no point"),
+    "outcome_work_record": ("工作记录", "Work record"),
+    "outcome_no_conclusion": ("本次勘验未作出结论。", "No conclusion was pronounced."),
+    "outcome_records": ("勘验笔录", "Inspection record"),
+    "outcome_open_html": ("查看", "Open"),
+    "outcome_download_pdf": ("下载 PDF", "Download PDF"),
+    "outcome_no_records": (
+        "尚无笔录（勘验结束后自动生成）。",
+        "No record yet (one is made when the session ends).",
+    ),
+    "outcome_regenerate": ("重新生成笔录", "Regenerate the record"),
+    "outcome_regenerate_hint": (
+        "生成新版本，原有版本保留。",
+        "Makes a new version; earlier ones are kept.",
+    ),
+    "outcome_none_requests": (
+        "没有待安排的复勘申请。",
+        "No re-inspection request is waiting.",
+    ),
+    "outcome_schedule_reinspection": ("安排复勘", "Schedule the re-inspection"),
+    "outcome_to_close": ("待办结", "Awaiting closure"),
+    "outcome_none_to_close": ("没有待办结的案件。", "No case awaits closure."),
+    "outcome_concluded_on": ("结论日期", "Concluded on"),
+    "outcome_reinspection_banner": (
+        "本次安排的是复勘：申请人已申请复勘，将核实第 %s 次勘验提出的以下整改事项"
+        "（即本次勘验要点）。",
+        "This schedules a re-inspection: the applicant asked for it, and it verifies what "
+        "inspection %s demanded (these become its checklist).",
+    ),
+    "outcome_applicant_says": ("申请人说明：", "The applicant says: "),
+    # the applicant's status page, after the session
+    "progress_live": ("视频勘验正在进行。", "The video inspection is in progress."),
+    "progress_interrupted": (
+        "上次视频勘验已中止，工作人员将与您联系继续勘验。原因：",
+        "The last video inspection was interrupted; staff will contact you to continue it. Why:",
+    ),
+    "progress_passed": (
+        "视频勘验已通过，审批部门将依法办理后续手续。",
+        "The video inspection passed; the bureau will complete the next steps.",
+    ),
+    "progress_failed": (
+        "视频勘验未通过，审批部门将依法作出处理。如有疑问，请联系审批窗口。",
+        "The video inspection did not pass; the bureau will decide accordingly. Questions: "
+        "contact the approval desk.",
+    ),
+    "progress_overdue": (
+        "整改期限已过，未收到复勘申请，审批部门将依法处理。请联系审批窗口。",
+        "The rectification deadline passed without a request for re-inspection; the bureau will "
+        "decide accordingly. Contact the approval desk.",
+    ),
+    "progress_conclusion": ("勘验结论", "Conclusion"),
+    "progress_verdict_pass": ("通过", "Passed"),
+    "progress_verdict_rectify": ("需整改", "Rectification required"),
+    "progress_verdict_fail": ("不通过", "Not passed"),
+    "progress_reasons": ("理由：", "Reasons:"),
+    "progress_rectify_list": ("请整改以下事项：", "Please rectify:"),
+    "progress_deadline": ("整改期限：", "Rectify by:"),
+    "progress_deadline_end": (
+        "（含当日）。完成后请在本页申请复勘。",
+        " (inclusive). When done, ask for re-inspection on this page.",
+    ),
+    "progress_confirm_title": ("确认已知悉", "Confirm you have read it"),
+    "progress_confirm_hint": (
+        "请阅读上述勘验结论并确认已知悉；如有异议，可选择不予确认并说明理由。",
+        "Read the conclusion above and confirm you have seen it; if you disagree, decline and "
+        "say why.",
+    ),
+    "progress_confirm": ("确认已知悉", "I have read it"),
+    "progress_decline": ("不予确认", "I do not confirm"),
+    "progress_note_optional": ("说明（可选）", "Note (optional)"),
+    "progress_confirmed": (
+        "您已于 %s 确认已知悉勘验结论。",
+        "On %s you confirmed having read the conclusion.",
+    ),
+    "progress_declined": (
+        "您于 %s 表示不予确认。如已了解结论，仍可确认已知悉。",
+        "On %s you declined to confirm. You can still confirm having read it.",
+    ),
+    "progress_request_title": ("整改完成，申请复勘", "Rectified: ask for re-inspection"),
+    "progress_request_hint": (
+        "请简要说明已完成的整改，工作人员将与您约定复勘时间。",
+        "Say briefly what you did; staff will agree a time for the re-inspection with you.",
+    ),
+    "progress_request_note": ("整改情况说明", "What was done"),
+    "progress_request_send": ("提交复勘申请", "Ask for re-inspection"),
+    "progress_request_received": (
+        "您的复勘申请已于 %s 收到，工作人员将与您联系约定复勘时间。",
+        "Your request for re-inspection was received on %s; staff will contact you to agree a "
+        "time.",
+    ),
+    "progress_late": (
+        "整改期限已过，不能在线申请复勘，请联系审批窗口。",
+        "The deadline has passed: you can no longer ask for re-inspection here. Contact the "
+        "approval desk.",
+    ),
+    "progress_notice_confirmed": (
+        "已记录：您确认已知悉勘验结论。",
+        "Recorded: you confirmed having read the conclusion.",
+    ),
+    "progress_notice_declined": (
+        "已记录：您不予确认勘验结论。",
+        "Recorded: you declined to confirm the conclusion.",
+    ),
+    "progress_notice_requested": ("复勘申请已提交。", "Your request for re-inspection was sent."),
     # catalog
     "new_item": ("新增事项", "New item"),
     "edit_item": ("修改事项", "Edit item"),

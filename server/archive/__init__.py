@@ -11,7 +11,13 @@ re-inspection requests), `records` (the generated inspection records).
 from .cases import Case
 from .catalog import CatalogRow
 from .checklists import ChecklistItem, Mark, RecordEntry, Stamp
-from .conclusions import Conclusion, Rectification, ReinspectionRequest
+from .conclusions import (
+    AwaitingClose,
+    Conclusion,
+    OpenRequest,
+    Rectification,
+    ReinspectionRequest,
+)
 from .db import Database, Tx
 from .eligibility import DishonestyEntry, DishonestyImport, ExclusionRow
 from .events import GENESIS_HASH, Event, event_hash
@@ -26,6 +32,7 @@ __all__ = [
     "AgendaEntry",
     "ApiKey",
     "ArchiveStore",
+    "AwaitingClose",
     "Case",
     "CatalogRow",
     "ChecklistItem",
@@ -39,6 +46,7 @@ __all__ = [
     "Inspection",
     "Invitee",
     "Mark",
+    "OpenRequest",
     "RecordEntry",
     "RecordFile",
     "Recording",

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import clock
 from ..errors import NotFound, UserError
-from ..states import VERDICT_CASE_STATE, CaseState, InspectionState, Verdict
+from ..states import AWAITING_SECTION, VERDICT_CASE_STATE, CaseState, InspectionState, Verdict
 from .cases import move_case
 from .checklists import Stamp
 from .db import Database, Row, Tx, writer
@@ -70,6 +70,38 @@ class ReinspectionRequest:
         return cls(*(row[name] for name in cls.__dataclass_fields__))
 
 
+@dataclass(frozen=True)
+class OpenRequest:
+    """A case whose applicant asked for re-inspection: a line of the staff dashboard."""
+
+    case_id: int
+    case_no: str
+    item_name: str
+    applicant_name: str
+    section: str
+    request_id: int
+    note: str
+    at: str
+    conclusion_id: int
+    deadline: str | None
+
+
+@dataclass(frozen=True)
+class AwaitingClose:
+    """A case whose outcome is known and waits for its section to act (办结)."""
+
+    case_id: int
+    case_no: str
+    item_name: str
+    applicant_name: str
+    section: str
+    state: str
+    conclusion_id: int
+    verdict: str
+    concluded_at: str
+    deadline: str | None
+
+
 def beijing_today() -> str:
     return clock.shanghai(clock.now(), "%Y-%m-%d")
 
@@ -114,6 +146,37 @@ class ConclusionStore:
             "SELECT * FROM reinspection_requests WHERE case_id = ? ORDER BY id", (case_id,)
         )
         return [ReinspectionRequest.from_row(row) for row in rows]
+
+    async def open_requests(self, *, limit: int = 100) -> list[OpenRequest]:
+        """Cases waiting for their re-inspection to be scheduled, with the applicant's latest
+        request; the longest waiting first."""
+        rows = await self._db.all(
+            """SELECT c.id AS case_id, c.case_no, c.item_name, c.applicant_name, c.section,
+                      r.id AS request_id, r.note, r.at, r.conclusion_id, k.deadline
+               FROM cases c JOIN reinspection_requests r ON r.case_id = c.id
+               JOIN conclusions k ON k.id = r.conclusion_id
+               WHERE c.state = ?
+               AND r.id = (SELECT MAX(id) FROM reinspection_requests WHERE case_id = c.id)
+               ORDER BY r.at, r.id LIMIT ?""",
+            (CaseState.REINSPECTION_REQUESTED, limit),
+        )
+        return [OpenRequest(**dict(row)) for row in rows]
+
+    async def awaiting_section(self, *, limit: int = 100) -> list[AwaitingClose]:
+        """Cases passed, failed or overdue, with their latest conclusion; the oldest first."""
+        states = sorted(AWAITING_SECTION)
+        placeholders = ", ".join("?" for _ in states)
+        rows = await self._db.all(
+            f"""SELECT c.id AS case_id, c.case_no, c.item_name, c.applicant_name, c.section,
+                       c.state, k.id AS conclusion_id, k.verdict, k.at AS concluded_at,
+                       k.deadline
+                FROM cases c JOIN conclusions k ON k.case_id = c.id
+                WHERE c.state IN ({placeholders})
+                AND k.id = (SELECT MAX(id) FROM conclusions WHERE case_id = c.id)
+                ORDER BY k.at, k.id LIMIT ?""",
+            (*states, limit),
+        )
+        return [AwaitingClose(**dict(row)) for row in rows]
 
     @writer
     async def conclude(

@@ -25,8 +25,9 @@ import jinja2
 from .. import clock
 from ..archive import ArchiveStore, Event, Inspection, RecordFile, Screenshot
 from ..archive.files import inspection_dir, resolve_inside, write_exclusive
+from ..errors import UserError
 from ..roles import ROLE_NAMES_ZH, Role
-from ..states import CaseState
+from ..states import CaseState, InspectionState, inspection_label
 from .checklist import mark_label
 from .outcome import OutcomeService
 
@@ -43,6 +44,10 @@ ATTENDANCE = {
     "participant.removed": "被移出",
 }
 SIGNING_ROLES = ("host", "clerk", "expert")
+# Inspections whose session has been held: a record of them says something.
+RECORDABLE = frozenset(
+    {InspectionState.CONCLUDED, InspectionState.ENDED, InspectionState.INTERRUPTED}
+)
 
 
 def html_to_pdf(html: str) -> bytes:
@@ -146,6 +151,18 @@ class RecordMaker:
         if case.state == CaseState.CLOSED:  # closed while its record was being made
             await self.archive.cases.archive(case.id, actor=actor)
         return record
+
+    async def regenerate(self, inspection_id: int, *, actor: str) -> RecordFile:
+        """Staff ask for the record again: a new version, once the session has been held."""
+        inspection = await self.archive.inspections.get(inspection_id)
+        if inspection.state not in RECORDABLE:
+            raise UserError(
+                f"勘验当前状态为「{inspection_label(inspection.state)}」，尚无笔录可生成 / the "
+                f"inspection is {inspection_label(inspection.state, 'en').lower()}; there is no "
+                "record to make yet",
+                code="not_recordable",
+            )
+        return await self.generate(inspection_id, actor=actor)
 
     async def after_session(self, inspection: Inspection) -> None:
         """RoomService hook: the session ended with its conclusion."""

@@ -32,6 +32,7 @@ class StaffAction(StrEnum):
     DECLARE_EXCLUSION = "declare_exclusion"
     WITHDRAW_EXCLUSION = "withdraw_exclusion"
     SCHEDULE = "schedule"  # schedule, reschedule, cancel, change the group, see every link
+    CLOSE_CASE = "close_case"  # 办结: the owning section has acted on the conclusion
     VIEW_DISHONESTY = "view_dishonesty"
     IMPORT_DISHONESTY = "import_dishonesty"
     VIEW_CATALOG = "view_catalog"
@@ -59,6 +60,7 @@ STAFF_PERMISSIONS: dict[StaffRole, frozenset[StaffAction]] = {
             StaffAction.DECLARE_EXCLUSION,
             StaffAction.WITHDRAW_EXCLUSION,
             StaffAction.SCHEDULE,
+            StaffAction.CLOSE_CASE,
             StaffAction.VIEW_DISHONESTY,
             StaffAction.IMPORT_DISHONESTY,
             StaffAction.VIEW_CATALOG,
@@ -69,6 +71,7 @@ STAFF_PERMISSIONS: dict[StaffRole, frozenset[StaffAction]] = {
             StaffAction.VIEW_CASES,
             StaffAction.INTAKE,
             StaffAction.DECLARE_EXCLUSION,
+            StaffAction.CLOSE_CASE,
             StaffAction.VIEW_CATALOG,
         }
     ),

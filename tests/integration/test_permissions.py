@@ -130,7 +130,40 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
             {},
             staff(303, "inspector"),
         ),
+        # A scheduled case: nothing to close, no record to make yet.
+        ("POST", "/cases/{case}/close", f"/cases/{c}/close", {}, staff(409, "inspector", "clerk")),
+        (
+            "POST",
+            "/inspections/{inspection}/record",
+            f"/inspections/{i}/record",
+            {},
+            staff(409, "inspector"),
+        ),
+        (
+            "GET",
+            "/screenshots/{screenshot}.jpg",
+            f"/screenshots/{ids['screenshot']}.jpg",
+            None,
+            staff(200, *CASE_ROLES),
+        ),
+        (
+            "GET",
+            "/records/{record}.pdf",
+            f"/records/{ids['record']}.pdf",
+            None,
+            staff(200, *CASE_ROLES),
+        ),
+        (
+            "GET",
+            "/records/{record}.html",
+            f"/records/{ids['record']}.html",
+            None,
+            staff(200, *CASE_ROLES),
+        ),
         ("GET", "/s/{token}", f"/s/{status}", None, everyone(200)),
+        # The status link, not a session, is the key: the same for every caller.
+        ("POST", "/s/{token}/confirm", f"/s/{status}/confirm", {}, everyone(400)),
+        ("POST", "/s/{token}/reinspection", f"/s/{status}/reinspection", {}, everyone(400)),
         ("GET", "/catalog", "/catalog", None, staff(200, *ALL)),
         ("POST", "/catalog", "/catalog", {}, staff(400, "admin")),
         ("GET", "/catalog/new", "/catalog/new", None, staff(200, "admin")),
@@ -269,7 +302,20 @@ async def setup_world(server) -> dict[str, str]:
         size_bytes=shot_path.stat().st_size,
         sha256="0" * 64,
     )
+    (shot_path.parent / "record-v1.html").write_text("<!doctype html><p>勘验笔录</p>")
+    (shot_path.parent / "record-v1.pdf").write_bytes(b"%PDF-1.7 test")
+    record = await archive.records.add(
+        inspection.id,
+        1,
+        html_path="perm/record-v1.html",
+        html_sha256="0" * 64,
+        pdf_path="perm/record-v1.pdf",
+        pdf_sha256="0" * 64,
+        pdf_bytes=13,
+        actor="test",
+    )
     return {
+        "record": str(record.id),
         "screenshot": str(shot.id),
         "observer_room": server.app[LINKS].token(observer, inspection),
         "case": str(case.id),

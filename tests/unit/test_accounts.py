@@ -124,3 +124,5 @@ def test_only_inspectors_schedule_and_only_admins_manage():
     assert holders[StaffAction.MANAGE_ACCOUNTS] == {StaffRole.ADMIN}
     assert holders[StaffAction.EDIT_CATALOG] == {StaffRole.ADMIN}
     assert StaffRole.ADMIN not in holders[StaffAction.VIEW_CASES]
+    # 办结: the inspectors and the owning section's clerks, never the archivist.
+    assert holders[StaffAction.CLOSE_CASE] == {StaffRole.INSPECTOR, StaffRole.CLERK}

@@ -112,3 +112,51 @@ async def test_inspection_states_only_move_forward(archive):
         "conclusion.pronounced",
         "session.ended",
     ]
+
+
+async def _held(archive, number: str, verdict: Verdict, previous: int | None = None):
+    """A case (or, with `previous`, its re-inspection) inspected and concluded."""
+    if previous is None:
+        case = await archive.cases.create(
+            application_no=number, applicant_name="n", item_code="X", item_name="x"
+        )
+        case_id = case.id
+    else:
+        case_id = (await archive.inspections.get(previous)).case_id
+    inspection = await archive.inspections.schedule(
+        case_id, "2026-11-27T02:00:00.000Z", None, [], actor="t", previous_inspection_id=previous
+    )
+    await archive.inspections.start(inspection.id, actor="t")
+    stamp = Stamp("t", "主持", "host", "2026-11-27T02:30:00.000Z")
+    rectify = verdict == Verdict.RECTIFY
+    await archive.conclusions.conclude(
+        inspection.id,
+        verdict,
+        "理由",
+        "2099-12-31" if rectify else None,
+        [(None, "加装温度计")] if rectify else [],
+        stamp,
+    )
+    await archive.inspections.end(inspection.id, actor="t")
+    return case_id, inspection.id
+
+
+async def test_the_dashboard_reads_take_each_cases_latest_conclusion_and_request(archive):
+    again, first = await _held(archive, "A", Verdict.RECTIFY)
+    await archive.conclusions.request_reinspection(again, "已整改", address="a", agent="b")
+    quiet, _ = await _held(archive, "B", Verdict.RECTIFY)
+    failed, _ = await _held(archive, "C", Verdict.FAIL)
+    [request] = await archive.conclusions.open_requests()
+    assert (request.case_id, request.note, request.deadline) == (again, "已整改", "2099-12-31")
+    assert [(e.case_id, e.verdict) for e in await archive.conclusions.awaiting_section()] == [
+        (failed, "fail")
+    ]
+    # The re-inspection passes: the request is answered, the case waits for its section once.
+    await _held(archive, "", Verdict.PASS, previous=first)
+    assert await archive.conclusions.open_requests() == []
+    waiting = await archive.conclusions.awaiting_section()
+    assert [(e.case_id, e.verdict, e.state) for e in waiting] == [
+        (failed, "fail", "failed"),
+        (again, "pass", "passed"),
+    ]
+    assert quiet not in [e.case_id for e in waiting]

@@ -1,5 +1,5 @@
-"""Staff pages of the case workflow: dashboard, case list, intake, eligibility, scheduling; and
-the applicant's status page."""
+"""Staff pages of the case workflow: dashboard, case list, intake, eligibility, the case page
+and the forms posted from it (closing a case, regenerating a record)."""
 
 from __future__ import annotations
 
@@ -17,12 +17,13 @@ from server.archive import Case, Inspection, Invitee
 from server.cases.eligibility import DECLARABLE
 from server.cases.intake import application_from_form
 from server.errors import BadRequest, NotFound, UserError
-from server.services import ARCHIVE, CASES, CATALOG, LINKS, SETTINGS, STATUS_LINKS
+from server.services import ARCHIVE, CASES, CATALOG, LINKS, RECORDS, SETTINGS, STATUS_LINKS
 from server.staff.roles import StaffAction, may
-from server.states import ACTIVE_INSPECTION, CaseState, InspectionState
+from server.states import ACTIVE_INSPECTION, CaseState, InspectionState, case_may_move
 
 from ..pages import form_text, helpers, int_param, page, public_base, qr_svg
 from ..staff import Handler, actor_of, current, staff_page
+from .outcome import case_outcome, inspection_outcome
 
 PAGE_SIZE = 50
 
@@ -55,6 +56,8 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         waiting, waiting_count = await archive.cases.search(state=CaseState.INTAKE, limit=10)
         context["waiting"] = waiting
         context["waiting_count"] = waiting_count
+        context["requests"] = await archive.conclusions.open_requests()
+        context["to_close"] = await archive.conclusions.awaiting_section()
     return page(request, "staff/dashboard.html", context)
 
 
@@ -198,10 +201,13 @@ async def render_case(
     account = current(request)
     assert account is not None
     schedules = may(account, StaffAction.SCHEDULE)
-    inspections = [
-        await inspection_view(request, inspection, schedules)
-        for inspection in reversed(await archive.inspections.of_case(case.id))
-    ]
+    of_case = await archive.inspections.of_case(case.id)
+    seqs = {inspection.id: inspection.seq for inspection in of_case}
+    inspections = []
+    for inspection in reversed(of_case):  # the newest first
+        view = await inspection_view(request, inspection, schedules)
+        view["outcome"] = await inspection_outcome(request, inspection, seqs)
+        inspections.append(view)
     status_url = ""
     status_qr = None
     if schedules or may(account, StaffAction.INTAKE):
@@ -221,6 +227,8 @@ async def render_case(
             "exclusions": await archive.eligibility.exclusions(case.id),
             "blocking": await archive.eligibility.exclusions(case.id, active_only=True),
             "inspections": inspections,
+            "seqs": seqs,
+            "schedulable": case_may_move(case.state, CaseState.SCHEDULED),
             "active": next(
                 (v for v in inspections if v["inspection"].state in ACTIVE_INSPECTION), None
             ),
@@ -230,6 +238,7 @@ async def render_case(
             "status_qr": status_qr,
             "notice": request.query.get("notice", ""),
             "error": error,
+            **await case_outcome(request, case),
             **helpers(request),
         },
         status=status,
@@ -309,10 +318,23 @@ async def withdraw_exclusion(request: web.Request) -> web.StreamResponse:
     raise back(exclusion.case_id, "withdrawn")
 
 
-# -- scheduling ---------------------------------------------------------------------------------
+@staff_page(StaffAction.CLOSE_CASE)
+@on_case(case_id_of)
+async def close_case(request: web.Request) -> web.StreamResponse:
+    """办结: the owning section has acted on the conclusion; the status link stops working."""
+    case = await case_of(request)
+    form = await request.post()
+    await request.app[CASES].outcome.close(case, form_text(form, "note"), actor=actor_of(request))
+    raise back(case.id, "closed")
 
 
-# -- the applicant's status page ------------------------------------------------------------------
+@staff_page(StaffAction.SCHEDULE)
+@on_case(inspection_case_id)
+async def regenerate_record(request: web.Request) -> web.StreamResponse:
+    """A new version of the inspection's record (勘验笔录); the earlier ones stay."""
+    inspection = await inspection_of(request)
+    await request.app[RECORDS].regenerate(inspection.id, actor=actor_of(request))
+    raise back(inspection.case_id, "record_generated")
 
 
 async def inspection_of(request: web.Request) -> Inspection:

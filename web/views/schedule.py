@@ -12,7 +12,7 @@ from server.archive import Case, GroupMember, Invitee
 from server.errors import BadRequest, UserError
 from server.services import ARCHIVE, CASES, STATUS_LINKS
 from server.staff.roles import StaffAction, StaffRole
-from server.states import ACTIVE_INSPECTION
+from server.states import ACTIVE_INSPECTION, CaseState
 
 from ..pages import form_text, helpers, int_param, page, public_base, qr_svg
 from ..staff import actor_of, current, staff_page
@@ -89,12 +89,31 @@ async def _group_from_form(request: web.Request, form: Any, case: Case) -> list[
     return group
 
 
+async def _reinspection_context(request: web.Request, case: Case) -> dict[str, Any]:
+    """For a case whose applicant asked for re-inspection (复勘): the rectify conclusion it
+    answers, the inspection that pronounced it, and the request."""
+    if case.state != CaseState.REINSPECTION_REQUESTED:
+        return {"demand": None}
+    archive = request.app[ARCHIVE]
+    try:
+        demand = await request.app[CASES].outcome.reinspection_source(case)
+    except UserError:
+        return {"demand": None}
+    requests = await archive.conclusions.requests(case.id)
+    return {
+        "demand": demand,
+        "demanded_by": await archive.inspections.get(demand.inspection_id),
+        "request": requests[-1] if requests else None,
+    }
+
+
 async def _schedule_context(request: web.Request, case: Case) -> dict[str, Any]:
     archive = request.app[ARCHIVE]
     now = clock.now().astimezone(clock.SHANGHAI)
     default = (now + timedelta(days=1)).replace(hour=9, minute=30, second=0, microsecond=0)
     account = current(request)
     return {
+        **await _reinspection_context(request, case),
         "case": case,
         "inspectors": await archive.staff.accounts(StaffRole.INSPECTOR),
         "clerks": await archive.staff.accounts(StaffRole.CLERK),

@@ -1,31 +1,143 @@
-"""The applicant's status page (办理进度查询): the case's state, never the archive."""
+"""The applicant's status page (办理进度查询): the case's state in plain words, the scheduled time,
+an interrupted session, the conclusion with what must be rectified and by when; the
+applicant confirms having seen the conclusion and asks for re-inspection here.
+
+No login: the signed status link is the key. Never the archive, ID numbers, marks or notes.
+"""
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from aiohttp import web
 
-from server.services import ARCHIVE, STATUS_LINKS
-from server.states import ACTIVE_INSPECTION
+from server.archive import Case
+from server.archive.conclusions import beijing_today
+from server.errors import BadRequest, UserError
+from server.services import ARCHIVE, CASES, STATUS_LINKS
+from server.states import ACTIVE_INSPECTION, CaseState, InspectionState, Verdict
 
-from ..pages import helpers, page
+from ..pages import form_text, helpers, page
+from ..staff import Handler
+
+
+async def status_case(request: web.Request) -> Case:
+    return await request.app[STATUS_LINKS].authorise(request.match_info["token"])
 
 
 async def status_page(request: web.Request) -> web.StreamResponse:
-    case = await request.app[STATUS_LINKS].authorise(request.match_info["token"])
+    return await render_status(request, await status_case(request))
+
+
+async def render_status(
+    request: web.Request, case: Case, *, error: str = "", status: int = 200, note: str = ""
+) -> web.Response:
     archive = request.app[ARCHIVE]
     inspections = await archive.inspections.of_case(case.id)
     upcoming = next((i for i in inspections if i.state in ACTIVE_INSPECTION), None)
     blocking = await archive.eligibility.exclusions(case.id, active_only=True)
-    response = page(
-        request,
-        "status.html",
-        {
-            "case": case,
-            "upcoming": upcoming,
-            # The grounds only: a declaration's text may name what must stay confidential.
-            "grounds": sorted({row.ground for row in blocking}),
-            **helpers(request),
-        },
-    )
+    conclusion = await request.app[CASES].outcome.latest_conclusion(case)
+    requests = await archive.conclusions.requests(case.id)
+    rectify = conclusion is not None and conclusion.verdict == Verdict.RECTIFY
+    deadline = conclusion.deadline if conclusion is not None and rectify else None
+    rectifying = case.state == CaseState.RECTIFYING and rectify
+    late = rectifying and deadline is not None and beijing_today() > deadline
+    context: dict[str, Any] = {
+        "case": case,
+        "request_token": request.match_info["token"],
+        "upcoming": upcoming,
+        # Interrupted, or moved to a new time after it was.
+        "interrupted": (
+            upcoming
+            if upcoming is not None
+            and upcoming.interrupt_reason
+            and upcoming.state in (InspectionState.INTERRUPTED, InspectionState.SCHEDULED)
+            else None
+        ),
+        # The grounds only: a declaration's text may name what must stay confidential.
+        "grounds": sorted({row.ground for row in blocking}),
+        "conclusion": conclusion,
+        "deadline": deadline,
+        "may_confirm": conclusion is not None and conclusion.confirmation != "confirmed",
+        "may_request": rectifying and not late,
+        "late": late,
+        "request_sent": (
+            requests[-1] if requests and case.state == CaseState.REINSPECTION_REQUESTED else None
+        ),
+        "notice": request.query.get("notice", ""),
+        "error": error,
+        "note": note,
+        **helpers(request),
+    }
+    response = page(request, "status.html", context, status=status)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def on_status(handler: Handler) -> Handler:
+    """A form posted from the status page: a refusal shows the page again with the reason."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except (BadRequest, UserError) as exc:
+            form = await request.post()
+            return await render_status(
+                request,
+                await status_case(request),
+                error=exc.message,
+                status=exc.status,
+                note=form_text(form, "note"),
+            )
+
+    return wrapped
+
+
+def _back(request: web.Request, notice: str) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther(f"/s/{request.match_info['token']}?notice={notice}")
+
+
+def _client(request: web.Request) -> dict[str, str]:
+    """Where a confirmation or request came from, for the archive."""
+    return {"address": request.remote or "", "agent": request.headers.get("User-Agent", "")}
+
+
+@on_status
+async def confirm(request: web.Request) -> web.StreamResponse:
+    """确认已知悉 / 不予确认: the applicant's answer to the latest conclusion."""
+    case = await status_case(request)
+    form = await request.post()
+    answer = form.get("accepted")
+    if answer not in ("1", "0"):
+        raise BadRequest(
+            "请选择「确认已知悉」或「不予确认」 / choose to confirm or to decline",
+            code="invalid",
+        )
+    conclusion = await request.app[CASES].outcome.latest_conclusion(case)
+    if conclusion is None:
+        raise UserError("尚未作出勘验结论 / there is no conclusion yet", code="no_conclusion")
+    seen = form.get("conclusion")
+    if seen and seen != str(conclusion.id):
+        raise UserError(
+            "勘验结论已更新，请阅读最新结论后再确认 / the conclusion changed; read the new one "
+            "before you answer",
+            code="stale_conclusion",
+        )
+    await request.app[CASES].outcome.confirm(
+        None, conclusion.inspection_id, answer == "1", form_text(form, "note"), **_client(request)
+    )
+    raise _back(request, "confirmed" if answer == "1" else "declined")
+
+
+@on_status
+async def request_reinspection(request: web.Request) -> web.StreamResponse:
+    """整改完成，申请复勘: before the deadline, with what was done."""
+    case = await status_case(request)
+    form = await request.post()
+    note = form.get("note")
+    await request.app[CASES].outcome.request_reinspection(
+        case, note if isinstance(note, str) else None, **_client(request)
+    )
+    raise _back(request, "requested")
