@@ -9,7 +9,7 @@ from aiohttp import web
 from . import staff
 from .middleware import error_pages, security_headers
 from .render import setup_templates
-from .views import admin, api, cases, login, outcome, room, schedule, status
+from .views import admin, api, cases, login, outcome, room, schedule, status, uploads
 
 STATIC = Path(__file__).parent / "static"
 CASE = r"{case:\d+}"
@@ -59,6 +59,12 @@ def setup(app: web.Application) -> None:
     r.add_get("/s/{token}", status.status_page)
     r.add_post("/s/{token}/confirm", status.confirm)
     r.add_post("/s/{token}/reinspection", status.request_reinspection)
+    r.add_route("OPTIONS", "/s/{token}/uploads", uploads.options)
+    r.add_post("/s/{token}/uploads", uploads.create)
+    r.add_route("HEAD", "/s/{token}/uploads/{upload}", uploads.head)
+    r.add_patch("/s/{token}/uploads/{upload}", uploads.patch)
+    r.add_delete("/s/{token}/uploads/{upload}", uploads.delete)
+    r.add_get("/s/{token}/uploads/{upload}", uploads.status, allow_head=False)
 
     r.add_get("/catalog", admin.catalog_list)
     r.add_post("/catalog", admin.catalog_save)

@@ -526,4 +526,14 @@ STAFF_STRINGS: dict[str, tuple[str, str]] = {
         "撤销后使用此密钥的调用将立即被拒绝。确定吗？",
         "Calls with this key are refused at once. Revoke?",
     ),
+    # self-recorded video
+    "video_method": ("勘验方式", "Method"),
+    "video_method_live": ("远程视频连线勘验", "Live video session"),
+    "video_method_video": ("申请人自行录制现场视频", "Self-recorded site video"),
+    "video_method_hint": (
+        "自行录制：申请人按拍摄要求一次不间断拍摄现场并在截止时间前上传，勘验组在线审查；时间为视频"
+        "提交截止时间。",
+        "Self-recorded: the applicant films the site in one take as the item requires and "
+        "uploads it before the time given (the deadline); the group reviews it online.",
+    ),
 }

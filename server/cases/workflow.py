@@ -17,7 +17,7 @@ from typing import Any
 from .. import clock
 from ..archive import ArchiveStore, Case, ExclusionRow, GroupMember, Inspection
 from ..errors import BadRequest, UserError
-from ..states import ACTIVE_INSPECTION, CaseState, InspectionState
+from ..states import ACTIVE_INSPECTION, CaseState, InspectionState, Method
 from .catalog import Catalog
 from .checklist import catalog_points, reinspection_points
 from .eligibility import DECLARABLE, GROUND_NAMES, Ground
@@ -154,10 +154,20 @@ class CaseService:
     # -- scheduling ---------------------------------------------------------------------------
 
     async def schedule(
-        self, case_id: int, when: datetime, group: list[GroupMember], *, actor: str
+        self,
+        case_id: int,
+        when: datetime,
+        group: list[GroupMember],
+        *,
+        actor: str,
+        method: str = Method.LIVE,
     ) -> Inspection:
+        """A live session at `when`; or (method video) the applicant films the site and
+        uploads the video by `when`, and the group reviews it."""
         case = await self.archive.cases.get(case_id)
         errors = check_group(group)
+        if method not in set(Method):
+            errors["method"] = "请选择勘验方式 / choose live or self-recorded video"
         time_error = self._time_problem(when)
         if time_error:
             errors["scheduled_at"] = time_error
@@ -199,6 +209,7 @@ class CaseService:
             actor=actor,
             checklist=points,
             previous_inspection_id=previous,
+            method=method,
         )
 
     @staticmethod

@@ -210,7 +210,16 @@ class VideoService:
             try:
                 await asyncio.to_thread(handle.seek, current)
                 buffer = bytearray()
-                async for chunk in chunks:
+                iterator = aiter(chunks)
+                cut = False
+                while True:
+                    try:
+                        chunk = await anext(iterator)
+                    except StopAsyncIteration:
+                        break
+                    except (ConnectionError, OSError, asyncio.IncompleteReadError):
+                        cut = True  # the network dropped: keep what arrived, the client resumes
+                        break
                     if written + len(buffer) + len(chunk) > upload.length:
                         raise TooLarge("超出声明的文件大小 / more bytes than Upload-Length")
                     if digest is not None:
@@ -223,7 +232,11 @@ class VideoService:
                 if buffer:
                     await asyncio.to_thread(self._write, handle, bytes(buffer))
                     written += len(buffer)
-                if checksum and digest is not None and digest.digest() != checksum[1]:
+                if cut and checksum:
+                    # A chunk that cannot be verified whole is not kept.
+                    await asyncio.to_thread(handle.truncate, current)
+                    written = current
+                if not cut and checksum and digest is not None and digest.digest() != checksum[1]:
                     # The chunk is discarded: the client sends it again.
                     await asyncio.to_thread(handle.truncate, current)
                     written = current

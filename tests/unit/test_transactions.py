@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from server.archive import ArchiveStore, GroupMember, Stamp
+from server.archive.uploads import StoredFile
 from server.states import Verdict
 from tests.support.server import ROOT
 
@@ -43,6 +44,8 @@ class Seed:
     exclusion_id: int
     recording_id: int
     screenshot_id: int
+    video_inspection_id: int
+    reviewing_inspection_id: int
 
 
 STAMP = Stamp("1", "主持", "host", "2026-11-27T02:05:00.000Z")
@@ -130,6 +133,45 @@ async def seed(archive: ArchiveStore) -> Seed:
         size_bytes=1,
         sha256="4" * 64,
     )
+
+    async def by_video(n: str) -> int:
+        made = await archive.cases.create(**case(n))
+        inspection = await archive.inspections.schedule(
+            made.id, when, None, group, actor="t", checklist=points, method="video"
+        )
+        return inspection.id
+
+    video = await by_video("V1")
+    for name in ("uploading", "checking"):
+        await archive.uploads.create(
+            name,
+            video,
+            10,
+            filename="a.mp4",
+            filetype="video/mp4",
+            address="",
+            agent="",
+            expires_at="2099-01-01T00:00:00.000Z",
+        )
+    await archive.uploads.complete("checking")
+    reviewing = await by_video("V2")
+    await archive.uploads.create(
+        "reviewed",
+        reviewing,
+        10,
+        filename="b.mp4",
+        filetype="",
+        address="",
+        agent="",
+        expires_at="2099-01-01T00:00:00.000Z",
+    )
+    await archive.uploads.complete("reviewed")
+    await archive.uploads.checked(
+        "reviewed",
+        files=[StoredFile("upload", "KY/v/b.mp4", "a" * 64, 10, 11.0, 165)],
+        facts={},
+        failures=[],
+    )
     return Seed(
         scheduled.id,
         intake.id,
@@ -148,6 +190,8 @@ async def seed(archive: ArchiveStore) -> Seed:
         exclusion.id,
         recording.id,
         shot.id,
+        video,
+        reviewing,
     )
 
 
@@ -272,6 +316,27 @@ WRITERS: dict[str, Writer] = {
     ),
     "integrity.record": lambda a, s: a.integrity.record(
         "2026-11-27T02:00:00.000Z", 3, [{"path": "x", "what": "y", "problem": "missing"}], actor="t"
+    ),
+    "uploads.create": lambda a, s: a.uploads.create(
+        "new",
+        s.video_inspection_id,
+        10,
+        filename="c.mp4",
+        filetype="",
+        address="",
+        agent="",
+        expires_at="2099-01-01T00:00:00.000Z",
+    ),
+    "uploads.end": lambda a, s: a.uploads.end("uploading", "cancelled", "terminated", actor="t"),
+    "uploads.complete": lambda a, s: a.uploads.complete("uploading"),
+    "uploads.checked": lambda a, s: a.uploads.checked(
+        "checking",
+        files=[StoredFile("upload", "KY/v/a.mp4", "b" * 64, 10, 11.0, 165)],
+        facts={"width": 640},
+        failures=[],
+    ),
+    "uploads.ask_again": lambda a, s: a.uploads.ask_again(
+        s.reviewing_inspection_id, "画面不清楚", actor="t"
     ),
     "records.add": lambda a, s: a.records.add(
         s.concluded_inspection_id,

@@ -12,7 +12,7 @@ from server.archive import Case, GroupMember, Invitee
 from server.errors import BadRequest, UserError
 from server.services import ARCHIVE, CASES, STATUS_LINKS
 from server.staff.roles import StaffAction, StaffRole
-from server.states import ACTIVE_INSPECTION, CaseState
+from server.states import ACTIVE_INSPECTION, CaseState, Method
 
 from ..pages import form_text, helpers, int_param, page, public_base, qr_svg
 from ..staff import actor_of, current, staff_page
@@ -147,7 +147,10 @@ async def schedule(request: web.Request) -> web.StreamResponse:
                 code="invalid",
                 details={"scheduled_at": "必填 / required"},
             )
-        await request.app[CASES].schedule(case.id, when, group, actor=actor_of(request))
+        method = form_text(form, "method", 10) or Method.LIVE
+        await request.app[CASES].schedule(
+            case.id, when, group, actor=actor_of(request), method=method
+        )
     except (BadRequest, UserError) as exc:
         context = await _schedule_context(request, await case_of(request))
         details = exc.details if isinstance(exc.details, dict) else {}

@@ -15,7 +15,7 @@ from aiohttp import web
 from server.archive import Case
 from server.archive.conclusions import beijing_today
 from server.errors import BadRequest, UserError
-from server.services import ARCHIVE, CASES, STATUS_LINKS
+from server.services import ARCHIVE, CASES, RECORDS, ROOMS, STATUS_LINKS
 from server.states import ACTIVE_INSPECTION, CaseState, InspectionState, Verdict
 
 from ..pages import form_text, helpers, page
@@ -128,6 +128,12 @@ async def confirm(request: web.Request) -> web.StreamResponse:
     await request.app[CASES].outcome.confirm(
         None, conclusion.inspection_id, answer == "1", form_text(form, "note"), **_client(request)
     )
+    # The record carries the applicant's confirmation: a record made before it gets a new
+    # version that says so.
+    if await request.app[ARCHIVE].records.of_inspection(conclusion.inspection_id):
+        request.app[ROOMS].spawn(
+            request.app[RECORDS].generate(conclusion.inspection_id, actor="system:confirmation")
+        )
     raise _back(request, "confirmed" if answer == "1" else "declined")
 
 
