@@ -164,6 +164,12 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
         # The status link, not a session, is the key: the same for every caller.
         ("POST", "/s/{token}/confirm", f"/s/{status}/confirm", {}, everyone(400)),
         ("POST", "/s/{token}/reinspection", f"/s/{status}/reinspection", {}, everyone(400)),
+        # tus: the status link is the credential; without the protocol's header, 412.
+        ("OPTIONS", "/s/{token}/uploads", f"/s/{status}/uploads", None, everyone(204)),
+        ("POST", "/s/{token}/uploads", f"/s/{status}/uploads", None, everyone(412)),
+        ("PATCH", "/s/{token}/uploads/{upload}", f"/s/{status}/uploads/nope", None, everyone(412)),
+        ("DELETE", "/s/{token}/uploads/{upload}", f"/s/{status}/uploads/nope", None, everyone(412)),
+        ("GET", "/s/{token}/uploads/{upload}", f"/s/{status}/uploads/nope", None, everyone(404)),
         ("GET", "/catalog", "/catalog", None, staff(200, *ALL)),
         ("POST", "/catalog", "/catalog", {}, staff(400, "admin")),
         ("GET", "/catalog/new", "/catalog/new", None, staff(200, "admin")),
@@ -372,7 +378,7 @@ async def test_every_route_answers_every_caller_as_the_table_says(server, world)
         for caller in CALLERS:
             tab = browsers[caller]
             headers = {"Authorization": f"Bearer {key}"} if caller == "api_key" else {}
-            if route.startswith("/api/"):
+            if route.startswith("/api/") or method not in ("GET", "POST"):
                 got = await _api(tab, method, path, body, headers)
             elif method == "GET":
                 got = (await tab.get(path, headers=headers)).status
