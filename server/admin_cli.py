@@ -6,6 +6,7 @@ They open the archive directly, so they work while the server runs (SQLite in WA
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,12 @@ from .cases.intake import decode_upload, parse_dishonesty_csv
 from .cases.workflow import CaseService
 from .config import Settings
 from .errors import KanyanError
+from .notices.rules import TOPICS
 from .staff.accounts import Accounts, LoginThrottle
 from .staff.api_keys import ApiKeys
 from .staff.roles import StaffRole
 
-COMMANDS = ("user", "apikey", "dishonesty")
+COMMANDS = ("user", "apikey", "dishonesty", "webhook")
 ACTOR = "cli"
 
 
@@ -45,6 +47,21 @@ def add_commands(commands: Any) -> None:
     apikey.add_parser("list", help="list the keys (never the keys themselves)")
     revoke = apikey.add_parser("revoke", help="revoke a key by its number")
     revoke.add_argument("id", type=int)
+
+    webhook = commands.add_parser("webhook", help="webhook receivers").add_subparsers(
+        dest="action", required=True
+    )
+    adding = webhook.add_parser("add", help="add a receiver; prints its signing secret once")
+    adding.add_argument("name", help="who receives, e.g. provincial-platform")
+    adding.add_argument("url", help="where to POST, e.g. https://platform.example/kanyan")
+    adding.add_argument(
+        "--topics",
+        default=",".join(TOPICS.values()),
+        help=f"comma-separated, from: {', '.join(TOPICS.values())} (default: all)",
+    )
+    webhook.add_parser("list", help="list the receivers")
+    disabling = webhook.add_parser("disable", help="stop sending to a receiver")
+    disabling.add_argument("id", type=int)
 
     dishonesty = commands.add_parser("dishonesty", help="the dishonesty list").add_subparsers(
         dest="action", required=True
@@ -105,6 +122,28 @@ async def _dispatch(archive: ArchiveStore, args: argparse.Namespace) -> int:
         await archive.staff.key(args.id)
         await archive.staff.revoke_key(args.id, actor=ACTOR)
         _say(f"revoked API key {args.id}")
+    elif args.command == "webhook" and args.action == "add":
+        topics = sorted({t.strip() for t in args.topics.split(",") if t.strip()})
+        unknown = set(topics) - set(TOPICS.values())
+        if unknown or not topics or not args.url.startswith(("https://", "http://")):
+            print(
+                f"kanyan: topics must be among {', '.join(TOPICS.values())} and the URL http(s)",
+                file=sys.stderr,
+            )
+            return 2
+        secret = secrets.token_urlsafe(32)
+        hook = await archive.outbox.add_webhook(args.name, args.url, secret, topics, actor=ACTOR)
+        _say(f"webhook {hook.id} {hook.name} → {hook.url} ({', '.join(hook.topics)})")
+        _say(
+            f"signing secret (shown once; the receiver checks X-Kanyan-Signature with it): {secret}"
+        )
+    elif args.command == "webhook" and args.action == "list":
+        for hook in await archive.outbox.webhooks():
+            state = "disabled" if hook.disabled_at else "active"
+            _say(f"{hook.id}\t{hook.name}\t{hook.url}\t{','.join(hook.topics)}\t{state}")
+    elif args.command == "webhook":
+        await archive.outbox.disable_webhook(args.id, actor=ACTOR)
+        _say(f"disabled webhook {args.id}")
     else:
         rows = parse_dishonesty_csv(decode_upload(args.file.read_bytes()))
         cases = CaseService(archive, Catalog(archive))

@@ -130,6 +130,56 @@ class UploadSettings:
 
 
 @dataclass
+class NoticeSettings:
+    reminder_minutes: int = setting(
+        60, "Remind each person this many minutes before a live inspection (0: no reminders)."
+    )
+    deadline_reminder_days: int = setting(
+        2, "Remind the applicant this many days before a rectification deadline (0: never)."
+    )
+    retry_first_s: int = setting(10, "Wait before the first retry of a message that failed.")
+    retry_max_s: int = setting(1800, "The longest wait between retries (the backoff's cap).")
+    give_up_hours: int = setting(
+        48, "A message not delivered this long after it was due is marked failed."
+    )
+    webhook_timeout_s: int = setting(15, "How long a webhook receiver has to answer.")
+
+
+@dataclass
+class MailSettings:
+    host: str = setting("", "SMTP server for invitations and notices. Empty: no e-mail.")
+    port: int = setting(587, "SMTP port (587 with STARTTLS, 465 with TLS, 25 plain).")
+    security: str = setting("starttls", "starttls, tls or none.")
+    username: str = setting("", "SMTP login, if the server asks for one.")
+    password: str = setting("", "SMTP password.")
+    sender: str = setting(
+        "kanyan@localhost", "The From address, e.g. 勘验 <kanyan@example.gov.cn>."
+    )
+    timeout_s: int = setting(20, "How long the SMTP server has to answer.")
+
+
+@dataclass
+class SmsSettings:
+    url: str = setting(
+        "",
+        "The bureau's SMS gateway (HTTP POST). Empty: no SMS. docs/notices.md has examples.",
+    )
+    headers: list[str] = setting(
+        [], 'Headers sent to the gateway, e.g. ["Authorization: Bearer …"].'
+    )
+    content_type: str = setting("application/json", "The body's Content-Type.")
+    body: str = setting(
+        '{"phone": "{phone}", "text": "{text}"}',
+        "The body: {phone} and {text} are filled in (JSON-escaped for a JSON body).",
+    )
+    success_status: int = setting(200, "The HTTP status of an accepted message.")
+    success_contains: str = setting(
+        "", "Text the gateway's answer must contain to count as accepted (empty: any)."
+    )
+    timeout_s: int = setting(15, "How long the gateway has to answer.")
+
+
+@dataclass
 class ArchiveSettings:
     verify_files_hours: int = setting(
         24,
@@ -219,6 +269,9 @@ class Settings:
     cases: CasesSettings = field(default_factory=CasesSettings)
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     uploads: UploadSettings = field(default_factory=UploadSettings)
+    notices: NoticeSettings = field(default_factory=NoticeSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
     # Where relative paths are resolved from: the directory `make run` starts in.
     base_dir: Path = field(default_factory=Path.cwd, metadata={"internal": True})
@@ -306,6 +359,16 @@ def validate(settings: Settings, source: str) -> None:
             raise ConfigError(f"{source}: staff.{key} must be at least 1")
     if settings.staff.login_window_minutes < 1:
         raise ConfigError(f"{source}: staff.login_window_minutes must be at least 1")
+    if settings.mail.security not in ("starttls", "tls", "none"):
+        raise ConfigError(f"{source}: mail.security must be starttls, tls or none")
+    notices = settings.notices
+    if not 1 <= notices.retry_first_s <= notices.retry_max_s:
+        raise ConfigError(f"{source}: notices.retry_first_s must be 1–notices.retry_max_s")
+    if notices.give_up_hours < 1 or notices.webhook_timeout_s < 1:
+        raise ConfigError(f"{source}: notices.give_up_hours and webhook_timeout_s must be ≥ 1")
+    for header in settings.sms.headers:
+        if ":" not in header:
+            raise ConfigError(f"{source}: sms.headers: {header!r} is not 'Name: value'")
     uploads = settings.uploads
     if not 1024**2 <= uploads.max_bytes <= uploads.quota_bytes:
         raise ConfigError(f"{source}: uploads.max_bytes must be 1 MiB–uploads.quota_bytes")

@@ -25,6 +25,8 @@ from .config import Settings, load_or_create_secret
 from .live import hooks
 from .live.rooms import RoomService
 from .live.signalling import ReconnectLimiter
+from .notices.delivery import Channel, Delivery, Mail, Sms, Webhooks
+from .notices.rules import Rules
 from .staff.accounts import Accounts, LoginThrottle
 from .staff.api_keys import ApiKeys
 from .staff.sessions import SessionSigner
@@ -48,6 +50,7 @@ CASES = web.AppKey("cases", CaseService)
 STATUS_LINKS = web.AppKey("status_links", StatusLinks)
 RECORDS = web.AppKey("records", RecordMaker)
 VIDEO = web.AppKey("video", VideoService)
+DELIVERY = web.AppKey("delivery", Delivery)
 FONT = web.AppKey("font", Path)  # the CJK font of watermarks and burned-in text
 
 
@@ -69,6 +72,29 @@ async def _deadlines_ctx(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+async def _notices_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Events become messages in their own transaction (Rules); Delivery sends them."""
+    settings = app[SETTINGS]
+    archive = app[ARCHIVE]
+    rules = Rules(settings, app[LINKS], app[STATUS_LINKS])
+    archive.db.listeners.append(rules)
+    channels: dict[str, Channel] = {
+        "webhook": Webhooks(archive, settings.notices.webhook_timeout_s)
+    }
+    if settings.mail.host:
+        channels["email"] = Mail(settings.mail)
+    if settings.sms.url:
+        channels["sms"] = Sms(settings.sms)
+    delivery = Delivery(archive, settings.notices, channels)
+    app[DELIVERY] = delivery
+    task = asyncio.create_task(delivery.run())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    archive.db.listeners.remove(rules)
 
 
 async def _file_checks(app: web.Application, hours: int) -> None:
@@ -108,6 +134,7 @@ def install(app: web.Application, settings: Settings) -> None:
     app.cleanup_ctx.append(_archive_ctx)
     app.cleanup_ctx.append(_cases_ctx)
     app.cleanup_ctx.append(_deadlines_ctx)
+    app.cleanup_ctx.append(_notices_ctx)
     app.cleanup_ctx.append(_file_checks_ctx)
     app.on_shutdown.append(_close_rooms)
 

@@ -83,5 +83,8 @@ def setup(app: web.Application) -> None:
 
     r.add_post("/api/v1/cases", api.create_case)
     r.add_get(rf"/api/v1/cases/{CASE}", api.get_case)
+    r.add_post(rf"/api/v1/cases/{CASE}/findings", api.record_finding)
+    r.add_get(rf"/api/v1/cases/{CASE}/record.pdf", api.record_pdf)
+    r.add_get(rf"/api/v1/cases/{CASE}/package.zip", api.package_zip)
     r.add_post("/api/v1/dishonesty", api.import_dishonesty)
     r.add_get("/api/v1/openapi.json", api.openapi)

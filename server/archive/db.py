@@ -13,7 +13,7 @@ rolls everything back.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -49,11 +49,17 @@ def bookkeeping(method: F) -> F:
     return method
 
 
+Listener = Callable[["Tx", "Event"], Awaitable[None]]
+
+
 class Tx:
     """One write transaction. Reads through it see its own writes."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(
+        self, connection: aiosqlite.Connection, listeners: list[Listener] | None = None
+    ) -> None:
         self._connection = connection
+        self.listeners = listeners or []
 
     async def execute(self, sql: str, args: Iterable[Any] = ()) -> int:
         """Run a statement; the number of rows it changed."""
@@ -98,10 +104,14 @@ class Tx:
         inspection_id: int | None = None,
         data: dict[str, Any] | None = None,
     ) -> Event:
-        """Append one event to the hash chain, in this transaction."""
+        """Append one event to the hash chain, in this transaction; listeners (the notices'
+        outbox) write what the event causes in the same transaction."""
         from .events import append
 
-        return await append(self, type, actor, case_id, inspection_id, data)
+        event = await append(self, type, actor, case_id, inspection_id, data)
+        for listener in self.listeners:
+            await listener(self, event)
+        return event
 
 
 class Database:
@@ -113,6 +123,8 @@ class Database:
         self._reader = reader
         # One writer at a time in this process; BEGIN IMMEDIATE orders them across processes.
         self._lock = asyncio.Lock()
+        # Called with every event appended, inside its transaction (server.notices).
+        self.listeners: list[Listener] = []
 
     @classmethod
     async def open(cls, path: Path) -> Database:
@@ -136,7 +148,7 @@ class Database:
         async with self._lock:
             await self._writer.execute("BEGIN IMMEDIATE")
             try:
-                yield Tx(self._writer)
+                yield Tx(self._writer, self.listeners)
             except BaseException:
                 # Shielded: a cancelled task must still leave the connection clean.
                 await asyncio.shield(self._writer.execute("ROLLBACK"))

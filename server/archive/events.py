@@ -29,6 +29,13 @@ ARCHIVED_EVENTS = frozenset(
         "case.exported",
         "case.files_deleted",
         "file.downloaded",
+        # Messages about the case, and what a regulator finds about it later.
+        "notice.sent",
+        "notice.failed",
+        "notice.resent",
+        "finding.recorded",
+        "finding.reviewed",
+        "dishonesty.listed",
     }
 )
 

@@ -60,6 +60,8 @@ class Invitee:
     revoked_at: str | None
     revoked_reason: str | None
     created_at: str
+    email: str = ""
+    no_reminders: bool = False  # the person asked not to be reminded
 
     @classmethod
     def from_row(cls, row: Row) -> Invitee:
@@ -74,6 +76,8 @@ class Invitee:
             row["revoked_at"],
             row["revoked_reason"],
             row["created_at"],
+            row["email"],
+            bool(row["no_reminders"]),
         )
 
 
@@ -86,6 +90,8 @@ class GroupMember:
     unit: str = ""
     phone: str = ""
     user_id: int | None = None
+    email: str = ""
+    no_reminders: bool = False
 
     def describe(self) -> dict[str, Any]:
         return {"role": self.role, "name": self.name, "unit": self.unit, "user_id": self.user_id}
@@ -121,9 +127,20 @@ async def _inspection_state(tx: Tx, inspection_id: int) -> Row:
 
 async def _insert_member(tx: Tx, inspection_id: int, member: GroupMember, now: str) -> int:
     return await tx.insert(
-        """INSERT INTO invitees (inspection_id, role, name, unit, phone, created_at, user_id)
-           VALUES (?, ?, ?, ?, ?, ?, ?)""",
-        (inspection_id, member.role, member.name, member.unit, member.phone, now, member.user_id),
+        """INSERT INTO invitees (inspection_id, role, name, unit, phone, created_at, user_id,
+               email, no_reminders)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (
+            inspection_id,
+            member.role,
+            member.name,
+            member.unit,
+            member.phone,
+            now,
+            member.user_id,
+            member.email,
+            int(member.no_reminders),
+        ),
     )
 
 

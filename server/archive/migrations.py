@@ -378,6 +378,61 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX uploads_case ON uploads (case_id, created_at)",
         ],
     ),
+    (
+        7,
+        "notices: the outbox, webhook receivers, regulators' findings, contact preferences",
+        [
+            # Every message to a receiver or a person, written in the transaction of the change
+            # that causes it; `key` is its idempotency key (X-Kanyan-Delivery).
+            """CREATE TABLE outbox (
+                id INTEGER PRIMARY KEY,
+                key TEXT NOT NULL UNIQUE,
+                channel TEXT NOT NULL,
+                receiver TEXT NOT NULL,
+                target TEXT NOT NULL,
+                topic TEXT NOT NULL,
+                case_id INTEGER REFERENCES cases(id),
+                inspection_id INTEGER REFERENCES inspections(id),
+                body TEXT NOT NULL,
+                state TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                due_at TEXT NOT NULL,
+                first_due_at TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                sent_at TEXT,
+                last_error TEXT NOT NULL DEFAULT '',
+                last_status INTEGER,
+                last_answer TEXT NOT NULL DEFAULT ''
+            )""",
+            "CREATE INDEX outbox_due ON outbox (state, due_at)",
+            "CREATE INDEX outbox_case ON outbox (case_id, id)",
+            """CREATE TABLE webhooks (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                url TEXT NOT NULL,
+                secret TEXT NOT NULL,
+                topics TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                disabled_at TEXT
+            )""",
+            """CREATE TABLE findings (
+                id INTEGER PRIMARY KEY,
+                case_id INTEGER NOT NULL REFERENCES cases(id),
+                source TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                text TEXT NOT NULL,
+                at TEXT NOT NULL,
+                state TEXT NOT NULL,
+                reviewed_by TEXT,
+                reviewed_at TEXT,
+                note TEXT NOT NULL DEFAULT ''
+            )""",
+            "CREATE INDEX findings_case ON findings (case_id, id)",
+            "ALTER TABLE invitees ADD COLUMN email TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE invitees ADD COLUMN no_reminders INTEGER NOT NULL DEFAULT 0",
+        ],
+    ),
 ]
 
 

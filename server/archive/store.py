@@ -13,9 +13,11 @@ from .db import Database
 from .eligibility import EligibilityStore
 from .events import EventLog
 from .evidence import EvidenceStore
+from .findings import FindingStore
 from .inspections import InspectionStore
 from .integrity import IntegrityStore
 from .migrations import migrate, schema_version
+from .outbox import OutboxStore
 from .records import RecordStore
 from .retention import RetentionStore
 from .staff import StaffStore
@@ -47,6 +49,8 @@ class ArchiveStore:
         self.statistics = StatisticsStore(db)
         self.retention = RetentionStore(db)
         self.uploads = UploadStore(db)
+        self.outbox = OutboxStore(db)
+        self.findings = FindingStore(db)
 
     @classmethod
     async def open(cls, path: Path) -> ArchiveStore:

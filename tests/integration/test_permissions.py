@@ -216,6 +216,16 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
         ),
         ("POST", "/api/v1/cases", "/api/v1/cases", ids["application"], api(201)),
         ("GET", "/api/v1/cases/{case}", f"/api/v1/cases/{c}", None, api(200)),
+        # An empty finding is refused with the field errors.
+        ("POST", "/api/v1/cases/{case}/findings", f"/api/v1/cases/{c}/findings", {}, api(400)),
+        ("GET", "/api/v1/cases/{case}/record.pdf", f"/api/v1/cases/{c}/record.pdf", None, api(200)),
+        (
+            "GET",
+            "/api/v1/cases/{case}/package.zip",
+            f"/api/v1/cases/{c}/package.zip",
+            None,
+            api(200),
+        ),
         ("POST", "/api/v1/dishonesty", "/api/v1/dishonesty", {"entries": []}, api(200)),
         ("GET", "/api/v1/openapi.json", "/api/v1/openapi.json", None, everyone(200)),
         # The link, not a session, opens a room: the same for every caller.

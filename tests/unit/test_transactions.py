@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from server.archive import ArchiveStore, GroupMember, Stamp
+from server.archive.outbox import enqueue
 from server.archive.uploads import StoredFile
 from server.states import Verdict
 from tests.support.server import ROOT
@@ -46,6 +47,9 @@ class Seed:
     screenshot_id: int
     video_inspection_id: int
     reviewing_inspection_id: int
+    message_ids: list[int]
+    webhook_id: int
+    finding_id: int
 
 
 STAMP = Stamp("1", "主持", "host", "2026-11-27T02:05:00.000Z")
@@ -172,6 +176,24 @@ async def seed(archive: ArchiveStore) -> Seed:
         facts={},
         failures=[],
     )
+    webhook = await archive.outbox.add_webhook(
+        "platform", "https://platform.test/hook", "secret", ["case.concluded"], actor="t"
+    )
+    async with archive.db.transaction() as tx:
+        for n in range(3):
+            await enqueue(
+                tx,
+                key=f"seed:{n}",
+                channel="webhook",
+                receiver="platform",
+                target="https://platform.test/hook",
+                topic="case.concluded",
+                body={"n": n},
+                case_id=scheduled.id,
+            )
+    messages = [m.id for m in await archive.outbox.of_case(scheduled.id)]
+    await archive.outbox.sent(messages[2], 200, "ok")
+    finding = await archive.findings.record(scheduled.id, "other", "现场不符", source="apikey:r")
     return Seed(
         scheduled.id,
         intake.id,
@@ -192,6 +214,9 @@ async def seed(archive: ArchiveStore) -> Seed:
         shot.id,
         video,
         reviewing,
+        messages,
+        webhook.id,
+        finding.id,
     )
 
 
@@ -338,6 +363,17 @@ WRITERS: dict[str, Writer] = {
     "uploads.ask_again": lambda a, s: a.uploads.ask_again(
         s.reviewing_inspection_id, "画面不清楚", actor="t"
     ),
+    "outbox.sent": lambda a, s: a.outbox.sent(s.message_ids[0], 200, "received"),
+    "outbox.failed": lambda a, s: a.outbox.failed(s.message_ids[1], "HTTP 500", 500),
+    "outbox.resend": lambda a, s: a.outbox.resend(s.message_ids[2], actor="staff:li"),
+    "outbox.add_webhook": lambda a, s: a.outbox.add_webhook(
+        "regulator", "https://regulator.test/hook", "s2", ["case.archived"], actor="t"
+    ),
+    "outbox.disable_webhook": lambda a, s: a.outbox.disable_webhook(s.webhook_id, actor="t"),
+    "findings.record": lambda a, s: a.findings.record(
+        s.case_id, "faked_video", "视频造假", source="apikey:r"
+    ),
+    "findings.review": lambda a, s: a.findings.review(s.finding_id, False, "不属实", actor="t"),
     "records.add": lambda a, s: a.records.add(
         s.concluded_inspection_id,
         1,
@@ -375,7 +411,11 @@ async def snapshot(archive: ArchiveStore) -> dict[str, list[tuple[Any, ...]]]:
 async def test_every_writer_is_in_the_table(archive):
     assert sorted(WRITERS) == archive.writers()
     # Writes that record no event are few and known.
-    assert archive.writers("__archive_bookkeeping__") == ["staff.touch_key"]
+    assert archive.writers("__archive_bookkeeping__") == [
+        "outbox.claim",
+        "outbox.retry",
+        "staff.touch_key",
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(WRITERS))

@@ -14,19 +14,21 @@ from typing import Any
 
 from aiohttp import web
 
-from server.archive import ApiKey, Case
+from server.archive import ApiKey, Case, package
+from server.archive.files import resolve_inside
 from server.cases.eligibility import GROUND_NAMES, Ground
 from server.cases.intake import check_dishonesty_entries, decode_upload, parse_dishonesty_csv
 from server.errors import BadRequest, NotFound, UnsupportedMediaType
-from server.services import API_KEYS, ARCHIVE, CASES, STATUS_LINKS
+from server.services import API_KEYS, ARCHIVE, CASES, SETTINGS, STATUS_LINKS
 from server.states import case_label
 
 from ..pages import public_base
+from ..streaming import stream_package
 
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 KEY = web.RequestKey("api_key", ApiKey)
 
-ApiHandler = Callable[[web.Request], Awaitable[web.Response]]
+ApiHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def api(handler: ApiHandler) -> ApiHandler:
@@ -34,7 +36,7 @@ def api(handler: ApiHandler) -> ApiHandler:
     error as JSON with the bad fields named)."""
 
     @functools.wraps(handler)
-    async def wrapped(request: web.Request) -> web.Response:
+    async def wrapped(request: web.Request) -> web.StreamResponse:
         request[KEY] = await request.app[API_KEYS].authenticate(
             request.headers.get("Authorization")
         )
@@ -168,3 +170,96 @@ def _check_mode(mode: object) -> None:
 
 async def openapi(request: web.Request) -> web.Response:
     return web.json_response(json.loads(OPENAPI.read_text()))
+
+
+FINDING_KINDS = {
+    "faked_video": "视频造假",
+    "site_differs": "现场与视频不符",
+    "other": "其他",
+}
+
+
+async def _api_case(request: web.Request) -> Case:
+    try:
+        case_id = int(request.match_info["case"])
+    except ValueError:
+        raise NotFound("案件不存在 / no such case") from None
+    return await request.app[ARCHIVE].cases.get(case_id)
+
+
+@api
+async def record_finding(request: web.Request) -> web.Response:
+    """A regulator records what it found about a concluded case (审管衔接); staff review it."""
+    case = await _api_case(request)
+    data = await _json_body(request)
+    fields: dict[str, str] = {}
+    if not isinstance(data, dict):
+        raise BadRequest("请求体应为 JSON 对象 / the body must be a JSON object", code="invalid")
+    for key in sorted(set(data) - {"kind", "text"}):
+        fields[key] = "未知字段 / unknown field"
+    kind = data.get("kind")
+    if kind not in FINDING_KINDS:
+        fields["kind"] = "应为 " + " | ".join(FINDING_KINDS)
+    text = data.get("text")
+    if not isinstance(text, str) or not 2 <= len(text.strip()) <= 1000:
+        fields["text"] = "必填，2–1000 字 / required, 2–1000 characters"
+    if fields:
+        raise BadRequest("核查发现有误 / invalid finding", code="invalid", details=fields)
+    finding = await request.app[ARCHIVE].findings.record(
+        case.id, str(kind), str(text).strip(), source=_caller(request)
+    )
+    return web.json_response(
+        {
+            "id": finding.id,
+            "case_no": case.case_no,
+            "kind": finding.kind,
+            "state": finding.state,
+            "at": finding.at,
+        },
+        status=201,
+    )
+
+
+@api
+async def record_pdf(request: web.Request) -> web.StreamResponse:
+    """The newest inspection record (勘验笔录) of the case's newest concluded inspection."""
+    case = await _api_case(request)
+    archive = request.app[ARCHIVE]
+    for inspection in reversed(await archive.inspections.of_case(case.id)):
+        records = await archive.records.of_inspection(inspection.id)
+        if records:
+            path = resolve_inside(request.app[SETTINGS].recordings_dir, records[-1].pdf_path)
+            name = f"{case.case_no}-{inspection.seq}-record-v{records[-1].version}.pdf"
+            await archive.events.append(
+                "file.downloaded",
+                actor=_caller(request),
+                case_id=case.id,
+                inspection_id=inspection.id,
+                data={"file": records[-1].pdf_path, "range": None},
+            )
+            return web.FileResponse(
+                path,
+                headers={
+                    "Content-Type": "application/pdf",
+                    "Content-Disposition": f'attachment; filename="{name}"',
+                },
+            )
+    raise NotFound("本案尚无勘验笔录 / this case has no inspection record yet", code="no_record")
+
+
+@api
+async def package_zip(request: web.Request) -> web.StreamResponse:
+    """The whole case as a verified package (manifest.json, every file, the events)."""
+    case = await _api_case(request)
+    archive = request.app[ARCHIVE]
+    plan = await package.plan(archive, case.id, actor=_caller(request))
+    response, manifest = await stream_package(request, plan, request.app[SETTINGS].recordings_dir)
+    if manifest is None:
+        return response
+    await archive.events.append(
+        "case.exported",
+        actor=_caller(request),
+        case_id=case.id,
+        data={"files": len(manifest["files"]), "problems": manifest["problems"]},
+    )
+    return response

@@ -1,0 +1,269 @@
+"""Who hears of what: events become outbox messages, inside the event's own transaction.
+
+A listener on the archive's event log (archive.db.listeners): when a change appends its event,
+the messages it causes are written in the same transaction, so a change that rolls back never
+sends anything, and the same event can never be sent twice (each message's key is the event,
+the topic and the recipient).
+
+    inspection.scheduled / invitee.added   invitations: each person their own link and the time
+                                           (a self-recorded video: the applicant's upload link)
+    inspection.rescheduled / .cancelled    the new link and time / the cancellation
+    the time before a live inspection      reminders (unless the person opted out)
+    conclusion.pronounced                  the applicant: the result and the status link; the
+                                           webhook receivers: case.concluded; for 整改 a reminder
+                                           before the deadline
+    reinspection.requested, video.accepted, case.archived     the webhook receivers
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from .. import clock
+from ..archive import Event, Inspection, Invitee
+from ..archive.db import Row, Tx
+from ..archive.outbox import cancel_waiting, enqueue, webhooks_for
+from ..cases.links import Links
+from ..cases.status_links import StatusLinks
+from ..config import Settings
+from ..states import Method
+from . import texts
+
+# Webhook topics and the events they come from (docs/api.md documents each payload).
+TOPICS = {
+    "conclusion.pronounced": "case.concluded",
+    "reinspection.requested": "reinspection.requested",
+    "video.accepted": "video.accepted",
+    "case.archived": "case.archived",
+}
+REMINDERS = ("reminder",)
+STAFF_ROLES = ("host", "clerk", "expert")
+
+
+class Rules:
+    def __init__(self, settings: Settings, links: Links, status_links: StatusLinks) -> None:
+        self.settings = settings
+        self.links = links
+        self.status_links = status_links
+
+    @property
+    def base(self) -> str:
+        return self.settings.server.public_url.rstrip("/")
+
+    async def __call__(self, tx: Tx, event: Event) -> None:
+        handler = {
+            "inspection.scheduled": self._scheduled,
+            "invitee.added": self._added,
+            "inspection.rescheduled": self._rescheduled,
+            "inspection.cancelled": self._cancelled,
+            "conclusion.pronounced": self._concluded,
+        }.get(event.type)
+        if handler is not None:
+            await handler(tx, event)
+        if event.type in TOPICS and event.case_id is not None:
+            await self._webhooks(tx, event, TOPICS[event.type])
+
+    # -- people ----------------------------------------------------------------------------------
+
+    async def _scheduled(self, tx: Tx, event: Event) -> None:
+        inspection, case = await _inspection(tx, event.inspection_id)
+        for invitee in await _invitees(tx, inspection.id):
+            await self._invite(tx, event, inspection, case, invitee, "invitation")
+
+    async def _added(self, tx: Tx, event: Event) -> None:
+        inspection, case = await _inspection(tx, event.inspection_id)
+        row = await tx.row("SELECT * FROM invitees WHERE id = ?", (event.data["invitee_id"],))
+        await self._invite(tx, event, inspection, case, Invitee.from_row(row), "invitation")
+
+    async def _rescheduled(self, tx: Tx, event: Event) -> None:
+        inspection, case = await _inspection(tx, event.inspection_id)
+        await cancel_waiting(tx, inspection.id, REMINDERS)
+        for invitee in await _invitees(tx, inspection.id):
+            await self._invite(tx, event, inspection, case, invitee, "rescheduled")
+
+    async def _cancelled(self, tx: Tx, event: Event) -> None:
+        inspection, case = await _inspection(tx, event.inspection_id)
+        await cancel_waiting(tx, inspection.id, REMINDERS)
+        for invitee in await _invitees(tx, inspection.id):
+            text = texts.cancelled(case["item_name"], inspection.scheduled_at)
+            await self._tell(tx, event, invitee, "cancelled", text, case_id=case["id"])
+
+    async def _invite(
+        self, tx: Tx, event: Event, inspection: Inspection, case: Row, invitee: Invitee, topic: str
+    ) -> None:
+        if inspection.method == Method.VIDEO:
+            if invitee.role == "applicant":
+                url = await self._status_url(tx, case)
+                text = texts.video_request(
+                    invitee.name, case["item_name"], inspection.scheduled_at, url
+                )
+                await self._tell(tx, event, invitee, topic, text, case_id=case["id"])
+            elif invitee.role in STAFF_ROLES:
+                url = f"{self.base}/cases/{case['id']}"
+                text = texts.video_request(
+                    invitee.name, case["item_name"], inspection.scheduled_at, url
+                )
+                await self._tell(tx, event, invitee, topic, text, case_id=case["id"])
+            return
+        url = self.links.room_url(invitee, inspection)
+        if topic == "rescheduled":
+            text = texts.rescheduled(case["item_name"], inspection.scheduled_at, url)
+        else:
+            text = texts.invitation(invitee.name, case["item_name"], inspection.scheduled_at, url)
+        await self._tell(tx, event, invitee, topic, text, case_id=case["id"])
+        await self._remind(tx, event, inspection, case, invitee, url)
+
+    async def _remind(
+        self, tx: Tx, event: Event, inspection: Inspection, case: Row, invitee: Invitee, url: str
+    ) -> None:
+        minutes = self.settings.notices.reminder_minutes
+        if not minutes or invitee.no_reminders:
+            return
+        due = clock.parse(inspection.scheduled_at) - timedelta(minutes=minutes)
+        if due <= clock.now():
+            return  # too late to remind: the invitation is the reminder
+        text = texts.reminder(case["item_name"], inspection.scheduled_at, url)
+        await self._tell(
+            tx, event, invitee, "reminder", text, case_id=case["id"], due_at=clock.iso(due)
+        )
+
+    async def _concluded(self, tx: Tx, event: Event) -> None:
+        inspection, case = await _inspection(tx, event.inspection_id)
+        applicant = next(
+            (i for i in await _invitees(tx, inspection.id) if i.role == "applicant"), None
+        )
+        if applicant is None:
+            return
+        url = await self._status_url(tx, case)
+        verdict, deadline = event.data.get("verdict", ""), event.data.get("deadline")
+        text = texts.concluded(case["case_no"], verdict, deadline, url)
+        await self._tell(tx, event, applicant, "concluded", text, case_id=case["id"])
+        days = self.settings.notices.deadline_reminder_days
+        if verdict == "rectify" and deadline and days:
+            morning = datetime.combine(
+                datetime.fromisoformat(deadline).date() - timedelta(days=days),
+                time(9, 0),
+                tzinfo=clock.SHANGHAI,
+            )
+            if morning > clock.now():
+                note = texts.deadline_near(case["case_no"], deadline, url)
+                await self._tell(
+                    tx,
+                    event,
+                    applicant,
+                    "deadline",
+                    note,
+                    case_id=case["id"],
+                    due_at=clock.iso(morning),
+                )
+
+    async def _tell(
+        self,
+        tx: Tx,
+        event: Event,
+        invitee: Invitee,
+        topic: str,
+        text: str,
+        *,
+        case_id: int,
+        due_at: str | None = None,
+    ) -> None:
+        """One message per channel the person can be reached on."""
+        targets = []
+        if self.settings.sms.url and invitee.phone:
+            targets.append(("sms", invitee.phone))
+        if self.settings.mail.host and invitee.email:
+            targets.append(("email", invitee.email))
+        for channel, target in targets:
+            await enqueue(
+                tx,
+                key=f"{topic}:{event.id}:{channel}:{invitee.id}",
+                channel=channel,
+                receiver=invitee.name,
+                target=target,
+                topic=topic,
+                body={"subject": texts.SUBJECTS[topic], "text": text},
+                case_id=case_id,
+                inspection_id=invitee.inspection_id,
+                due_at=due_at,
+            )
+
+    async def _status_url(self, tx: Tx, case: Row) -> str:
+        token = self.status_links.token(case["id"], case["status_gen"])
+        return f"{self.base}/s/{token}"
+
+    # -- webhooks --------------------------------------------------------------------------------
+
+    async def _webhooks(self, tx: Tx, event: Event, topic: str) -> None:
+        receivers = await webhooks_for(tx, topic)
+        if not receivers:
+            return
+        case = await tx.row("SELECT * FROM cases WHERE id = ?", (event.case_id,))
+        body = self.payload(event, topic, case)
+        for webhook in receivers:
+            await enqueue(
+                tx,
+                key=f"{topic}:{event.id}:webhook:{webhook.id}",
+                channel="webhook",
+                receiver=webhook.name,
+                target=webhook.url,
+                topic=topic,
+                body=body,
+                case_id=event.case_id,
+                inspection_id=event.inspection_id,
+            )
+
+    def payload(self, event: Event, topic: str, case: Row) -> dict[str, Any]:
+        """The JSON a receiver gets (docs/api.md): never the applicant's ID number."""
+        api = f"{self.base}/api/v1/cases/{case['id']}"
+        body: dict[str, Any] = {
+            "topic": topic,
+            "occurred_at": event.at,
+            "event_id": event.id,
+            "case": {
+                "id": case["id"],
+                "case_no": case["case_no"],
+                "application_no": case["application_no"],
+                "item_code": case["item_code"],
+                "item_name": case["item_name"],
+                "section": case["section"],
+                "state": case["state"],
+            },
+            "links": {
+                "case": api,
+                "record_pdf": f"{api}/record.pdf",
+                "package": f"{api}/package.zip",
+            },
+        }
+        data = event.data
+        if topic == "case.concluded":
+            body["conclusion"] = {
+                "inspection_id": event.inspection_id,
+                "verdict": data.get("verdict"),
+                "reasons": data.get("reasons"),
+                "deadline": data.get("deadline"),
+                "rectifications": [
+                    {"point": r.get("point", ""), "text": r.get("text", "")}
+                    for r in data.get("rectifications", [])
+                ],
+            }
+        elif topic == "reinspection.requested":
+            body["request"] = {"note": data.get("note", "")}
+        elif topic == "video.accepted":
+            body["video"] = {"sha256": data.get("sha256"), "facts": data.get("facts", {})}
+        return body
+
+
+async def _inspection(tx: Tx, inspection_id: int | None) -> tuple[Inspection, Row]:
+    row = await tx.row("SELECT * FROM inspections WHERE id = ?", (inspection_id,))
+    case = await tx.row("SELECT * FROM cases WHERE id = ?", (row["case_id"],))
+    return Inspection.from_row(row), case
+
+
+async def _invitees(tx: Tx, inspection_id: int) -> list[Invitee]:
+    rows = await tx.all(
+        "SELECT * FROM invitees WHERE inspection_id = ? AND revoked_at IS NULL ORDER BY id",
+        (inspection_id,),
+    )
+    return [Invitee.from_row(row) for row in rows]

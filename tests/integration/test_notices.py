@@ -1,0 +1,369 @@
+"""Notices and pushes against the real server: webhooks delivered exactly once per idempotency
+key through errors, timeouts and a restart; nothing sent for a change that rolled back; the
+signature checked by the code docs/api.md gives receivers; e-mail through a real SMTP server;
+SMS through an HTTP gateway; a regulator's finding that ends in the dishonesty list."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import json
+import re
+import socket
+import sqlite3
+import time
+from email import policy
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiosmtpd.controller import Controller
+
+from server import clock
+from server.archive import GroupMember, Stamp
+from server.notices.delivery import sign
+from server.services import API_KEYS, CASES
+from server.states import Verdict
+from tests.support.server import ROOT, make_settings, running_server
+
+FAST = {"retry_first_s": 1, "retry_max_s": 2, "give_up_hours": 1, "webhook_timeout_s": 1}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def docs_verify():
+    """The receiver's check, exactly as docs/api.md shows it."""
+    text = (ROOT / "docs" / "api.md").read_text()
+    block = re.search(r"```python\n(.*?def verify.*?)```", text, re.S).group(1)
+    namespace: dict = {}
+    exec(block, namespace)
+    return namespace["verify"]
+
+
+class Receiver:
+    """A platform's webhook endpoint: answers as told, keeps what it accepted by key."""
+
+    def __init__(self, secret: str, answers: list[str]) -> None:
+        self.secret = secret
+        self.answers = answers  # "500", "hang", "ok" … then "ok" for ever
+        self.attempts: list[str] = []
+        self.accepted: dict[str, dict] = {}
+        self.verify = docs_verify()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        key = request.headers["X-Kanyan-Delivery"]
+        self.attempts.append(key)
+        if not self.verify(self.secret, request.headers["X-Kanyan-Signature"], body):
+            return web.Response(status=401)
+        answer = self.answers.pop(0) if self.answers else "ok"
+        if answer == "hang":
+            await asyncio.sleep(5)
+        if answer != "ok":
+            return web.Response(status=500, text="busy")
+        if key not in self.accepted:  # a repeat of a key already processed is acknowledged
+            self.accepted[key] = json.loads(body)
+        return web.Response(text="received")
+
+    async def start(self, port: int) -> web.AppRunner:
+        app = web.Application()
+        app.router.add_post("/hook", self.handle)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        return runner
+
+
+async def concluded_case(server, verdict: str = "pass") -> int:
+    """A case whose inspection was held and concluded (through the archive's real writers)."""
+    archive = server.archive
+    case = await archive.cases.create(
+        application_no=f"N-{time.time_ns()}",
+        applicant_name="陈申请",
+        item_code="X",
+        item_name="食品经营许可",
+    )
+    inspection = await archive.inspections.schedule(
+        case.id,
+        clock.now_iso(),
+        None,
+        [GroupMember("host", "张"), GroupMember("applicant", "陈申请")],
+        actor="t",
+    )
+    await archive.inspections.start(inspection.id, actor="t")
+    stamp = Stamp("1", "张主持", "host", clock.now_iso())
+    await archive.conclusions.conclude(
+        inspection.id, Verdict(verdict), "现场与材料一致", None, [], stamp
+    )
+    return case.id
+
+
+async def wait(predicate, timeout: float = 30.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not await predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out: {what}")
+        await asyncio.sleep(0.2)
+
+
+async def test_a_webhook_is_delivered_once_through_errors_a_timeout_and_a_restart(tmp_path):
+    settings = make_settings(tmp_path, notices=FAST)
+    secret = "receiver-secret"
+    receiver = Receiver(secret, ["500", "hang"])
+    port = free_port()
+    runner = await receiver.start(port)
+    try:
+        async with running_server(settings) as server:
+            await server.archive.outbox.add_webhook(
+                "platform", f"http://127.0.0.1:{port}/hook", secret, ["case.concluded"], actor="t"
+            )
+            case_id = await concluded_case(server)
+            # The first try fails (500): stop the server while it waits to retry.
+            await wait(lambda: _true(len(receiver.attempts) >= 1), what="first attempt")
+        assert receiver.accepted == {}
+        settings2 = make_settings(tmp_path, notices=FAST)
+        async with running_server(settings2) as server:
+
+            async def delivered() -> bool:
+                [message] = await server.archive.outbox.of_case(case_id)
+                return message.state == "sent"
+
+            await wait(delivered, what="delivered after the restart")
+            [message] = await server.archive.outbox.of_case(case_id)
+            events = await server.archive.events.find(case_id=case_id, types=["notice.sent"])
+    finally:
+        await runner.cleanup()
+    assert len(receiver.attempts) >= 3  # 500, a timeout, then accepted
+    assert set(receiver.attempts) == {message.key}  # one key on every try
+    [body] = receiver.accepted.values()
+    assert body["topic"] == "case.concluded" and body["conclusion"]["verdict"] == "pass"
+    assert body["delivery"] == message.key and "id_no" not in json.dumps(body)
+    assert len(events) == 1 and events[0].data["key"] == message.key
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def test_a_change_that_rolls_back_sends_nothing(tmp_path):
+    settings = make_settings(tmp_path, notices=FAST)
+    receiver = Receiver("s", [])
+    port = free_port()
+    runner = await receiver.start(port)
+    try:
+        async with running_server(settings) as server:
+            await server.archive.outbox.add_webhook(
+                "platform", f"http://127.0.0.1:{port}/hook", "s", ["case.concluded"], actor="t"
+            )
+            async with server.archive.db.transaction() as tx:  # the change fails after its message
+                await tx.execute(
+                    "CREATE TRIGGER fail_after AFTER INSERT ON outbox "
+                    "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+                )
+            with pytest.raises(sqlite3.IntegrityError):
+                await concluded_case(server)
+            async with server.archive.db.transaction() as tx:
+                await tx.execute("DROP TRIGGER fail_after")
+            await asyncio.sleep(3)  # a delivery round or more
+            assert await server.archive.db.value("SELECT COUNT(*) FROM outbox") == 0
+            assert await server.archive.db.value("SELECT COUNT(*) FROM conclusions") == 0
+    finally:
+        await runner.cleanup()
+    assert receiver.attempts == []
+
+
+def test_the_documented_check_refuses_replays_and_changes():
+    verify = docs_verify()
+    body = b'{"topic":"case.concluded"}'
+    now = int(time.time())
+    assert verify("secret", sign("secret", now, body), body)
+    assert not verify("secret", sign("secret", now, body), body + b" ")
+    assert not verify("secret", sign("other", now, body), body)
+    assert not verify("secret", sign("secret", now - 3600, body), body)  # replayed later
+    assert not verify("secret", "garbage", body)
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+async def test_invitations_by_email_carry_each_persons_own_link_and_cancellation_revokes(tmp_path):
+    mailbox = Mailbox()
+    port = free_port()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        settings = make_settings(
+            tmp_path,
+            notices=FAST,
+            mail={"host": "127.0.0.1", "port": port, "security": "none", "sender": "kanyan@test"},
+        )
+        async with running_server(settings) as server:
+            cases = server.app[CASES]
+            case = await server.archive.cases.create(
+                application_no="M1",
+                applicant_name="陈申请",
+                item_code="FOOD-OPERATION",
+                item_name="食品经营许可",
+            )
+            group = [
+                GroupMember("host", "张主持", email="zhang@bureau.test"),
+                GroupMember("observer", "赵观察", email="zhao@regulator.test"),
+                GroupMember("applicant", "陈申请", email="chen@shop.test", phone=""),
+            ]
+            when = clock.now().replace(microsecond=0)
+            inspection = await cases.schedule(
+                case.id, when.astimezone(clock.SHANGHAI), group, actor="t"
+            )
+
+            async def all_sent() -> bool:
+                return len(mailbox.messages) >= 3
+
+            await wait(all_sent, what="three invitations")
+            links = {}
+            for invitee in await server.archive.inspections.invitees(inspection.id):
+                links[invitee.email] = server.links.room_url(invitee, inspection)
+            for message in mailbox.messages[:3]:
+                to = message["To"]
+                text = message.get_content()
+                assert links[to] in text, (to, text)
+                others = [url for address, url in links.items() if address != to]
+                assert not any(url in text for url in others)
+                assert "91450221" not in text and message["Subject"] == "现场视频勘验邀请"
+
+            await cases.cancel(inspection.id, "申请人申请延期", actor="t")
+
+            async def cancelled() -> bool:
+                return sum("已取消" in m.get_content() for m in mailbox.messages) >= 3
+
+            await wait(cancelled, what="cancellation notices")
+            async with aiohttp.ClientSession() as session:
+                async with session.get(links["chen@shop.test"], ssl=False) as response:
+                    assert 400 <= response.status < 500
+            # Reminders for the cancelled time are not sent.
+            reminders = [
+                m for m in await server.archive.outbox.of_case(case.id) if m.topic == "reminder"
+            ]
+            assert reminders == [] or all(m.state == "cancelled" for m in reminders)
+    finally:
+        smtp.stop()
+
+
+async def test_sms_through_the_gateway_fills_the_template_and_retries_a_failure(tmp_path):
+    got: list[dict] = []
+    failures = [True]
+
+    async def gateway(request: web.Request) -> web.Response:
+        got.append(await request.json())
+        assert request.headers["Authorization"] == "Bearer gw-token"
+        if failures and failures.pop():
+            return web.json_response({"code": "BUSY"}, status=503)
+        return web.json_response({"code": "OK"})
+
+    app = web.Application()
+    app.router.add_post("/send", gateway)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        settings = make_settings(
+            tmp_path,
+            notices=FAST,
+            sms={
+                "url": f"http://127.0.0.1:{port}/send",
+                "headers": ["Authorization: Bearer gw-token"],
+                "body": '{"mobile": "{phone}", "content": "{text}"}',
+                "success_contains": '"OK"',
+            },
+        )
+        async with running_server(settings) as server:
+            case = await server.archive.cases.create(
+                application_no="S1",
+                applicant_name="陈申请",
+                item_code="X",
+                item_name="食品经营许可",
+            )
+            inspection = await server.archive.inspections.schedule(
+                case.id,
+                clock.now_iso(),
+                None,
+                [GroupMember("applicant", "陈申请", phone="13812345678")],
+                actor="t",
+            )
+
+            async def sent() -> bool:
+                messages = await server.archive.outbox.of_case(case.id)
+                return any(m.state == "sent" for m in messages)
+
+            await wait(sent, what="the SMS")
+            [message] = [
+                m for m in await server.archive.outbox.of_case(case.id) if m.topic == "invitation"
+            ]
+            assert message.attempts == 2 and message.last_status == 200
+    finally:
+        await runner.cleanup()
+    assert len(got) == 2 and got[0] == got[1]
+    assert got[0]["mobile"] == "13812345678"
+    assert "陈申请您好" in got[0]["content"] and f"/room/{inspection.id}/" in got[0]["content"]
+
+
+async def test_a_regulators_finding_confirmed_keeps_the_applicant_from_video(tmp_path):
+    settings = make_settings(tmp_path, notices=FAST)
+    async with running_server(settings) as server:
+        cases = server.app[CASES]
+        application = {
+            "application_no": "F1",
+            "applicant": {
+                "name": "某某餐饮店",
+                "id_no": "91450221MA5KDEM012",
+                "phone": "13800000000",
+            },
+            "item_code": "FOOD-OPERATION",
+            "site_address": "柳州市柳江区示例路 1 号",
+            "section": "食品药品审批股",
+        }
+        case, _ = await cases.intake(application, actor="t")
+        _, key = await server.app[API_KEYS].create("市场监管局", actor="t")
+        async with aiohttp.ClientSession() as session:
+            url = f"{server.base_url}/api/v1/cases/{case.id}/findings"
+            headers = {"Authorization": f"Bearer {key}"}
+            async with session.post(url, json={"kind": "x"}, headers=headers, ssl=False) as r:
+                assert r.status == 400 and "kind" in (await r.json())["error"]["fields"]
+            async with session.post(
+                url, json={"kind": "faked_video", "text": "视频系在他处拍摄"}, ssl=False
+            ) as r:
+                assert r.status == 401
+            finding = {"kind": "faked_video", "text": "视频系在他处拍摄"}
+            async with session.post(url, json=finding, headers=headers, ssl=False) as r:
+                assert r.status == 201, await r.text()
+                recorded = await r.json()
+        assert recorded["state"] == "open"
+        assert await server.archive.eligibility.find_dishonest("91450221MA5KDEM012") is None
+        await server.archive.findings.review(recorded["id"], True, "经核实属实", actor="staff:li")
+        listed = await server.archive.eligibility.find_dishonest("91450221MA5KDEM012")
+        assert listed is not None and case.case_no in listed.reason
+        again, _ = await cases.intake({**application, "application_no": "F2"}, actor="t")
+        assert again.state == "excluded"
+        [exclusion] = await server.archive.eligibility.exclusions(again.id)
+        assert exclusion.ground == "dishonest" and case.case_no in exclusion.reason
+        events = [e.type for e in await server.archive.events.find(case_id=case.id)]
+        assert "finding.recorded" in events and "dishonesty.listed" in events
+
+
+def test_docs_show_every_topic():
+    text = Path(ROOT / "docs" / "api.md").read_text()
+    from server.notices.rules import TOPICS
+
+    for topic in TOPICS.values():
+        assert f"`{topic}`" in text
