@@ -1,4 +1,5 @@
-"""Administrative commands: staff accounts, API keys and the dishonesty list, from a terminal.
+"""Administrative commands: staff accounts, API keys, webhook receivers and the dishonesty list,
+from a terminal.
 
 They open the archive directly, so they work while the server runs (SQLite in WAL mode).
 """
@@ -6,7 +7,6 @@ They open the archive directly, so they work while the server runs (SQLite in WA
 from __future__ import annotations
 
 import argparse
-import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,8 @@ from .cases.catalog import Catalog
 from .cases.intake import decode_upload, parse_dishonesty_csv
 from .cases.workflow import CaseService
 from .config import Settings
-from .errors import KanyanError
+from .errors import BadRequest, KanyanError
+from .notices.receivers import add_receiver
 from .notices.rules import TOPICS
 from .staff.accounts import Accounts, LoginThrottle
 from .staff.api_keys import ApiKeys
@@ -123,16 +124,13 @@ async def _dispatch(archive: ArchiveStore, args: argparse.Namespace) -> int:
         await archive.staff.revoke_key(args.id, actor=ACTOR)
         _say(f"revoked API key {args.id}")
     elif args.command == "webhook" and args.action == "add":
-        topics = sorted({t.strip() for t in args.topics.split(",") if t.strip()})
-        unknown = set(topics) - set(TOPICS.values())
-        if unknown or not topics or not args.url.startswith(("https://", "http://")):
-            print(
-                f"kanyan: topics must be among {', '.join(TOPICS.values())} and the URL http(s)",
-                file=sys.stderr,
+        try:
+            hook, secret = await add_receiver(
+                archive, args.name, args.url, args.topics.split(","), actor=ACTOR
             )
+        except BadRequest as exc:
+            print(f"kanyan: {exc.message}", file=sys.stderr)
             return 2
-        secret = secrets.token_urlsafe(32)
-        hook = await archive.outbox.add_webhook(args.name, args.url, secret, topics, actor=ACTOR)
         _say(f"webhook {hook.id} {hook.name} → {hook.url} ({', '.join(hook.topics)})")
         _say(
             f"signing secret (shown once; the receiver checks X-Kanyan-Signature with it): {secret}"

@@ -203,11 +203,13 @@ def table(lang: str) -> dict[str, str]:
 
 
 def _merge_staff_strings() -> None:
+    from .notice_strings import NOTICE_STRINGS
     from .staff_strings import STAFF_STRINGS
 
-    clash = set(STRINGS) & set(STAFF_STRINGS)
-    assert not clash, f"string keys defined twice: {clash}"
-    STRINGS.update(STAFF_STRINGS)
+    for more in (STAFF_STRINGS, NOTICE_STRINGS):
+        clash = set(STRINGS) & set(more)
+        assert not clash, f"string keys defined twice: {clash}"
+        STRINGS.update(more)
 
 
 _merge_staff_strings()

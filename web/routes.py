@@ -9,7 +9,7 @@ from aiohttp import web
 from . import staff
 from .middleware import error_pages, security_headers
 from .render import setup_templates
-from .views import admin, api, cases, login, outcome, room, schedule, status, uploads
+from .views import admin, api, cases, login, notices, outcome, room, schedule, status, uploads
 
 STATIC = Path(__file__).parent / "static"
 CASE = r"{case:\d+}"
@@ -51,6 +51,9 @@ def setup(app: web.Application) -> None:
     r.add_post(f"/inspections/{INSPECTION}/members", schedule.add_member)
     r.add_get(f"/inspections/{INSPECTION}/notice", schedule.applicant_notice)
     r.add_post(r"/invitees/{invitee:\d+}/revoke", schedule.revoke_member)
+    r.add_post(r"/invitees/{invitee:\d+}/reminders", notices.set_reminders)
+    r.add_post(r"/messages/{message:\d+}/resend", notices.resend)
+    r.add_post(r"/findings/{finding:\d+}/review", notices.review_finding)
     r.add_post(f"/cases/{CASE}/close", cases.close_case)
     r.add_post(f"/inspections/{INSPECTION}/record", cases.regenerate_record)
     r.add_get(r"/screenshots/{screenshot:\d+}.jpg", outcome.screenshot_file)
@@ -80,6 +83,9 @@ def setup(app: web.Application) -> None:
     r.add_get("/admin/api-keys", admin.api_keys)
     r.add_post("/admin/api-keys", admin.create_api_key)
     r.add_post(r"/admin/api-keys/{key:\d+}/revoke", admin.revoke_api_key)
+    r.add_get("/admin/notices", notices.admin_notices)
+    r.add_post("/admin/webhooks", notices.add_webhook)
+    r.add_post(r"/admin/webhooks/{webhook:\d+}/disable", notices.disable_webhook)
 
     r.add_post("/api/v1/cases", api.create_case)
     r.add_get(rf"/api/v1/cases/{CASE}", api.get_case)

@@ -454,6 +454,31 @@ class InspectionStore:
             )
 
     @writer
+    async def set_reminders(self, invitee_id: int, wanted: bool, *, actor: str) -> bool:
+        """Whether the person is reminded before the inspection (they may opt out); False when
+        nothing changed. The notice rules add or withdraw the waiting reminder."""
+        async with self._db.transaction() as tx:
+            row = await tx.one("SELECT * FROM invitees WHERE id = ?", (invitee_id,))
+            if row is None:
+                raise NotFound(f"参与人不存在 / no invitee {invitee_id}")
+            if bool(row["no_reminders"]) == (not wanted):
+                return False
+            await tx.execute(
+                "UPDATE invitees SET no_reminders = ? WHERE id = ?", (int(not wanted), invitee_id)
+            )
+            inspection = await tx.row(
+                "SELECT case_id FROM inspections WHERE id = ?", (row["inspection_id"],)
+            )
+            await tx.event(
+                "invitee.reminders",
+                actor=actor,
+                case_id=inspection["case_id"],
+                inspection_id=row["inspection_id"],
+                data={"invitee_id": invitee_id, "wanted": wanted},
+            )
+        return True
+
+    @writer
     async def remove_from_room(self, invitee_id: int, *, actor: str) -> None:
         """The host removed the person from the room: their link stops working at once."""
         async with self._db.transaction() as tx:

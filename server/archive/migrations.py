@@ -433,6 +433,14 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "ALTER TABLE invitees ADD COLUMN no_reminders INTEGER NOT NULL DEFAULT 0",
         ],
     ),
+    (
+        8,
+        "the person a message is for, so their reminder can be withdrawn when they opt out",
+        [
+            "ALTER TABLE outbox ADD COLUMN invitee_id INTEGER REFERENCES invitees(id)",
+            "CREATE INDEX outbox_invitee ON outbox (invitee_id)",
+        ],
+    ),
 ]
 
 

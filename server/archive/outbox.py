@@ -15,6 +15,7 @@ from typing import Any
 from .. import clock
 from ..errors import NotFound, UserError
 from .db import Database, Row, Tx, bookkeeping, writer
+from .inspections import Inspection, Invitee
 
 PENDING, SENDING, RETRYING, SENT, FAILED, CANCELLED = (
     "pending",
@@ -36,6 +37,7 @@ class Message:
     topic: str  # e.g. case.concluded, invitation, reminder
     case_id: int | None
     inspection_id: int | None
+    invitee_id: int | None  # the person a message is for; None for a webhook
     body: dict[str, Any]
     state: str
     attempts: int
@@ -83,14 +85,15 @@ async def enqueue(
     body: dict[str, Any],
     case_id: int | None = None,
     inspection_id: int | None = None,
+    invitee_id: int | None = None,
     due_at: str | None = None,
 ) -> None:
     """A message to send, inside the transaction of the change that causes it."""
     now = clock.now_iso()
     await tx.execute(
         """INSERT INTO outbox (key, channel, receiver, target, topic, case_id, inspection_id,
-               body, state, due_at, first_due_at, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               invitee_id, body, state, due_at, first_due_at, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (key) DO NOTHING""",
         (
             key,
@@ -100,6 +103,7 @@ async def enqueue(
             topic,
             case_id,
             inspection_id,
+            invitee_id,
             json.dumps(body, ensure_ascii=False, sort_keys=True),
             PENDING,
             due_at or now,
@@ -119,9 +123,45 @@ async def cancel_waiting(tx: Tx, inspection_id: int, topics: tuple[str, ...]) ->
     )
 
 
+async def cancel_for_invitee(tx: Tx, invitee_id: int, topics: tuple[str, ...]) -> int:
+    """Messages to one person not sent yet (their reminder, when they opted out or left)."""
+    marks = ", ".join("?" for _ in topics)
+    return await tx.execute(
+        f"""UPDATE outbox SET state = ?, last_error = 'superseded'
+            WHERE invitee_id = ? AND topic IN ({marks}) AND state IN (?, ?)""",
+        (CANCELLED, invitee_id, *topics, PENDING, RETRYING),
+    )
+
+
 async def webhooks_for(tx: Tx, topic: str) -> list[Webhook]:
     rows = await tx.all("SELECT * FROM webhooks WHERE disabled_at IS NULL ORDER BY id")
     return [w for w in (Webhook.from_row(r) for r in rows) if topic in w.topics]
+
+
+# -- what the notice rules read, inside the transaction of the change --------------------------
+
+
+async def case_row(tx: Tx, case_id: int | None) -> Row:
+    return await tx.row("SELECT * FROM cases WHERE id = ?", (case_id,))
+
+
+async def inspection_of(tx: Tx, inspection_id: int | None) -> tuple[Inspection, Row]:
+    """The inspection and its case's row, as the change left them."""
+    row = await tx.row("SELECT * FROM inspections WHERE id = ?", (inspection_id,))
+    return Inspection.from_row(row), await case_row(tx, row["case_id"])
+
+
+async def invitee_of(tx: Tx, invitee_id: int) -> Invitee:
+    return Invitee.from_row(await tx.row("SELECT * FROM invitees WHERE id = ?", (invitee_id,)))
+
+
+async def live_invitees(tx: Tx, inspection_id: int) -> list[Invitee]:
+    """The inspection's group, without those whose link was revoked."""
+    rows = await tx.all(
+        "SELECT * FROM invitees WHERE inspection_id = ? AND revoked_at IS NULL ORDER BY id",
+        (inspection_id,),
+    )
+    return [Invitee.from_row(row) for row in rows]
 
 
 class OutboxStore:
@@ -136,6 +176,14 @@ class OutboxStore:
 
     async def of_case(self, case_id: int) -> list[Message]:
         rows = await self._db.all("SELECT * FROM outbox WHERE case_id = ? ORDER BY id", (case_id,))
+        return [Message.from_row(row) for row in rows]
+
+    async def troubled(self, limit: int = 100) -> list[Message]:
+        """Messages given up or still being retried, the newest first: the administrator's list."""
+        rows = await self._db.all(
+            "SELECT * FROM outbox WHERE state IN (?, ?) ORDER BY id DESC LIMIT ?",
+            (FAILED, RETRYING, limit),
+        )
         return [Message.from_row(row) for row in rows]
 
     async def by_key(self, key: str) -> Message | None:

@@ -1,6 +1,6 @@
 """Chinese identifiers an approval bureau receives: resident ID numbers, unified social credit
-codes and phone numbers. Each check returns the normalised form or raises ValueError saying,
-in zh-CN then English, what is wrong with it.
+codes, phone numbers and e-mail addresses. Each check returns the normalised form or raises
+ValueError saying, in zh-CN then English, what is wrong with it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,11 @@ _USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 # Area codes: 010 and 02x have three digits (Beijing, the large cities), all others four.
 _LANDLINE = re.compile(r"(010|02\d|0[3-9]\d{2})([2-9]\d{6,7})")
+# What mail servers accept in practice: no quoted local parts, a domain with a dot.
+_EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
 
 
 def _compact(value: str) -> str:
@@ -94,3 +99,18 @@ def check_phone(value: str) -> str:
         "应为 11 位手机号码或带区号的固定电话 / expected an 11-digit mobile number or a "
         "landline with its area code"
     )
+
+
+def is_mobile(phone: str) -> bool:
+    """Whether a number (as check_phone returns it) can receive an SMS."""
+    return _MOBILE.fullmatch(phone) is not None
+
+
+def check_email(value: str) -> str:
+    """An e-mail address, its domain in lower case."""
+    address = value.strip()
+    if len(address) <= 254 and _EMAIL.fullmatch(address):
+        local, domain = address.rsplit("@", 1)
+        if len(local) <= 64:
+            return f"{local}@{domain.lower()}"
+    raise ValueError("电子邮箱地址格式不正确 / not a valid e-mail address, e.g. name@example.cn")

@@ -6,6 +6,7 @@ then English, and nothing is stored.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any
 
 from ..archive import Case, GroupMember
 from ..errors import BadRequest
-from .identifiers import check_identity_number, check_phone
+from .identifiers import check_email, check_identity_number, check_phone
 
 APPLICATION_NO = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-/]{0,63}")
 GROUP_LIMITS = {"host": (1, 1), "clerk": (0, 6), "expert": (0, 6), "observer": (0, 6)}
@@ -269,6 +270,18 @@ def check_dishonesty_entries(entries: list[Any], first_line: int = 1) -> list[Di
     return list(rows.values())
 
 
+def normalise_group(members: list[GroupMember]) -> list[GroupMember]:
+    """The members as stored: phone numbers and addresses in one form (check_group passed)."""
+    return [
+        dataclasses.replace(
+            m,
+            phone=check_phone(m.phone) if m.phone else "",
+            email=check_email(m.email) if m.email else "",
+        )
+        for m in members
+    ]
+
+
 def check_group(members: list[GroupMember]) -> dict[str, str]:
     """Problems with an inspection group, keyed by form field."""
     errors: dict[str, str] = {}
@@ -285,6 +298,11 @@ def check_group(members: list[GroupMember]) -> dict[str, str]:
                 check_phone(member.phone)
             except ValueError as exc:
                 errors[f"{where}.phone"] = str(exc)
+        if member.email:
+            try:
+                check_email(member.email)
+            except ValueError as exc:
+                errors[f"{where}.email"] = str(exc)
     for role, (low, high) in {**GROUP_LIMITS, "applicant": (1, 1)}.items():
         count = counts.get(role, 0)
         if count < low:

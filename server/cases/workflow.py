@@ -26,6 +26,7 @@ from .intake import (
     SCHEDULE_HORIZON,
     DishonestyRow,
     check_group,
+    normalise_group,
     parse_application,
     same_application,
 )
@@ -182,6 +183,7 @@ class CaseService:
                 code="invalid",
                 details=errors,
             )
+        group = normalise_group(group)
         active = [
             i
             for i in await self.archive.inspections.of_case(case.id)
@@ -280,6 +282,7 @@ class CaseService:
         errors = check_group([GroupMember(i.role, i.name, i.unit, "") for i in present] + [member])
         if errors:
             raise BadRequest("人员信息有误 / invalid member", code="invalid", details=errors)
+        [member] = normalise_group([member])
         await self.archive.inspections.add_member(inspection_id, member, actor=actor)
 
     async def revoke_member(self, invitee_id: int, *, actor: str) -> None:

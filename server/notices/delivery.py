@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Protocol
+from urllib.parse import quote
 
 import aiohttp
 
@@ -116,6 +117,8 @@ class Sms:
         def fill(value: str) -> str:
             if "json" in self.settings.content_type:
                 return json.dumps(value, ensure_ascii=False)[1:-1]
+            if "x-www-form-urlencoded" in self.settings.content_type:
+                return quote(value, safe="")
             return value
 
         return self.settings.body.replace("{phone}", fill(phone)).replace("{text}", fill(text))

@@ -23,11 +23,21 @@ from typing import Any
 from .. import clock
 from ..archive import Event, Inspection, Invitee
 from ..archive.db import Row, Tx
-from ..archive.outbox import cancel_waiting, enqueue, webhooks_for
+from ..archive.outbox import (
+    cancel_for_invitee,
+    cancel_waiting,
+    case_row,
+    enqueue,
+    inspection_of,
+    invitee_of,
+    live_invitees,
+    webhooks_for,
+)
+from ..cases.identifiers import is_mobile
 from ..cases.links import Links
 from ..cases.status_links import StatusLinks
 from ..config import Settings
-from ..states import Method
+from ..states import InspectionState, Method
 from . import texts
 
 # Webhook topics and the events they come from (docs/api.md documents each payload).
@@ -58,6 +68,10 @@ class Rules:
             "inspection.rescheduled": self._rescheduled,
             "inspection.cancelled": self._cancelled,
             "conclusion.pronounced": self._concluded,
+            "invitee.reminders": self._reminders,
+            "invitee.revoked": self._left,
+            "participant.removed": self._left,
+            "session.started": self._started,
         }.get(event.type)
         if handler is not None:
             await handler(tx, event)
@@ -67,27 +81,48 @@ class Rules:
     # -- people ----------------------------------------------------------------------------------
 
     async def _scheduled(self, tx: Tx, event: Event) -> None:
-        inspection, case = await _inspection(tx, event.inspection_id)
-        for invitee in await _invitees(tx, inspection.id):
+        inspection, case = await inspection_of(tx, event.inspection_id)
+        for invitee in await live_invitees(tx, inspection.id):
             await self._invite(tx, event, inspection, case, invitee, "invitation")
 
     async def _added(self, tx: Tx, event: Event) -> None:
-        inspection, case = await _inspection(tx, event.inspection_id)
-        row = await tx.row("SELECT * FROM invitees WHERE id = ?", (event.data["invitee_id"],))
-        await self._invite(tx, event, inspection, case, Invitee.from_row(row), "invitation")
+        inspection, case = await inspection_of(tx, event.inspection_id)
+        invitee = await invitee_of(tx, event.data["invitee_id"])
+        await self._invite(tx, event, inspection, case, invitee, "invitation")
 
     async def _rescheduled(self, tx: Tx, event: Event) -> None:
-        inspection, case = await _inspection(tx, event.inspection_id)
+        inspection, case = await inspection_of(tx, event.inspection_id)
         await cancel_waiting(tx, inspection.id, REMINDERS)
-        for invitee in await _invitees(tx, inspection.id):
+        for invitee in await live_invitees(tx, inspection.id):
             await self._invite(tx, event, inspection, case, invitee, "rescheduled")
 
     async def _cancelled(self, tx: Tx, event: Event) -> None:
-        inspection, case = await _inspection(tx, event.inspection_id)
+        inspection, case = await inspection_of(tx, event.inspection_id)
         await cancel_waiting(tx, inspection.id, REMINDERS)
-        for invitee in await _invitees(tx, inspection.id):
+        for invitee in await live_invitees(tx, inspection.id):
             text = texts.cancelled(case["item_name"], inspection.scheduled_at)
             await self._tell(tx, event, invitee, "cancelled", text, case_id=case["id"])
+
+    async def _reminders(self, tx: Tx, event: Event) -> None:
+        """The person opted out of reminders, or back in."""
+        invitee = await invitee_of(tx, event.data["invitee_id"])
+        await cancel_for_invitee(tx, invitee.id, REMINDERS)
+        inspection, case = await inspection_of(tx, event.inspection_id)
+        if event.data["wanted"] and inspection.method != Method.VIDEO:
+            if inspection.state == InspectionState.SCHEDULED and invitee.revoked_at is None:
+                url = self.links.room_url(invitee, inspection)
+                await self._remind(tx, event, inspection, case, invitee, url)
+
+    async def _left(self, tx: Tx, event: Event) -> None:
+        """Their link was revoked: nothing more is sent to them about it."""
+        invitee_id = event.data.get("invitee_id", event.data.get("participant"))
+        if isinstance(invitee_id, int):
+            await cancel_for_invitee(tx, invitee_id, REMINDERS)
+
+    async def _started(self, tx: Tx, event: Event) -> None:
+        """Nobody is reminded of a session that is under way."""
+        if event.inspection_id is not None:
+            await cancel_waiting(tx, event.inspection_id, REMINDERS)
 
     async def _invite(
         self, tx: Tx, event: Event, inspection: Inspection, case: Row, invitee: Invitee, topic: str
@@ -129,9 +164,9 @@ class Rules:
         )
 
     async def _concluded(self, tx: Tx, event: Event) -> None:
-        inspection, case = await _inspection(tx, event.inspection_id)
+        inspection, case = await inspection_of(tx, event.inspection_id)
         applicant = next(
-            (i for i in await _invitees(tx, inspection.id) if i.role == "applicant"), None
+            (i for i in await live_invitees(tx, inspection.id) if i.role == "applicant"), None
         )
         if applicant is None:
             return
@@ -171,7 +206,7 @@ class Rules:
     ) -> None:
         """One message per channel the person can be reached on."""
         targets = []
-        if self.settings.sms.url and invitee.phone:
+        if self.settings.sms.url and is_mobile(invitee.phone):
             targets.append(("sms", invitee.phone))
         if self.settings.mail.host and invitee.email:
             targets.append(("email", invitee.email))
@@ -186,6 +221,7 @@ class Rules:
                 body={"subject": texts.SUBJECTS[topic], "text": text},
                 case_id=case_id,
                 inspection_id=invitee.inspection_id,
+                invitee_id=invitee.id,
                 due_at=due_at,
             )
 
@@ -199,7 +235,7 @@ class Rules:
         receivers = await webhooks_for(tx, topic)
         if not receivers:
             return
-        case = await tx.row("SELECT * FROM cases WHERE id = ?", (event.case_id,))
+        case = await case_row(tx, event.case_id)
         body = self.payload(event, topic, case)
         for webhook in receivers:
             await enqueue(
@@ -253,17 +289,3 @@ class Rules:
         elif topic == "video.accepted":
             body["video"] = {"sha256": data.get("sha256"), "facts": data.get("facts", {})}
         return body
-
-
-async def _inspection(tx: Tx, inspection_id: int | None) -> tuple[Inspection, Row]:
-    row = await tx.row("SELECT * FROM inspections WHERE id = ?", (inspection_id,))
-    case = await tx.row("SELECT * FROM cases WHERE id = ?", (row["case_id"],))
-    return Inspection.from_row(row), case
-
-
-async def _invitees(tx: Tx, inspection_id: int) -> list[Invitee]:
-    rows = await tx.all(
-        "SELECT * FROM invitees WHERE inspection_id = ? AND revoked_at IS NULL ORDER BY id",
-        (inspection_id,),
-    )
-    return [Invitee.from_row(row) for row in rows]

@@ -39,6 +39,9 @@ class StaffAction(StrEnum):
     EDIT_CATALOG = "edit_catalog"
     MANAGE_ACCOUNTS = "manage_accounts"
     MANAGE_API_KEYS = "manage_api_keys"
+    RESEND_NOTICE = "resend_notice"  # send a message again by hand
+    REVIEW_FINDINGS = "review_findings"  # confirm or dismiss a regulator's finding
+    MANAGE_WEBHOOKS = "manage_webhooks"  # the receivers and every delivery in trouble
 
 
 # SPEC §2. The server enforces this table on every staff route.
@@ -49,6 +52,8 @@ STAFF_PERMISSIONS: dict[StaffRole, frozenset[StaffAction]] = {
             StaffAction.EDIT_CATALOG,
             StaffAction.MANAGE_ACCOUNTS,
             StaffAction.MANAGE_API_KEYS,
+            StaffAction.MANAGE_WEBHOOKS,
+            StaffAction.RESEND_NOTICE,
             StaffAction.VIEW_DISHONESTY,
             StaffAction.IMPORT_DISHONESTY,
         }
@@ -64,6 +69,8 @@ STAFF_PERMISSIONS: dict[StaffRole, frozenset[StaffAction]] = {
             StaffAction.VIEW_DISHONESTY,
             StaffAction.IMPORT_DISHONESTY,
             StaffAction.VIEW_CATALOG,
+            StaffAction.RESEND_NOTICE,
+            StaffAction.REVIEW_FINDINGS,
         }
     ),
     StaffRole.CLERK: frozenset(

@@ -6,13 +6,9 @@ SMS through an HTTP gateway; a regulator's finding that ends in the dishonesty l
 from __future__ import annotations
 
 import asyncio
-import email
 import json
-import re
-import socket
 import sqlite3
 import time
-from email import policy
 from pathlib import Path
 
 import aiohttp
@@ -21,94 +17,21 @@ from aiohttp import web
 from aiosmtpd.controller import Controller
 
 from server import clock
-from server.archive import GroupMember, Stamp
+from server.archive import GroupMember
 from server.notices.delivery import sign
 from server.services import API_KEYS, CASES
-from server.states import Verdict
+from tests.support.notices import (
+    FAST,
+    Mailbox,
+    Receiver,
+    concluded_case,
+    docs_verify,
+    free_port,
+    true,
+    wait,
+)
 from tests.support.server import ROOT, make_settings, running_server
-
-FAST = {"retry_first_s": 1, "retry_max_s": 2, "give_up_hours": 1, "webhook_timeout_s": 1}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def docs_verify():
-    """The receiver's check, exactly as docs/api.md shows it."""
-    text = (ROOT / "docs" / "api.md").read_text()
-    block = re.search(r"```python\n(.*?def verify.*?)```", text, re.S).group(1)
-    namespace: dict = {}
-    exec(block, namespace)
-    return namespace["verify"]
-
-
-class Receiver:
-    """A platform's webhook endpoint: answers as told, keeps what it accepted by key."""
-
-    def __init__(self, secret: str, answers: list[str]) -> None:
-        self.secret = secret
-        self.answers = answers  # "500", "hang", "ok" … then "ok" for ever
-        self.attempts: list[str] = []
-        self.accepted: dict[str, dict] = {}
-        self.verify = docs_verify()
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        key = request.headers["X-Kanyan-Delivery"]
-        self.attempts.append(key)
-        if not self.verify(self.secret, request.headers["X-Kanyan-Signature"], body):
-            return web.Response(status=401)
-        answer = self.answers.pop(0) if self.answers else "ok"
-        if answer == "hang":
-            await asyncio.sleep(5)
-        if answer != "ok":
-            return web.Response(status=500, text="busy")
-        if key not in self.accepted:  # a repeat of a key already processed is acknowledged
-            self.accepted[key] = json.loads(body)
-        return web.Response(text="received")
-
-    async def start(self, port: int) -> web.AppRunner:
-        app = web.Application()
-        app.router.add_post("/hook", self.handle)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        return runner
-
-
-async def concluded_case(server, verdict: str = "pass") -> int:
-    """A case whose inspection was held and concluded (through the archive's real writers)."""
-    archive = server.archive
-    case = await archive.cases.create(
-        application_no=f"N-{time.time_ns()}",
-        applicant_name="陈申请",
-        item_code="X",
-        item_name="食品经营许可",
-    )
-    inspection = await archive.inspections.schedule(
-        case.id,
-        clock.now_iso(),
-        None,
-        [GroupMember("host", "张"), GroupMember("applicant", "陈申请")],
-        actor="t",
-    )
-    await archive.inspections.start(inspection.id, actor="t")
-    stamp = Stamp("1", "张主持", "host", clock.now_iso())
-    await archive.conclusions.conclude(
-        inspection.id, Verdict(verdict), "现场与材料一致", None, [], stamp
-    )
-    return case.id
-
-
-async def wait(predicate, timeout: float = 30.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not await predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out: {what}")
-        await asyncio.sleep(0.2)
+from tests.support.staff import StaffBrowser, make_account
 
 
 async def test_a_webhook_is_delivered_once_through_errors_a_timeout_and_a_restart(tmp_path):
@@ -124,7 +47,7 @@ async def test_a_webhook_is_delivered_once_through_errors_a_timeout_and_a_restar
             )
             case_id = await concluded_case(server)
             # The first try fails (500): stop the server while it waits to retry.
-            await wait(lambda: _true(len(receiver.attempts) >= 1), what="first attempt")
+            await wait(lambda: true(len(receiver.attempts) >= 1), what="first attempt")
         assert receiver.accepted == {}
         settings2 = make_settings(tmp_path, notices=FAST)
         async with running_server(settings2) as server:
@@ -144,10 +67,6 @@ async def test_a_webhook_is_delivered_once_through_errors_a_timeout_and_a_restar
     assert body["topic"] == "case.concluded" and body["conclusion"]["verdict"] == "pass"
     assert body["delivery"] == message.key and "id_no" not in json.dumps(body)
     assert len(events) == 1 and events[0].data["key"] == message.key
-
-
-async def _true(value: bool) -> bool:
-    return value
 
 
 async def test_a_change_that_rolls_back_sends_nothing(tmp_path):
@@ -186,15 +105,6 @@ def test_the_documented_check_refuses_replays_and_changes():
     assert not verify("secret", sign("other", now, body), body)
     assert not verify("secret", sign("secret", now - 3600, body), body)  # replayed later
     assert not verify("secret", "garbage", body)
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
 
 
 async def test_invitations_by_email_carry_each_persons_own_link_and_cancellation_revokes(tmp_path):
@@ -350,15 +260,33 @@ async def test_a_regulators_finding_confirmed_keeps_the_applicant_from_video(tmp
                 recorded = await r.json()
         assert recorded["state"] == "open"
         assert await server.archive.eligibility.find_dishonest("91450221MA5KDEM012") is None
-        await server.archive.findings.review(recorded["id"], True, "经核实属实", actor="staff:li")
+        # Staff see it on the dashboard and the case page, and confirm it there.
+        await make_account(server.archive, "li", "inspector")
+        async with StaffBrowser(server.base_url) as tab:
+            await tab.login("li")
+            dashboard = await tab.get("/dashboard")
+            assert f'data-finding="{recorded["id"]}"' in dashboard.text
+            page = await tab.get(f"/cases/{case.id}")
+            assert "视频系在他处拍摄" in page.text and "/findings/" in page.text
+            path = f"/findings/{recorded['id']}/review"
+            refused = await tab.post(path, {"decision": "confirm", "note": ""})
+            assert refused.status == 400 and "审核意见" in refused.text
+            assert await server.archive.eligibility.find_dishonest("91450221MA5KDEM012") is None
+            done = await tab.post(path, {"decision": "confirm", "note": "经核实属实"})
+            assert done.status == 303
+            twice = await tab.post(path, {"decision": "dismiss", "note": "再次处理"})
+            assert twice.status == 409, twice.status
+            assert "已处理" in twice.text
         listed = await server.archive.eligibility.find_dishonest("91450221MA5KDEM012")
         assert listed is not None and case.case_no in listed.reason
         again, _ = await cases.intake({**application, "application_no": "F2"}, actor="t")
         assert again.state == "excluded"
         [exclusion] = await server.archive.eligibility.exclusions(again.id)
         assert exclusion.ground == "dishonest" and case.case_no in exclusion.reason
-        events = [e.type for e in await server.archive.events.find(case_id=case.id)]
-        assert "finding.recorded" in events and "dishonesty.listed" in events
+        events = await server.archive.events.find(case_id=case.id)
+        assert "finding.recorded" in [e.type for e in events]
+        [listed_event] = [e for e in events if e.type == "dishonesty.listed"]
+        assert listed_event.actor == "staff:li"
 
 
 def test_docs_show_every_topic():

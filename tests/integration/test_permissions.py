@@ -214,6 +214,37 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
             {},
             staff(303, "admin"),
         ),
+        # Notices: a person's reminders, sending a message again, a regulator's finding.
+        (
+            "POST",
+            "/invitees/{invitee}/reminders",
+            f"/invitees/{v}/reminders",
+            {},
+            staff(400, "inspector"),
+        ),
+        (
+            "POST",
+            "/messages/{message}/resend",
+            "/messages/999999/resend",
+            {},
+            staff(404, "inspector", "admin"),
+        ),
+        (
+            "POST",
+            "/findings/{finding}/review",
+            "/findings/999999/review",
+            {},
+            staff(404, "inspector"),
+        ),
+        ("GET", "/admin/notices", "/admin/notices", None, staff(200, "admin")),
+        ("POST", "/admin/webhooks", "/admin/webhooks", {}, staff(400, "admin")),
+        (
+            "POST",
+            "/admin/webhooks/{webhook}/disable",
+            "/admin/webhooks/999999/disable",
+            {},
+            staff(404, "admin"),
+        ),
         ("POST", "/api/v1/cases", "/api/v1/cases", ids["application"], api(201)),
         ("GET", "/api/v1/cases/{case}", f"/api/v1/cases/{c}", None, api(200)),
         # An empty finding is refused with the field errors.

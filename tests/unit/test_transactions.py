@@ -247,6 +247,9 @@ WRITERS: dict[str, Writer] = {
     "inspections.revoke_member": lambda a, s: a.inspections.revoke_member(
         s.invitee_id, "撤销", actor="t"
     ),
+    "inspections.set_reminders": lambda a, s: a.inspections.set_reminders(
+        s.invitee_id, False, actor="t"
+    ),
     "inspections.remove_from_room": lambda a, s: a.inspections.remove_from_room(
         s.invitee_id, actor="1"
     ),

@@ -23,6 +23,7 @@ from server.states import ACTIVE_INSPECTION, CaseState, InspectionState, case_ma
 
 from ..pages import form_text, helpers, int_param, page, public_base, qr_svg
 from ..staff import Handler, actor_of, current, staff_page
+from .notice_panel import case_notices
 from .outcome import case_outcome, inspection_outcome
 
 PAGE_SIZE = 50
@@ -58,6 +59,11 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         context["waiting_count"] = waiting_count
         context["requests"] = await archive.conclusions.open_requests()
         context["to_close"] = await archive.conclusions.awaiting_section()
+    if may(account, StaffAction.REVIEW_FINDINGS):
+        context["open_findings"] = await request.app[ARCHIVE].findings.open()
+    if may(account, StaffAction.MANAGE_WEBHOOKS):
+        depth = await request.app[ARCHIVE].outbox.depth()
+        context["backlog"] = {s: depth.get(s, 0) for s in ("pending", "retrying", "failed")}
     return page(request, "staff/dashboard.html", context)
 
 
@@ -239,6 +245,7 @@ async def render_case(
             "notice": request.query.get("notice", ""),
             "error": error,
             **await case_outcome(request, case),
+            **await case_notices(request, case),
             **helpers(request),
         },
         status=status,

@@ -41,13 +41,25 @@ def _rows(form: Any, role: str) -> list[GroupMember]:
     names = form.getall(f"{role}_name", [])
     units = form.getall(f"{role}_unit", [])
     phones = form.getall(f"{role}_phone", [])
+    emails = form.getall(f"{role}_email", [])
+
+    def at(values: list[Any], index: int) -> str:
+        value = values[index] if index < len(values) else ""
+        return value.strip() if isinstance(value, str) else ""
+
     members = []
     for index, name in enumerate(names):
         if not isinstance(name, str) or not name.strip():
             continue
-        unit = units[index] if index < len(units) and isinstance(units[index], str) else ""
-        phone = phones[index] if index < len(phones) and isinstance(phones[index], str) else ""
-        members.append(GroupMember(role, name.strip(), unit.strip(), phone.strip()))
+        members.append(
+            GroupMember(
+                role,
+                name.strip(),
+                at(units, index),
+                at(phones, index),
+                email=at(emails, index)[:254],
+            )
+        )
     return members
 
 
@@ -84,6 +96,7 @@ async def _group_from_form(request: web.Request, form: Any, case: Case) -> list[
             applicant_name,
             case.applicant_name if applicant_name != case.applicant_name else "",
             form_text(form, "applicant_phone", 30) or case.applicant_phone,
+            email=form_text(form, "applicant_email", 254),
         )
     )
     return group
@@ -202,6 +215,7 @@ async def add_member(request: web.Request) -> web.StreamResponse:
         form_text(form, "name", 60),
         form_text(form, "unit", 120),
         form_text(form, "phone", 30),
+        email=form_text(form, "email", 254),
     )
     await request.app[CASES].add_member(inspection.id, member, actor=actor_of(request))
     raise back(inspection.case_id, "member_added")

@@ -15,10 +15,16 @@ for (const button of document.querySelectorAll("button.copy")) {
   });
 }
 
-// Forms that end something (cancel, revoke, reset) ask first.
+// Forms that end something (cancel, revoke, reset) ask first; so does a button that does
+// (confirming a regulator's finding), whichever form it is in.
 for (const form of document.querySelectorAll("form[data-confirm]")) {
   form.addEventListener("submit", (event) => {
     if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+  });
+}
+for (const button of document.querySelectorAll("button[data-confirm]")) {
+  button.addEventListener("click", (event) => {
+    if (!window.confirm(button.dataset.confirm)) event.preventDefault();
   });
 }
 
