@@ -38,6 +38,7 @@ NOTICE_STRINGS: dict[str, tuple[str, str]] = {
     "msg_topic_rescheduled": ("改期通知", "New time"),
     "msg_topic_cancelled": ("取消通知", "Cancellation"),
     "msg_topic_reminder": ("勘验提醒", "Reminder"),
+    "msg_topic_video_again": ("重新拍摄通知", "Shoot again"),
     "msg_topic_concluded": ("结论通知", "Result"),
     "msg_topic_deadline": ("整改期限提醒", "Deadline reminder"),
     "msg_topic_case.concluded": ("推送：勘验结论", "Push: conclusion"),

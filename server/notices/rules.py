@@ -7,6 +7,7 @@ the topic and the recipient).
 
     inspection.scheduled / invitee.added   invitations: each person their own link and the time
                                            (a self-recorded video: the applicant's upload link)
+    video.asked_again                      the applicant: shoot again, the status link
     inspection.rescheduled / .cancelled    the new link and time / the cancellation
     the time before a live inspection      reminders (unless the person opted out)
     conclusion.pronounced                  the applicant: the result and the status link; the
@@ -72,6 +73,7 @@ class Rules:
             "invitee.revoked": self._left,
             "participant.removed": self._left,
             "session.started": self._started,
+            "video.asked_again": self._video_again,
         }.get(event.type)
         if handler is not None:
             await handler(tx, event)
@@ -118,6 +120,18 @@ class Rules:
         invitee_id = event.data.get("invitee_id", event.data.get("participant"))
         if isinstance(invitee_id, int):
             await cancel_for_invitee(tx, invitee_id, REMINDERS)
+
+    async def _video_again(self, tx: Tx, event: Event) -> None:
+        """Reviewers want another video: the applicant hears why on the status page."""
+        inspection, case = await inspection_of(tx, event.inspection_id)
+        for invitee in await live_invitees(tx, inspection.id):
+            if invitee.role == "applicant":
+                url = await self._status_url(tx, case)
+                # A deadline that passed while the video was reviewed is no date to give.
+                future = clock.parse(inspection.scheduled_at) > clock.now()
+                deadline = inspection.scheduled_at if future else None
+                text = texts.video_again(case["item_name"], deadline, url)
+                await self._tell(tx, event, invitee, "video_again", text, case_id=case["id"])
 
     async def _started(self, tx: Tx, event: Event) -> None:
         """Nobody is reminded of a session that is under way."""

@@ -28,6 +28,11 @@ def video_request(name: str, item: str, deadline: str, url: str) -> str:
     )
 
 
+def video_again(item: str, deadline: str | None, url: str) -> str:
+    by = f"请于{when(deadline)}前上传" if deadline else "请尽快上传"
+    return f"{SIGN}{item}现场视频需重新拍摄（原因见链接），{by}：{url}"
+
+
 def rescheduled(item: str, at: str, url: str) -> str:
     return f"{SIGN}{item}现场勘验改期至{when(at)}，原链接已失效，请使用新链接：{url}"
 
@@ -58,6 +63,7 @@ def deadline_near(case_no: str, deadline: str, url: str) -> str:
 SUBJECTS = {
     "invitation": "现场视频勘验邀请",
     "video_request": "请上传现场视频",
+    "video_again": "请重新拍摄现场视频",
     "rescheduled": "现场勘验改期通知",
     "cancelled": "现场勘验取消通知",
     "reminder": "现场勘验提醒",

@@ -12,6 +12,9 @@ from datetime import timedelta
 from aiosmtpd.controller import Controller
 
 from server import clock
+from server.archive import GroupMember
+from server.archive.uploads import StoredFile
+from server.services import STATUS_LINKS
 from tests.support.notices import FAST, Mailbox, Receiver, concluded_case, free_port, wait
 from tests.support.server import make_settings, running_server
 from tests.support.staff import StaffBrowser, beijing, make_account, register, schedule_form
@@ -179,5 +182,61 @@ async def test_addresses_are_checked_at_scheduling_and_a_person_can_opt_out_of_r
             ]
             assert [e.data["wanted"] for e in changes] == [False, True]
             assert all(e.actor == "staff:zhang" for e in changes)
+    finally:
+        smtp.stop()
+
+
+async def test_the_applicant_is_told_to_shoot_again_with_the_status_link(tmp_path):
+    mailbox = Mailbox()
+    smtp_port = free_port()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
+    smtp.start()
+    try:
+        settings = make_settings(
+            tmp_path,
+            notices=FAST,
+            mail={"host": "127.0.0.1", "port": smtp_port, "security": "none"},
+        )
+        async with running_server(settings) as server:
+            archive = server.archive
+            case = await archive.cases.create(
+                application_no="V1",
+                applicant_name="陈申请",
+                item_code="X",
+                item_name="食品经营许可",
+            )
+            deadline = clock.iso(clock.now() + timedelta(days=3))
+            applicant = GroupMember("applicant", "陈申请", email="chen@shop.test")
+            inspection = await archive.inspections.schedule(
+                case.id,
+                deadline,
+                None,
+                [GroupMember("host", "张"), applicant],
+                actor="t",
+                method="video",
+            )
+            await archive.uploads.create(
+                "u1",
+                inspection.id,
+                10,
+                filename="site.mp4",
+                filetype="video/mp4",
+                address="",
+                agent="",
+                expires_at=clock.iso(clock.now() + timedelta(days=1)),
+            )
+            await archive.uploads.complete("u1")
+            stored = StoredFile("upload", "KY/v/site.mp4", "b" * 64, 10, 30.0, 900)
+            await archive.uploads.checked("u1", files=[stored], facts={}, failures=[])
+            await archive.uploads.ask_again(inspection.id, "门头未拍到", actor="staff:zhang")
+
+            async def told() -> bool:
+                return any(m["Subject"] == "请重新拍摄现场视频" for m in mailbox.messages)
+
+            await wait(told, what="the e-mail asking for another video")
+            [message] = [m for m in mailbox.messages if m["Subject"] == "请重新拍摄现场视频"]
+            status_url = await server.app[STATUS_LINKS].url(case, server.base_url)
+            assert message["To"] == "chen@shop.test" and status_url in message.get_content()
+            assert clock.shanghai(deadline, "%m月%d日") in message.get_content()
     finally:
         smtp.stop()

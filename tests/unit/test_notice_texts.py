@@ -18,6 +18,8 @@ AT = "2026-12-01T02:30:00+00:00"  # 10:30 in Beijing
 ALL = {
     "invitation": texts.invitation("陈申请", "食品经营许可", AT, URL),
     "video_request": texts.video_request("陈申请", "食品经营许可", AT, URL),
+    "video_again": texts.video_again("食品经营许可", AT, URL),
+    "video_again_late": texts.video_again("食品经营许可", None, URL),
     "rescheduled": texts.rescheduled("食品经营许可", AT, URL),
     "cancelled": texts.cancelled("食品经营许可", AT),
     "reminder": texts.reminder("食品经营许可", AT, URL),
