@@ -34,17 +34,17 @@ def setup_logging() -> None:
 async def verify_log(settings: config.Settings) -> int:
     from .archive import ArchiveStore
 
-    path = settings.data_dir / "kanyan.sqlite3"
-    if not path.exists():
-        _say(f"no archive database at {path}; nothing to verify")
+    location = settings.archive_location
+    if isinstance(location, Path) and not location.exists():
+        _say(f"no archive database at {location}; nothing to verify")
         return 1
-    store = await ArchiveStore.open(path)
+    store = await ArchiveStore.open(location)
     try:
         count, broken, why = await store.verify_events()
     finally:
         await store.close()
     if broken is None:
-        _say(f"ok: {count} events, hash chain intact ({path})")
+        _say(f"ok: {count} events, hash chain intact ({settings.archive_label})")
         return 0
     _say(f"broken: event {broken}: {why}; the {count} events before it verify")
     return 1
@@ -53,7 +53,7 @@ async def verify_log(settings: config.Settings) -> int:
 async def verify_files(settings: config.Settings) -> int:
     from .archive import ArchiveStore
 
-    store = await ArchiveStore.open(settings.data_dir / "kanyan.sqlite3")
+    store = await ArchiveStore.open(settings.archive_location)
     try:
         check = await store.integrity.check(settings.recordings_dir, actor="cli")
     finally:
@@ -70,7 +70,7 @@ async def verify_files(settings: config.Settings) -> int:
 async def export(settings: config.Settings, case_no: str, out: Path) -> int:
     from .archive import ArchiveStore, package
 
-    store = await ArchiveStore.open(settings.data_dir / "kanyan.sqlite3")
+    store = await ArchiveStore.open(settings.archive_location)
     try:
         found = await store.cases.search(query=case_no, limit=50)
         case = next((c for c in found[0] if c.case_no == case_no), None)
@@ -138,9 +138,9 @@ async def _catalog_item(settings: config.Settings, code: str):  # type: ignore[n
     from .errors import NotFound
     from .services import catalog_path
 
-    path = settings.data_dir / "kanyan.sqlite3"
-    if path.exists():
-        store = await ArchiveStore.open(path)
+    location = settings.archive_location
+    if not isinstance(location, Path) or location.exists():
+        store = await ArchiveStore.open(location)
         try:
             return (await Catalog(store).current(code)).item
         except NotFound:

@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
+from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
@@ -181,6 +182,11 @@ class SmsSettings:
 
 @dataclass
 class ArchiveSettings:
+    url: str = setting(
+        "",
+        "The archive database. Empty: SQLite, kanyan.sqlite3 in the data folder. For several "
+        "nodes: postgresql://user:password@host:5432/kanyan (docs/deploy.md).",
+    )
     verify_files_hours: int = setting(
         24,
         "Re-hash every archived file this often (hours); the dashboard shows the last result. "
@@ -281,6 +287,21 @@ class Settings:
         return self.base_dir / self.server.data_dir
 
     @property
+    def archive_location(self) -> Path | str:
+        """Where the archive is: the PostgreSQL URL, or the SQLite file in the data folder."""
+        return self.archive.url or self.data_dir / "kanyan.sqlite3"
+
+    @property
+    def archive_label(self) -> str:
+        """The archive's location as messages may show it: never a password."""
+        location = self.archive_location
+        if isinstance(location, Path):
+            return str(location)
+        parts = urlsplit(location)
+        host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+        return f"{parts.scheme}://{host}{parts.path}"
+
+    @property
     def recordings_dir(self) -> Path:
         return self.base_dir / self.server.recordings_dir
 
@@ -350,6 +371,10 @@ def validate(settings: Settings, source: str) -> None:
         raise ConfigError(f"{source}: media.forwarding must be 'encoded' or 'reencode'")
     if bool(settings.tls.cert) != bool(settings.tls.key):
         raise ConfigError(f"{source}: tls.cert and tls.key must be set together")
+    if settings.archive.url and not settings.archive.url.startswith(
+        ("postgresql://", "postgres://")
+    ):
+        raise ConfigError(f"{source}: archive.url must be a postgresql:// URL (or empty: SQLite)")
     if settings.ice.turn_urls and not settings.ice.turn_secret:
         raise ConfigError(f"{source}: ice.turn_urls needs ice.turn_secret")
     if not 0 <= settings.server.port <= 65535:

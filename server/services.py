@@ -146,7 +146,7 @@ def catalog_path(settings: Settings) -> Path:
 async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    archive = await ArchiveStore.open(settings.data_dir / "kanyan.sqlite3")
+    archive = await ArchiveStore.open(settings.archive_location)
     secret = load_or_create_secret(settings.security.link_secret, settings.data_dir / "link-secret")
     app[ARCHIVE] = archive
     app[LINK_SECRET] = secret

@@ -9,7 +9,7 @@ from .cases import CaseStore
 from .catalog import CatalogStore
 from .checklists import ChecklistStore
 from .conclusions import ConclusionStore
-from .db import Database
+from .db import Database, open_database
 from .eligibility import EligibilityStore
 from .events import EventLog
 from .evidence import EvidenceStore
@@ -26,7 +26,8 @@ from .uploads import UploadStore
 
 
 class ArchiveStore:
-    """Open with `await ArchiveStore.open(path)`; close when done.
+    """Open with `await ArchiveStore.open(location)` — the SQLite file's path or a PostgreSQL
+    URL (`settings.archive_location`); close when done.
 
     Reads go to the aggregate that owns them (`archive.cases.get(…)`); every write runs in one
     transaction together with the events that record it.
@@ -53,8 +54,8 @@ class ArchiveStore:
         self.findings = FindingStore(db)
 
     @classmethod
-    async def open(cls, path: Path) -> ArchiveStore:
-        db = await Database.open(path)
+    async def open(cls, location: Path | str) -> ArchiveStore:
+        db = await open_database(location)
         try:
             await migrate(db)
         except BaseException:

@@ -37,10 +37,10 @@ STILL_ALLOWED = {
 
 
 @pytest.fixture
-async def archive(tmp_path):
+async def archive(archive_location):
     from server.archive import ArchiveStore
 
-    store = await ArchiveStore.open(tmp_path / "kanyan.sqlite3")
+    store = await ArchiveStore.open(archive_location)
     yield store
     await store.close()
 
