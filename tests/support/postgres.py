@@ -105,6 +105,24 @@ class Postgres:
             await connection.close()
         return self.url(name)
 
+    def create_database_sync(self) -> str:
+        """The same, from code that is not in a coroutine."""
+        name = f"kanyan_{os.getpid()}_{next(_counter)}"
+        done = self._run(
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-c",
+            f'CREATE DATABASE "{name}"',
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"CREATE DATABASE failed: {done.stderr}")
+        return self.url(name)
+
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
         deadline = time.monotonic() + 10
