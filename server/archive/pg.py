@@ -27,7 +27,7 @@ from .db import Database, Listener, Row, Tx
 WRITE_LOCK = 0x4B59_4152  # "KYAR"
 
 _TRIGGER = re.compile(
-    r"CREATE TRIGGER (\w+) BEFORE (UPDATE|DELETE|INSERT) ON (\w+)\s+"
+    r"CREATE TRIGGER (\w+) (BEFORE|AFTER) (UPDATE|DELETE|INSERT) ON (\w+)\s+"
     r"BEGIN SELECT RAISE\(ABORT, '([^']*)'\); END",
     re.S,
 )
@@ -54,11 +54,11 @@ def schema(statement: str) -> list[str]:
     """A migration's statement (written for SQLite) as PostgreSQL statements."""
     trigger = _TRIGGER.fullmatch(statement.strip())
     if trigger:
-        name, when, table, message = trigger.groups()
+        name, timing, when, table, message = trigger.groups()
         return [
             f"""CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $body$
                 BEGIN RAISE EXCEPTION '{message}'; END $body$""",
-            f"CREATE TRIGGER {name} BEFORE {when} ON {table} "
+            f"CREATE TRIGGER {name} {timing} {when} ON {table} "
             f"FOR EACH ROW EXECUTE FUNCTION {name}()",
         ]
     text = re.sub(

@@ -23,6 +23,7 @@ from server.archive import ArchiveStore, GroupMember, Stamp
 from server.archive.outbox import enqueue
 from server.archive.uploads import StoredFile
 from server.states import Verdict
+from tests.support.archive import inject_failure, remove_failure
 from tests.support.server import ROOT
 
 
@@ -422,20 +423,10 @@ async def test_every_writer_is_in_the_table(archive):
 async def test_a_failing_event_append_leaves_neither_change_nor_event(archive, name):
     data = await seed(archive)
     before = await snapshot(archive)
-    async with archive.db.transaction() as tx:
-        for statement in archive.db.schema(
-            "CREATE TRIGGER injected BEFORE INSERT ON events "
-            "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
-        ):
-            await tx.execute(statement)
+    await inject_failure(archive, "events")
     with pytest.raises((sqlite3.IntegrityError, asyncpg.RaiseError), match="injected failure"):
         await WRITERS[name](archive, data)
-    async with archive.db.transaction() as tx:
-        if archive.db.backend == "sqlite":
-            await tx.execute("DROP TRIGGER injected")
-        else:
-            await tx.execute("DROP TRIGGER injected ON events")
-            await tx.execute("DROP FUNCTION injected()")
+    await remove_failure(archive, "events")
     assert await snapshot(archive) == before
     # The next write works, with its event, and the chain holds.
     events = await archive.events.count()
