@@ -211,3 +211,15 @@ def _merge_staff_strings() -> None:
 
 
 _merge_staff_strings()
+
+
+def _merge_video_strings() -> None:
+    from .video_strings import VIDEO_STRINGS
+
+    clash = set(STRINGS) & set(VIDEO_STRINGS)
+    assert not clash, f"string keys defined twice: {clash}"
+    assert all(key.startswith("video_") for key in VIDEO_STRINGS)
+    STRINGS.update(VIDEO_STRINGS)
+
+
+_merge_video_strings()
