@@ -9,7 +9,19 @@ from aiohttp import web
 from . import staff
 from .middleware import error_pages, security_headers
 from .render import setup_templates
-from .views import admin, api, cases, login, notices, outcome, room, schedule, status, uploads
+from .views import (
+    admin,
+    api,
+    cases,
+    login,
+    notices,
+    outcome,
+    review,
+    room,
+    schedule,
+    status,
+    uploads,
+)
 
 STATIC = Path(__file__).parent / "static"
 CASE = r"{case:\d+}"
@@ -56,6 +68,15 @@ def setup(app: web.Application) -> None:
     r.add_post(r"/findings/{finding:\d+}/review", notices.review_finding)
     r.add_post(f"/cases/{CASE}/close", cases.close_case)
     r.add_post(f"/inspections/{INSPECTION}/record", cases.regenerate_record)
+    r.add_get(f"/inspections/{INSPECTION}/video", review.video_file)
+    r.add_get(f"/inspections/{INSPECTION}/video/{{kind:poster|strip}}.jpg", review.video_picture)
+    r.add_get(f"/inspections/{INSPECTION}/review", review.review_state)
+    r.add_post(f"/inspections/{INSPECTION}/review/current", review.set_current)
+    r.add_post(f"/inspections/{INSPECTION}/review/marks", review.mark)
+    r.add_post(f"/inspections/{INSPECTION}/review/notes", review.note)
+    r.add_post(f"/inspections/{INSPECTION}/review/screenshots", review.screenshot)
+    r.add_post(f"/inspections/{INSPECTION}/review/conclusion", review.conclude)
+    r.add_post(f"/inspections/{INSPECTION}/review/ask-again", review.ask_again)
     r.add_get(r"/screenshots/{screenshot:\d+}.jpg", outcome.screenshot_file)
     r.add_get(r"/records/{record:\d+}.pdf", outcome.record_pdf)
     r.add_get(r"/records/{record:\d+}.html", outcome.record_html)

@@ -15,9 +15,12 @@ from PIL import Image
 
 from server import clock
 from server.archive import GroupMember
+from server.archive.uploads import StoredFile
+from server.cases.checklist import catalog_points
 from server.services import CASES, LINKS, STATUS_LINKS
 from server.staff.api_keys import ApiKeys
 from tests.support.staff import INTAKE_FORM, StaffBrowser, make_account
+from tests.support.videos import make_video
 
 ROLES = ("admin", "inspector", "clerk", "archivist")
 CALLERS = ("anonymous", *ROLES, "one_time", "api_key")
@@ -47,7 +50,7 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
     valid CSRF token): an allowed caller gets the form's own 400, so nothing is changed by
     accident, except where the action needs no input."""
     c, i, x, v = ids["case"], ids["inspection"], ids["exclusion"], ids["invitee"]
-    room, status = ids["room"], ids["status"]
+    room, status, rv = ids["room"], ids["status"], ids["reviewing"]
     return [
         ("GET", "/", "/", None, everyone(302)),
         ("GET", "/healthz", "/healthz", None, everyone(200)),
@@ -159,6 +162,50 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
             f"/records/{ids['record']}.html",
             None,
             staff(200, *CASE_ROLES),
+        ),
+        # The review of a self-recorded video: watched by every role that sees cases; marked
+        # by inspectors and the group's members by account (the clerk holds a seat); concluded
+        # by inspectors. Posted empty, an allowed caller gets the JSON endpoint's 400.
+        (
+            "GET",
+            "/inspections/{inspection}/video",
+            f"/inspections/{rv}/video",
+            None,
+            staff(200, *CASE_ROLES),
+        ),
+        (
+            "GET",
+            "/inspections/{inspection}/video/{kind}.jpg",
+            f"/inspections/{rv}/video/strip.jpg",
+            None,
+            staff(200, *CASE_ROLES),
+        ),
+        (
+            "GET",
+            "/inspections/{inspection}/review",
+            f"/inspections/{rv}/review",
+            None,
+            staff(200, *CASE_ROLES),
+        ),
+        *(
+            (
+                "POST",
+                f"/inspections/{{inspection}}/review/{action}",
+                f"/inspections/{rv}/review/{action}",
+                {},
+                staff(400, "inspector", "clerk"),
+            )
+            for action in ("current", "marks", "notes", "screenshots")
+        ),
+        *(
+            (
+                "POST",
+                f"/inspections/{{inspection}}/review/{action}",
+                f"/inspections/{rv}/review/{action}",
+                {},
+                staff(400, "inspector"),
+            )
+            for action in ("conclusion", "ask-again")
         ),
         ("GET", "/s/{token}", f"/s/{status}", None, everyone(200)),
         # The status link, not a session, is the key: the same for every caller.
@@ -301,8 +348,9 @@ async def setup_world(server) -> dict[str, str]:
     archive = server.archive
     cases = server.app[CASES]
     inspector = await make_account(archive, "inspector", "inspector")
-    for role in ("admin", "clerk", "archivist"):
-        await make_account(archive, role, role)
+    staff_accounts = {
+        role: await make_account(archive, role, role) for role in ROLES[:1] + ROLES[2:]
+    }
     await make_account(archive, "one_time", "inspector", changed=False)
     spare = await make_account(archive, "spare", "clerk")
     spare_key, _ = await ApiKeys(archive).create("spare", actor="test")
@@ -361,7 +409,9 @@ async def setup_world(server) -> dict[str, str]:
         pdf_bytes=13,
         actor="test",
     )
+    reviewing = await video_under_review(server, application, staff_accounts["clerk"])
     return {
+        "reviewing": str(reviewing),
         "record": str(record.id),
         "screenshot": str(shot.id),
         "observer_room": server.app[LINKS].token(observer, inspection),
@@ -377,6 +427,59 @@ async def setup_world(server) -> dict[str, str]:
         "spare_key": str(spare_key.id),
         "application": {**application, "application_no": "SQ-API"},
     }
+
+
+async def video_under_review(server, application: dict, clerk) -> int:
+    """A self-recorded inspection whose video passed its checks, with the clerk account in its
+    group: the id of the inspection."""
+    archive = server.archive
+    case, _ = await server.app[CASES].intake(
+        {**application, "application_no": "SQ-V"}, actor="test"
+    )
+    [version, *_] = await archive.catalog.versions(case.item_code)
+    inspection = await archive.inspections.schedule(
+        case.id,
+        clock.now_iso(),
+        version.id,
+        [
+            GroupMember("host", "刘主持"),
+            GroupMember("clerk", clerk.display_name, user_id=clerk.id),
+            GroupMember("applicant", case.applicant_name),
+        ],
+        actor="test",
+        checklist=catalog_points(version.data["checklist"]),
+        method="video",
+    )
+    folder = server.settings.recordings_dir / "perm-video"
+    folder.mkdir(parents=True, exist_ok=True)
+    make_video(folder / "site.mp4", seconds=1, size=(160, 120))
+    Image.new("RGB", (32, 24)).save(folder / "poster.jpg")
+    Image.new("RGB", (320, 24)).save(folder / "strip.jpg")
+    upload = await archive.uploads.create(
+        "perm-upload",
+        inspection.id,
+        (folder / "site.mp4").stat().st_size,
+        filename="site.mp4",
+        filetype="video/mp4",
+        address="127.0.0.1",
+        agent="test",
+        expires_at=clock.iso(clock.now() + timedelta(days=1)),
+    )
+    await archive.uploads.complete(upload.id)
+    await archive.uploads.checked(
+        upload.id,
+        files=[
+            StoredFile(kind, f"perm-video/{name}", "0" * 64, (folder / name).stat().st_size)
+            for kind, name in (
+                ("upload", "site.mp4"),
+                ("poster", "poster.jpg"),
+                ("strip", "strip.jpg"),
+            )
+        ],
+        facts={"duration_s": 1.0, "width": 160, "height": 120},
+        failures=[],
+    )
+    return inspection.id
 
 
 def served_routes(app) -> set[tuple[str, str]]:
