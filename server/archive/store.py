@@ -18,6 +18,7 @@ from .integrity import IntegrityStore
 from .migrations import migrate, schema_version
 from .records import RecordStore
 from .retention import RetentionStore
+from .search import ArchiveSearch
 from .staff import StaffStore
 from .statistics import StatisticsStore
 from .uploads import UploadStore
@@ -47,6 +48,7 @@ class ArchiveStore:
         self.statistics = StatisticsStore(db)
         self.retention = RetentionStore(db)
         self.uploads = UploadStore(db)
+        self.search = ArchiveSearch(db)
 
     @classmethod
     async def open(cls, path: Path) -> ArchiveStore:

@@ -118,3 +118,16 @@ def test_a_self_recorded_video_uses_the_instants_reviewers_chose():
         (42.0, "mark"),
     ]
     assert timeline["markers"][0]["screenshot"] == 3
+
+
+def test_a_playable_copy_shares_the_uploads_clock():
+    # Reviewers' instants name the upload as received; the browser plays its playable copy.
+    playable = recording(9, 0, "2026-11-27T02:00:00.000Z", 42.0, kind="playable")
+    events = [
+        event(1, "2026-11-28T02:00:00.000Z", "screenshot.taken", recording=8, offset_s=3.0),
+        event(2, "2026-11-28T02:00:01.000Z", "checklist.marked", recording=7, offset_s=4.0),
+    ]
+    assert video_timeline(playable, events, {})["markers"] == []
+    timeline = video_timeline(playable, events, {}, original=8)
+    assert [(m["event_id"], m["at"]) for m in timeline["markers"]] == [(1, 3.0)]
+    assert timeline["segments"][0]["recording_id"] == 9
