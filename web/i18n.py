@@ -211,3 +211,14 @@ def _merge_staff_strings() -> None:
 
 
 _merge_staff_strings()
+
+
+def _merge_archive_strings() -> None:
+    from .archive_strings import ARCHIVE_STRINGS
+
+    clash = set(STRINGS) & set(ARCHIVE_STRINGS)
+    assert not clash, f"string keys defined twice: {clash}"
+    STRINGS.update(ARCHIVE_STRINGS)
+
+
+_merge_archive_strings()

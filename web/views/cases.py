@@ -24,6 +24,7 @@ from server.states import ACTIVE_INSPECTION, CaseState, InspectionState, case_ma
 from ..pages import form_text, helpers, int_param, page, public_base, qr_svg
 from ..staff import Handler, actor_of, current, staff_page
 from .outcome import case_outcome, inspection_outcome
+from .packages import dashboard_context
 
 PAGE_SIZE = 50
 
@@ -58,6 +59,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         context["waiting_count"] = waiting_count
         context["requests"] = await archive.conclusions.open_requests()
         context["to_close"] = await archive.conclusions.awaiting_section()
+    context.update(await dashboard_context(request))  # the archive's: the last verify-files
     return page(request, "staff/dashboard.html", context)
 
 
