@@ -12,13 +12,17 @@ from .render import setup_templates
 from .views import (
     admin,
     api,
+    archive,
     cases,
+    downloads,
     login,
     notices,
     outcome,
+    packages,
     review,
     room,
     schedule,
+    statistics,
     status,
     uploads,
 )
@@ -26,6 +30,7 @@ from .views import (
 STATIC = Path(__file__).parent / "static"
 CASE = r"{case:\d+}"
 INSPECTION = r"{inspection:\d+}"
+RECORDING = r"{recording:\d+}"
 
 
 def setup(app: web.Application) -> None:
@@ -80,6 +85,22 @@ def setup(app: web.Application) -> None:
     r.add_get(r"/screenshots/{screenshot:\d+}.jpg", outcome.screenshot_file)
     r.add_get(r"/records/{record:\d+}.pdf", outcome.record_pdf)
     r.add_get(r"/records/{record:\d+}.html", outcome.record_html)
+    r.add_get(f"/inspections/{INSPECTION}/recordings/{RECORDING}", downloads.recording_file)
+    r.add_get(
+        f"/inspections/{INSPECTION}/recordings/{RECORDING}/original", downloads.recording_original
+    )
+
+    r.add_get("/archive", archive.search)
+    r.add_get(f"/archive/cases/{CASE}", archive.case_page)
+    r.add_post(f"/archive/cases/{CASE}/annotations", archive.annotate)
+    r.add_post(f"/archive/cases/{CASE}/delete-files", archive.delete_files)
+    r.add_get(f"/archive/cases/{CASE}/package", packages.export)
+    r.add_get(f"/archive/inspections/{INSPECTION}", archive.inspection_page)
+    r.add_get("/archive/verify", packages.verify_page)
+    r.add_post("/archive/verify", packages.verify_upload)
+    r.add_post("/archive/verify-files", packages.start_file_check)
+    r.add_get("/statistics", statistics.statistics_page)
+    r.add_get("/statistics.csv", statistics.statistics_csv)
     r.add_get("/s/{token}", status.status_page)
     r.add_post("/s/{token}/confirm", status.confirm)
     r.add_post("/s/{token}/reinspection", status.request_reinspection)

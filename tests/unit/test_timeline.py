@@ -133,4 +133,17 @@ def test_stamps_on_the_original_sit_on_its_playable_copy():
     assert [(m["at"], m["kind"], m["label"]) for m in timeline["markers"]] == [
         (3.0, "current", "核实第 2 项"),
     ]
+
+
+def test_a_playable_copy_shares_the_uploads_clock():
+    # Reviewers' instants name the upload as received; the browser plays its playable copy.
+    playable = recording(9, 0, "2026-11-27T02:00:00.000Z", 42.0, kind="playable")
+    events = [
+        event(1, "2026-11-28T02:00:00.000Z", "screenshot.taken", recording=8, offset_s=3.0),
+        event(2, "2026-11-28T02:00:01.000Z", "checklist.marked", recording=7, offset_s=4.0),
+    ]
+    assert video_timeline(playable, events, {})["markers"] == []
+    upload = recording(8, 0, "2026-11-27T02:00:00.000Z", 42.0, kind="upload")
+    timeline = video_timeline(playable, events, {}, original=upload)
+    assert [(m["event_id"], m["at"]) for m in timeline["markers"]] == [(1, 3.0)]
     assert timeline["segments"][0]["recording_id"] == 9

@@ -25,6 +25,7 @@ from ..pages import form_text, helpers, int_param, page, public_base, qr_svg
 from ..staff import CSRF_KEY, Handler, actor_of, current, staff_page
 from .notice_panel import case_notices
 from .outcome import case_outcome, inspection_outcome
+from .packages import dashboard_context
 from .review import review_config, video_section
 
 PAGE_SIZE = 50
@@ -65,6 +66,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     if may(account, StaffAction.MANAGE_WEBHOOKS):
         depth = await request.app[ARCHIVE].outbox.depth()
         context["backlog"] = {s: depth.get(s, 0) for s in ("pending", "retrying", "failed")}
+    context.update(await dashboard_context(request))  # the archive's: the last verify-files
     return page(request, "staff/dashboard.html", context)
 
 
