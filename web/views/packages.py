@@ -14,7 +14,6 @@ import contextlib
 import logging
 import os
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,11 +32,9 @@ from server.staff.roles import StaffAction, may
 from ..middleware import wants_json
 from ..pages import int_param, page, see_other
 from ..staff import actor_of, current, staff_page
+from ..streaming import stream_package
 
 log = logging.getLogger(__name__)
-
-QUEUE_DEPTH = 8  # chunks of about CHUNK bytes between the ZIP writer and the browser
-CHUNK = 256 * 1024
 
 
 def expected_size(planned: package.Plan, root: Path) -> int:
@@ -51,56 +48,6 @@ def expected_size(planned: package.Plan, root: Path) -> int:
         with contextlib.suppress(OSError, ValueError):
             total += resolve_inside(root, packed.source).stat().st_size
     return total
-
-
-class Aborted(Exception):
-    """The browser went away: the writer stops."""
-
-
-class ZipStream:
-    """The file the ZIP writer (a worker thread) writes to; its bytes come out of `queue` on
-    the event loop. Not seekable, so zipfile writes data descriptors instead of seeking back."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_DEPTH)
-        self.stopped = threading.Event()
-        self._buffer = bytearray()
-
-    # -- the writer's side (worker thread) ----------------------------------------------------
-
-    def write(self, data: bytes) -> int:
-        self._buffer += data
-        if len(self._buffer) >= CHUNK:
-            self._push(bytes(self._buffer))
-            self._buffer.clear()
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-    def _push(self, item: bytes | None) -> None:
-        if self.stopped.is_set():
-            raise Aborted
-        asyncio.run_coroutine_threadsafe(self.queue.put(item), self.loop).result()
-
-    def run(self, planned: package.Plan, root: Path) -> dict[str, Any]:
-        try:
-            manifest = package.write(planned, root, self)  # type: ignore[arg-type]
-            if self._buffer:
-                self._push(bytes(self._buffer))
-            return manifest
-        finally:
-            with contextlib.suppress(Aborted):
-                self._push(None)
-
-    # -- the loop's side ----------------------------------------------------------------------
-
-    def abort(self) -> None:
-        """Stop the writer: its next write raises, and a write waiting for room gets it."""
-        self.stopped.set()
-        while not self.queue.empty():
-            self.queue.get_nowait()
 
 
 def attachment(case_no: str, stem_en: str, stem_zh: str, ext: str) -> str:
@@ -127,38 +74,21 @@ async def export(request: web.Request) -> web.StreamResponse:
             "X-Content-Type-Options": "nosniff",
         }
     )
-    await response.prepare(request)
-    loop = asyncio.get_running_loop()
-    stream = ZipStream(loop)
-    job = loop.run_in_executor(None, stream.run, planned, request.app[SETTINGS].recordings_dir)
-    sent = 0
-    manifest: dict[str, Any] = {}
-    complete = False
-    try:
-        while (chunk := await stream.queue.get()) is not None:
-            await response.write(chunk)
-            sent += len(chunk)
-        manifest = await job
-        complete = True
-    except ConnectionError:
-        pass  # the browser went away: nothing to answer, the log says how far it got
-    finally:
-        if not complete:  # the browser left, or the writer failed: stop it either way
-            stream.abort()
-            with contextlib.suppress(Exception):
-                await job
-        await archive.events.append(
-            "case.exported",
-            actor=actor,
-            case_id=case.id,
-            data={
-                "files": len(planned.files),
-                "bytes": sent,
-                "complete": complete,
-                "problems": manifest.get("problems", []),
-                "via": "web",
-            },
-        )
+    sent, complete, manifest = await stream_package(
+        request, response, planned, request.app[SETTINGS].recordings_dir
+    )
+    await archive.events.append(
+        "case.exported",
+        actor=actor,
+        case_id=case.id,
+        data={
+            "files": len(planned.files),
+            "bytes": sent,
+            "complete": complete,
+            "problems": manifest.get("problems", []),
+            "via": "web",
+        },
+    )
     if complete:
         await response.write_eof()
     return response
