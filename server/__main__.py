@@ -52,10 +52,12 @@ async def verify_log(settings: config.Settings) -> int:
 
 async def verify_files(settings: config.Settings) -> int:
     from .archive import ArchiveStore
+    from .storage import EvidenceFiles
 
     store = await ArchiveStore.open(settings.archive_location)
     try:
-        check = await store.integrity.check(settings.recordings_dir, actor="cli")
+        files = EvidenceFiles.from_settings(settings.recordings_dir, settings.storage)
+        check = await store.integrity.check(files.check_sync, actor="cli")
     finally:
         await store.close()
     for problem in check.problems:
@@ -69,6 +71,7 @@ async def verify_files(settings: config.Settings) -> int:
 
 async def export(settings: config.Settings, case_no: str, out: Path) -> int:
     from .archive import ArchiveStore, package
+    from .storage import EvidenceFiles
 
     store = await ArchiveStore.open(settings.archive_location)
     try:
@@ -80,7 +83,10 @@ async def export(settings: config.Settings, case_no: str, out: Path) -> int:
         plan = await package.plan(store, case.id, actor="cli")
         _say(f"exporting {case_no}: {len(plan.files)} files, {plan.total_bytes / 1e6:.1f} MB")
         manifest, size = await asyncio.to_thread(
-            package.write_file, plan, settings.recordings_dir, out
+            package.write_file,
+            plan,
+            EvidenceFiles.from_settings(settings.recordings_dir, settings.storage).open_sync,
+            out,
         )
         await store.events.append(
             "case.exported",

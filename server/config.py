@@ -200,6 +200,29 @@ class ArchiveSettings:
 
 
 @dataclass
+class StorageSettings:
+    kind: str = setting(
+        "local",
+        "Where archived files are kept: local (the recordings folder) or s3 (an S3-compatible "
+        "object store; files are written locally first and offloaded once their stored copy "
+        "verifies).",
+    )
+    endpoint: str = setting("", "The object store's URL, e.g. https://s3.example.gov.cn.")
+    bucket: str = setting("kanyan-evidence", "The bucket (created on first use if missing).")
+    region: str = setting("", "The region, if the store asks for one.")
+    access_key: str = setting("", "The access key.")
+    secret_key: str = setting("", "The secret key.")
+    prefix: str = setting("", "A key prefix inside the bucket, e.g. the bureau's code.")
+    timeout_s: int = setting(30, "How long the store has to answer one request.")
+    offload_interval_s: int = setting(
+        60, "How often archived files waiting in the recordings folder are offloaded."
+    )
+    keep_local: bool = setting(
+        False, "Keep the local copy of a file after its stored copy verified."
+    )
+
+
+@dataclass
 class RecordingSettings:
     preset: str = setting(
         "ultrafast",
@@ -283,6 +306,7 @@ class Settings:
     notices: NoticeSettings = field(default_factory=NoticeSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
     # Where relative paths are resolved from: the directory `make run` starts in.
     base_dir: Path = field(default_factory=Path.cwd, metadata={"internal": True})
@@ -400,6 +424,11 @@ def validate(settings: Settings, source: str) -> None:
         if ":" not in header:
             raise ConfigError(f"{source}: sms.headers: {header!r} is not 'Name: value'")
     uploads = settings.uploads
+    storage = settings.storage
+    if storage.kind not in ("local", "s3"):
+        raise ConfigError(f"{source}: storage.kind must be local or s3")
+    if storage.kind == "s3" and not (storage.bucket and storage.endpoint):
+        raise ConfigError(f"{source}: storage.kind = s3 needs storage.endpoint and bucket")
     if not 1024**2 <= uploads.max_bytes <= uploads.quota_bytes:
         raise ConfigError(f"{source}: uploads.max_bytes must be 1 MiB–uploads.quota_bytes")
     for key in ("max_attempts", "stale_hours", "submission_days"):

@@ -441,6 +441,19 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX outbox_invitee ON outbox (invitee_id)",
         ],
     ),
+    (
+        13,
+        "archived files whose copy in the object store verified",
+        [
+            """CREATE TABLE stored_objects (
+                path TEXT PRIMARY KEY,
+                sha256 TEXT NOT NULL,
+                size INTEGER NOT NULL,
+                key TEXT NOT NULL,
+                stored_at TEXT NOT NULL
+            )""",
+        ],
+    ),
 ]
 
 

@@ -23,6 +23,7 @@ from .retention import RetentionStore
 from .search import ArchiveSearch
 from .staff import StaffStore
 from .statistics import StatisticsStore
+from .stored import StoredStore
 from .uploads import UploadStore
 
 
@@ -54,6 +55,7 @@ class ArchiveStore:
         self.outbox = OutboxStore(db)
         self.findings = FindingStore(db)
         self.search = ArchiveSearch(db)
+        self.stored = StoredStore(db)
 
     @classmethod
     async def open(cls, location: Path | str) -> ArchiveStore:

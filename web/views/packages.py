@@ -23,11 +23,12 @@ from aiohttp import web
 
 from server import clock
 from server.archive import package
-from server.archive.files import resolve_inside, safe_component
+from server.archive.files import safe_component
 from server.archive.integrity import FileCheck
 from server.errors import BadRequest
-from server.services import ARCHIVE, SETTINGS
+from server.services import ARCHIVE, EVIDENCE, SETTINGS
 from server.staff.roles import StaffAction, may
+from server.storage import EvidenceFiles
 
 from ..middleware import wants_json
 from ..pages import int_param, page, see_other
@@ -37,16 +38,16 @@ from ..streaming import stream_package
 log = logging.getLogger(__name__)
 
 
-def expected_size(planned: package.Plan, root: Path) -> int:
+def expected_size(planned: package.Plan, files: EvidenceFiles) -> int:
     """About how many bytes the package holds (blocking): the archived sizes, and the files the
-    archive has no size for as they are on disk."""
+    archive has no size for as they are stored."""
     total = 0
     for packed in planned.files:
         if packed.size is not None:
             total += packed.size
             continue
         with contextlib.suppress(OSError, ValueError):
-            total += resolve_inside(root, packed.source).stat().st_size
+            total += files.size_sync(packed.source) or 0
     return total
 
 
@@ -75,7 +76,7 @@ async def export(request: web.Request) -> web.StreamResponse:
         }
     )
     sent, complete, manifest = await stream_package(
-        request, response, planned, request.app[SETTINGS].recordings_dir
+        request, response, planned, request.app[EVIDENCE].open_sync
     )
     await archive.events.append(
         "case.exported",
@@ -205,7 +206,7 @@ async def start_file_check(request: web.Request) -> web.StreamResponse:
     if run.running:
         return see_other("/dashboard?notice=files_check_running#file-checks")
     check = request.app[ARCHIVE].integrity.check(
-        request.app[SETTINGS].recordings_dir, actor=actor_of(request)
+        request.app[EVIDENCE].check_sync, actor=actor_of(request)
     )
     run.task = asyncio.create_task(check)
     run.task.add_done_callback(_report)

@@ -7,7 +7,7 @@ from aiohttp import web
 from server.errors import NotAuthorised, NotFound
 from server.live import signalling
 from server.live.room import PERMISSIONS, Action, Role, allowed
-from server.services import ARCHIVE, LIMITER, LINKS, ROOMS, SETTINGS
+from server.services import ARCHIVE, EVIDENCE, LIMITER, LINKS, ROOMS, SETTINGS
 
 from ..render import render
 
@@ -53,8 +53,12 @@ async def screenshot_image(request: web.Request) -> web.StreamResponse:
     if not allowed(Role(grant.invitee.role), Action.SCREENSHOT):
         raise NotAuthorised("您无权查看截图 / your role may not see screenshots")
     shot = await request.app[ARCHIVE].evidence.screenshot(int(request.match_info["screenshot"]))
-    root = request.app[SETTINGS].recordings_dir.resolve()
-    path = (root / shot.path).resolve()
-    if shot.inspection_id != inspection_id or not path.is_relative_to(root) or not path.is_file():
+    if shot.inspection_id != inspection_id:
+        raise NotFound("截图不存在 / no such screenshot")
+    try:
+        path = await request.app[EVIDENCE].fetch(shot.path)
+    except (FileNotFoundError, ValueError):
+        raise NotFound("截图不存在 / no such screenshot") from None
+    if not path.is_file():
         raise NotFound("截图不存在 / no such screenshot")
     return web.FileResponse(path, headers={"Content-Type": "image/jpeg"})
