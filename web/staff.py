@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from aiohttp import web
+from yarl import URL
 
 from server.archive import StaffAccount
 from server.errors import NotAuthorised, NotFound
@@ -118,11 +120,34 @@ def actor_of(request: web.Request) -> str:
     return f"staff:{account.username}" if account else "anonymous"
 
 
+HOME = "/dashboard"
+# Browsers drop tabs and newlines anywhere in a URL and read `\` as `/`: `/\t/evil.example`
+# becomes `//evil.example`, another site. A control character or a backslash, raw anywhere or
+# percent-encoded in the path, disqualifies a target outright rather than being cleaned away.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\\]")
+_ENCODED_CONTROL = re.compile(r"%(?:[01][0-9a-f]|7f|5c)", re.IGNORECASE)
+
+
 def safe_next(target: str | None) -> str:
-    """Only a path on this site: never an absolute or protocol-relative URL."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/dashboard"
-    return target
+    """Where to go after the login: a path on this site, re-encoded as plain ASCII; the
+    dashboard for anything else (absolute, protocol-relative, a scheme, hostile bytes)."""
+    if not target or len(target) > 2000 or _CONTROL.search(target):
+        return HOME
+    path = target.split("?", 1)[0].split("#", 1)[0]
+    if " " in path or _ENCODED_CONTROL.search(path):
+        return HOME
+    decoded = unquote(path)
+    if not decoded.startswith("/") or decoded.startswith("//") or _CONTROL.search(decoded):
+        return HOME
+    try:
+        url = URL(target)
+    except ValueError:
+        return HOME
+    if url.is_absolute() or url.scheme or not url.raw_path.startswith("/"):
+        return HOME
+    if url.raw_path.startswith("//") or unquote(url.raw_path).startswith("//"):
+        return HOME
+    return str(url)
 
 
 # -- login, logout, password ------------------------------------------------------------------

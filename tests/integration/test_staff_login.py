@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlencode, urljoin, urlsplit
+
 import pytest
 
 from server.services import ACCOUNTS
@@ -166,3 +169,77 @@ async def test_the_first_start_creates_one_admin(tmp_path):
         async with StaffBrowser(running.base_url) as tab:
             response = await tab.login("admin", password)
             assert response.headers["Location"] == "/account/password"
+
+
+HOSTILE_NEXT = [
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r\n/evil.example",
+    "\t//evil.example",
+    " //evil.example",
+    "//evil.example",
+    "///evil.example",
+    "/\\evil.example",
+    "/\\/evil.example",
+    "\\\\evil.example",
+    "/%09/evil.example",
+    "/%0a/evil.example",
+    "/%2F/evil.example",
+    "/%2f%2fevil.example",
+    "/%5Cevil.example",
+    "/%5C%5Cevil.example",
+    "%2F%2Fevil.example",
+    "https://evil.example/dashboard",
+    "HTTPS://evil.example",
+    "http:evil.example",
+    "javascript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "evil.example",
+    "\x00//evil.example",
+    "／／evil.example",
+]
+
+
+def lands_here(location: str, base: str) -> bool:
+    """Where a browser goes: it drops tabs and newlines and reads a backslash as a slash."""
+    cleaned = re.sub(r"[\t\n\r]", "", location).replace("\\", "/")
+    return urlsplit(urljoin(base + "/login", cleaned)).netloc == urlsplit(base).netloc
+
+
+async def test_the_login_never_sends_anyone_to_another_site(server):
+    await make_account(server.archive, "zhangsan", "inspector")
+    wrong = []
+    for target in HOSTILE_NEXT:
+        async with StaffBrowser(server.base_url) as tab:
+            page = await tab.get("/login?" + urlencode({"next": target}))
+            if 'name="next" value="/dashboard"' not in page.text:
+                wrong.append(f"{target!r}: the login form carries another target")
+            response = await tab.post(
+                "/login", {"username": "zhangsan", "password": PASSWORD, "next": target}
+            )
+            if response.headers.get("Location") != "/dashboard":
+                wrong.append(f"{target!r}: after the login to {response.headers.get('Location')!r}")
+            # Already logged in, the login page sends the browser on at once: only here too.
+            response = await tab.get("/login?" + urlencode({"next": target}))
+            if response.headers.get("Location") != "/dashboard":
+                wrong.append(f"{target!r}: logged in, to {response.headers.get('Location')!r}")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize(
+    ("target", "location"),
+    [
+        ("/cases/7", "/cases/7"),
+        ("/cases?state=intake&page=2", "/cases?state=intake&page=2"),
+        ("/cases?q=张三", "/cases?q=%E5%BC%A0%E4%B8%89"),
+    ],
+)
+async def test_the_login_returns_to_the_page_asked_for(server, target, location):
+    await make_account(server.archive, "zhangsan", "inspector")
+    async with StaffBrowser(server.base_url) as tab:
+        await tab.get("/login")
+        response = await tab.post(
+            "/login", {"username": "zhangsan", "password": PASSWORD, "next": target}
+        )
+        assert (response.status, response.headers["Location"]) == (303, location)
+        assert lands_here(response.headers["Location"], server.base_url)
