@@ -1,8 +1,8 @@
 """Staff accounts and their logins.
 
-A new account gets a one-time password that must be changed at first login. Failed logins are
-counted per account and per address, and past the limit a login is refused with the time to
-wait.
+A new account gets a one-time password that must be changed at first login. Login attempts are
+counted per account and per address before the password is checked, and past the limit a login
+is refused with the time to wait.
 """
 
 from __future__ import annotations
@@ -42,7 +42,13 @@ class TooManyAttempts(KanyanError):
 
 
 class LoginThrottle:
-    """Failed logins in a sliding window, per account name and per client address."""
+    """Login attempts in a sliding window, per account name and per client address.
+
+    An attempt is counted before its password is checked, and the check and the count happen
+    without yielding to the event loop: guesses sent at the same moment each take a place in
+    the window or are refused, so no more passwords are ever checked than the limit allows.
+    A successful login gives its place back and clears the account's counter.
+    """
 
     def __init__(
         self,
@@ -55,33 +61,55 @@ class LoginThrottle:
         self.per_address = per_address
         self.window_s = window_s
         self._clock = clock
-        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._attempts: dict[tuple[str, str], deque[float]] = {}
 
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
-        now = self._clock()
-        entries = self._failures.setdefault(key, deque())
+    def _keys(self, username: str, address: str) -> tuple[tuple[tuple[str, str], int], ...]:
+        return (
+            (("account", username.lower()), self.per_account),
+            (("address", address), self.per_address),
+        )
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        entries = self._attempts.setdefault(key, deque())
         while entries and entries[0] <= now - self.window_s:
             entries.popleft()
         return entries
 
-    def check(self, username: str, address: str) -> None:
-        """Raise TooManyAttempts when either counter is at its limit."""
-        for key, limit in (
-            (("account", username.lower()), self.per_account),
-            (("address", address), self.per_address),
-        ):
-            entries = self._recent(key)
+    def _refuse_at_limit(self, username: str, address: str, now: float) -> None:
+        for key, limit in self._keys(username, address):
+            entries = self._recent(key, now)
             if len(entries) >= limit:
-                wait = entries[len(entries) - limit] + self.window_s - self._clock()
+                wait = entries[len(entries) - limit] + self.window_s - now
                 raise TooManyAttempts(max(1, int(wait + 0.999)))
 
-    def failed(self, username: str, address: str) -> None:
+    def attempt(self, username: str, address: str) -> float:
+        """Count one login attempt, or raise TooManyAttempts when either counter is already at
+        its limit. Returns the attempt's mark, for `succeeded`."""
         now = self._clock()
-        self._recent(("account", username.lower())).append(now)
-        self._recent(("address", address)).append(now)
+        self._refuse_at_limit(username, address, now)
+        for key, _ in self._keys(username, address):
+            self._recent(key, now).append(now)
+        if len(self._attempts) > 10_000:
+            self._forget_idle(now)
+        return now
 
-    def succeeded(self, username: str) -> None:
-        self._failures.pop(("account", username.lower()), None)
+    def check(self, username: str, address: str) -> None:
+        """Raise TooManyAttempts when either counter is at its limit (after a failure: the
+        failure that reaches the limit already answers with the time to wait)."""
+        self._refuse_at_limit(username, address, self._clock())
+
+    def succeeded(self, username: str, address: str, mark: float) -> None:
+        """The password was right: the account starts afresh, the address gets its place back."""
+        self._attempts.pop(("account", username.lower()), None)
+        entries = self._attempts.get(("address", address))
+        if entries is not None and mark in entries:
+            entries.remove(mark)
+
+    def _forget_idle(self, now: float) -> None:
+        # Names guessed at random must not grow the table without end.
+        for key in list(self._attempts):
+            if not self._recent(key, now):
+                del self._attempts[key]
 
 
 @dataclass(frozen=True)
@@ -145,21 +173,20 @@ class Accounts:
 
     async def login(self, username: str, password: str, address: str) -> LoginResult:
         username = username.strip().lower()
-        self.throttle.check(username, address)
+        # Counted before the password is checked: see LoginThrottle.
+        mark = self.throttle.attempt(username, address)
         account = await self.archive.staff.find(username) if username else None
         ok = await self._verify(password, account.password_hash if account else ABSENT_HASH)
         if not ok or account is None or account.disabled_at is not None:
-            self.throttle.failed(username, address)
             await self.archive.events.append(
                 "staff.login_failed", actor=f"address:{address}", data={"username": username[:64]}
             )
-            # The failure that reaches the limit already answers with the time to wait.
             self.throttle.check(username, address)
             message = "用户名或密码不正确 / wrong user name or password"
             if account is not None and account.disabled_at is not None and ok:
                 message = "该账号已停用，请联系系统管理员 / this account is disabled"
             raise NotAuthenticated(message, code="bad_login")
-        self.throttle.succeeded(username)
+        self.throttle.succeeded(username, address, mark)
         await self.archive.events.append(
             "staff.login", actor=f"staff:{account.username}", data={"address": address}
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from urllib.parse import urlencode, urljoin, urlsplit
 
@@ -13,8 +14,9 @@ from tests.support.staff import PASSWORD, StaffBrowser, make_account
 
 
 @pytest.fixture
-def settings(tmp_path):
-    return make_settings(tmp_path, staff={"login_max_failures_per_address": 25})
+def settings(tmp_path, request):
+    staff = {"login_max_failures_per_address": 25, **getattr(request, "param", {})}
+    return make_settings(tmp_path, staff=staff)
 
 
 async def test_a_one_time_password_must_be_changed_first(server):
@@ -243,3 +245,51 @@ async def test_the_login_returns_to_the_page_asked_for(server, target, location)
         )
         assert (response.status, response.headers["Location"]) == (303, location)
         assert lands_here(response.headers["Location"], server.base_url)
+
+
+async def _guess_at_once(server, guesses: list[tuple[str, str]]) -> list[int]:
+    """Each (name, password) from its own browser, all sent at the same moment."""
+    tabs = [StaffBrowser(server.base_url) for _ in guesses]
+    try:
+        for tab in tabs:
+            await tab.get("/login")  # each holds its form token before the burst
+        responses = await asyncio.gather(
+            *(
+                tab.post("/login", {"username": name, "password": password})
+                for tab, (name, password) in zip(tabs, guesses, strict=True)
+            )
+        )
+    finally:
+        for tab in tabs:
+            await tab.close()
+    return [response.status for response in responses]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"login_max_failures": 3, "login_max_failures_per_address": 100}],
+    indirect=True,
+)
+async def test_concurrent_guesses_check_no_more_passwords_than_the_limit(server):
+    await make_account(server.archive, "zhangsan", "inspector")
+    statuses = await _guess_at_once(server, [("zhangsan", f"wrong-{n}") for n in range(25)])
+    assert set(statuses) <= {401, 429} and statuses.count(429) >= 22
+    # Exactly three passwords were looked at; every other guess was refused unread.
+    checked = await server.archive.events.find(types=["staff.login_failed"])
+    assert len(checked) == 3
+    async with StaffBrowser(server.base_url) as tab:
+        assert (await tab.login("zhangsan")).status == 429
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"login_max_failures": 100, "login_max_failures_per_address": 5}],
+    indirect=True,
+)
+async def test_concurrent_guesses_from_one_address_are_counted_across_accounts(server):
+    await make_account(server.archive, "zhangsan", "inspector")
+    statuses = await _guess_at_once(server, [(f"user{n}", "wrong") for n in range(25)])
+    assert set(statuses) <= {401, 429} and statuses.count(429) >= 20
+    assert len(await server.archive.events.find(types=["staff.login_failed"])) == 5
+    async with StaffBrowser(server.base_url) as tab:
+        assert (await tab.login("zhangsan")).status == 429
