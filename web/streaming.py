@@ -48,6 +48,11 @@ async def stream_package(
                 f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
             ),
             "Cache-Control": "no-store",
+            # Sent before the middleware could add its headers: a download runs nothing.
+            "Content-Security-Policy": (
+                "default-src 'none'; base-uri 'none'; frame-ancestors 'none'; sandbox"
+            ),
+            "X-Content-Type-Options": "nosniff",
             # Not the length (the ZIP is made as it goes); the files inside add up to this.
             "X-Kanyan-Content-Bytes": str(plan.total_bytes),
         }
