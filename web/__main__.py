@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import os
 import signal
 import sys
 from pathlib import Path
@@ -102,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", nargs="?", choices=["run"], help="serve (the default)")
     args = parser.parse_args(argv)
     setup_logging()
+    # Whatever this process and its children (the recorder, FFmpeg) create is private by
+    # default; the files Kanyan makes on purpose are created 0600 anyway.
+    os.umask(0o077)
     try:
         settings = config.load(Path(args.config) if args.config else None)
         asyncio.run(serve(settings))

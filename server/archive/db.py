@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiosqlite
 
+from .files import create_private_file
+
 if TYPE_CHECKING:
     from .events import Event
 
@@ -128,7 +130,8 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path) -> Database:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # 0600 before SQLite makes it 0644; its -wal and -shm files take the database's mode.
+        create_private_file(path)
         connections = []
         for _ in range(2):
             connection = await aiosqlite.connect(path, isolation_level=None)
