@@ -31,7 +31,7 @@ from .notices.delivery import Channel, Delivery, Mail, Sms, Webhooks
 from .notices.rules import Rules
 from .staff.accounts import Accounts, LoginThrottle
 from .staff.api_keys import ApiKeys
-from .staff.sessions import SessionSigner
+from .staff.sessions import Sessions, SessionSigner
 from .video.service import VideoService
 from .watermark import find_cjk_font
 
@@ -45,7 +45,8 @@ ROOMS = web.AppKey("rooms", RoomService)
 LIMITER = web.AppKey("limiter", ReconnectLimiter)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 API_KEYS = web.AppKey("api_keys", ApiKeys)
-SESSIONS = web.AppKey("sessions", SessionSigner)
+SESSIONS = web.AppKey("sessions", SessionSigner)  # signs session cookies and form tokens
+STAFF_SESSIONS = web.AppKey("staff_sessions", Sessions)  # the sessions the archive holds
 CATALOG = web.AppKey("catalog", Catalog)
 CATALOG_FILE = web.AppKey("catalog_file", list[CatalogItem])
 CASES = web.AppKey("cases", CaseService)
@@ -217,6 +218,7 @@ async def _cases_ctx(app: web.Application) -> AsyncIterator[None]:
         staff.session_secret, settings.data_dir / "session-secret"
     )
     app[SESSIONS] = SessionSigner(session_secret, staff.session_hours * 3600)
+    app[STAFF_SESSIONS] = Sessions(app[SESSIONS], archive)
     await app[CATALOG].sync_file(app[CATALOG_FILE], str(catalog_path(settings)))
     app[STATUS_LINKS] = StatusLinks(app[LINK_SECRET], archive)
     yield

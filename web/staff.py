@@ -14,8 +14,8 @@ from aiohttp import web
 from yarl import URL
 
 from server.archive import StaffAccount
-from server.errors import NotAuthorised, NotFound
-from server.services import ARCHIVE, SESSIONS
+from server.errors import NotAuthorised
+from server.services import SESSIONS, STAFF_SESSIONS
 from server.staff.roles import STAFF_ROLE_NAMES, StaffAction, StaffRole, may
 from server.staff.sessions import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE
 
@@ -41,16 +41,7 @@ def cookie_options(max_age: int | None = None) -> dict[str, Any]:
 
 
 async def _account_of(request: web.Request) -> StaffAccount | None:
-    claims = request.app[SESSIONS].parse(request.cookies.get(SESSION_COOKIE))
-    if claims is None:
-        return None
-    try:
-        account = await request.app[ARCHIVE].staff.get(claims.account_id)
-    except NotFound:
-        return None
-    if account.session_gen != claims.generation or account.disabled_at is not None:
-        return None
-    return account
+    return await request.app[STAFF_SESSIONS].account_of(request.cookies.get(SESSION_COOKIE))
 
 
 @web.middleware

@@ -187,9 +187,7 @@ class Accounts:
                 message = "该账号已停用，请联系系统管理员 / this account is disabled"
             raise NotAuthenticated(message, code="bad_login")
         self.throttle.succeeded(username, address, mark)
-        await self.archive.events.append(
-            "staff.login", actor=f"staff:{account.username}", data={"address": address}
-        )
+        # The login is recorded with the session it opens (Sessions.open).
         return LoginResult(account, account.must_change_password)
 
     async def change_password(

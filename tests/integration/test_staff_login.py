@@ -6,9 +6,11 @@ import asyncio
 import re
 from urllib.parse import urlencode, urljoin, urlsplit
 
+import aiohttp
 import pytest
 
 from server.services import ACCOUNTS
+from server.staff.sessions import SESSION_COOKIE
 from tests.support.server import make_settings, running_server
 from tests.support.staff import PASSWORD, StaffBrowser, make_account
 
@@ -293,3 +295,68 @@ async def test_concurrent_guesses_from_one_address_are_counted_across_accounts(s
     assert len(await server.archive.events.find(types=["staff.login_failed"])) == 5
     async with StaffBrowser(server.base_url) as tab:
         assert (await tab.login("zhangsan")).status == 429
+
+
+async def _with_cookie(server, cookie: str, path: str = "/dashboard") -> int:
+    """A request from another machine that copied the session cookie (nothing else)."""
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as session:
+        async with session.get(
+            server.base_url + path,
+            headers={"Cookie": f"{SESSION_COOKIE}={cookie}"},
+            allow_redirects=False,
+        ) as response:
+            return response.status
+
+
+def session_cookie(tab: StaffBrowser) -> str:
+    return next(c.value for c in tab.session.cookie_jar if c.key == SESSION_COOKIE)
+
+
+async def test_a_copied_session_cookie_stops_working_at_logout(server):
+    await make_account(server.archive, "zhangsan", "inspector")
+    async with StaffBrowser(server.base_url) as tab, StaffBrowser(server.base_url) as other:
+        await tab.login("zhangsan")
+        await other.login("zhangsan")
+        copied = session_cookie(tab)
+        assert await _with_cookie(server, copied) == 200
+        assert (await tab.post("/logout")).status == 303
+        # The copy is refused at once, on every page, long before the cookie would expire...
+        assert await _with_cookie(server, copied) == 303
+        assert await _with_cookie(server, copied, "/cases") == 303
+        # ...and the same person's other login goes on.
+        assert (await other.get("/dashboard")).status == 200
+    logouts = await server.archive.events.find(types=["staff.logout"])
+    assert [e.actor for e in logouts] == ["staff:zhangsan"]
+
+
+async def test_a_password_change_ends_every_other_session_but_keeps_this_one(server):
+    await make_account(server.archive, "zhangsan", "inspector")
+    async with StaffBrowser(server.base_url) as tab, StaffBrowser(server.base_url) as other:
+        await tab.login("zhangsan")
+        await other.login("zhangsan")
+        copied = session_cookie(tab)
+        await tab.get("/account/password")
+        response = await tab.post(
+            "/account/password",
+            {"current": PASSWORD, "new": "Better-pass-2026", "repeat": "Better-pass-2026"},
+        )
+        assert response.status == 303
+        assert (await tab.get("/dashboard")).status == 200  # a fresh session for this browser
+        assert session_cookie(tab) != copied
+        assert await _with_cookie(server, copied) == 303
+        assert (await other.get("/dashboard")).status == 303
+
+
+async def test_disabling_an_account_ends_its_copied_sessions(server):
+    await make_account(server.archive, "boss", "admin")
+    target = await make_account(server.archive, "zhangsan", "inspector")
+    async with StaffBrowser(server.base_url) as admin, StaffBrowser(server.base_url) as user:
+        await admin.login("boss")
+        await user.login("zhangsan")
+        copied = session_cookie(user)
+        await admin.get("/admin/accounts")
+        assert (await admin.post(f"/admin/accounts/{target.id}/disable")).status == 303
+        assert await _with_cookie(server, copied) == 303
+        # Enabled again, the old session does not come back: a new login is needed.
+        assert (await admin.post(f"/admin/accounts/{target.id}/enable")).status == 303
+        assert await _with_cookie(server, copied) == 303
