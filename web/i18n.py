@@ -203,10 +203,11 @@ def table(lang: str) -> dict[str, str]:
 
 
 def _merge_staff_strings() -> None:
+    from .account_strings import ACCOUNT_STRINGS
     from .notice_strings import NOTICE_STRINGS
     from .staff_strings import STAFF_STRINGS
 
-    for more in (STAFF_STRINGS, NOTICE_STRINGS):
+    for more in (STAFF_STRINGS, NOTICE_STRINGS, ACCOUNT_STRINGS):
         clash = set(STRINGS) & set(more)
         assert not clash, f"string keys defined twice: {clash}"
         STRINGS.update(more)

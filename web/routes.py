@@ -89,6 +89,7 @@ def setup(app: web.Application) -> None:
     r.add_get("/admin/accounts", admin.accounts)
     r.add_post("/admin/accounts", admin.create_account)
     r.add_post(f"/admin/accounts/{ident('account')}/reset", admin.reset_account)
+    r.add_post(f"/admin/accounts/{ident('account')}/sections", admin.set_sections)
     r.add_post(
         f"/admin/accounts/{ident('account')}/{{action:disable|enable}}", admin.toggle_account
     )

@@ -14,9 +14,9 @@ from aiohttp import web
 from yarl import URL
 
 from server.archive import StaffAccount
-from server.errors import NotAuthorised
-from server.services import SESSIONS, STAFF_SESSIONS
-from server.staff.roles import STAFF_ROLE_NAMES, StaffAction, StaffRole, may
+from server.errors import NotAuthorised, NotFound
+from server.services import ARCHIVE, SESSIONS, SETTINGS, STAFF_SESSIONS
+from server.staff.roles import STAFF_ROLE_NAMES, StaffAction, StaffRole, case_scope, may
 from server.staff.sessions import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE
 
 from .views.uploads import is_upload_path
@@ -78,10 +78,41 @@ async def staff_sessions(request: web.Request, handler: Handler) -> web.StreamRe
     return response
 
 
+CaseOf = Callable[[web.Request], Awaitable[int | None]]
+
+
+def scope_of(request: web.Request) -> tuple[str, ...] | None:
+    """The sections whose cases the logged-in person sees and acts on; None: every section's."""
+    account = current(request)
+    if account is None:
+        return ()
+    return case_scope(account, request.app[SETTINGS].staff.inspectors_by_section)
+
+
+def out_of_scope() -> NotFound:
+    # Not 403: another section's case is not to be confirmed to exist at all.
+    return NotFound("案件不存在或不属于您的业务股室 / no such case among your sections' cases")
+
+
+async def check_case_scope(request: web.Request, case_id: int | None) -> None:
+    """Refuse (404) a case outside the logged-in person's sections."""
+    scope = scope_of(request)
+    if scope is None or case_id is None:
+        return
+    case = await request.app[ARCHIVE].cases.get(case_id)
+    if case.section not in scope:
+        raise out_of_scope()
+
+
 def staff_page(
-    action: StaffAction | None = None, *, during_password_change: bool = False
+    action: StaffAction | None = None,
+    *,
+    case: CaseOf | None = None,
+    during_password_change: bool = False,
 ) -> Callable[[Handler], Handler]:
-    """Guard a staff route: logged in, password changed, and allowed `action`."""
+    """Guard a staff route: logged in, password changed, allowed `action`, and — for a route
+    about one case, whose id `case` finds from the request — that case within the person's
+    sections (web.views.case_ids has the finders)."""
 
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -97,9 +128,12 @@ def staff_page(
                 raise NotAuthorised(
                     f"您的角色（{zh}）无权进行此操作。 / Your role ({en}) may not do this."
                 )
+            if case is not None and scope_of(request) is not None:
+                await check_case_scope(request, await case(request))
             return await handler(request)
 
         guarded.staff_action = action  # type: ignore[attr-defined]
+        guarded.staff_case = case  # type: ignore[attr-defined]
         return guarded
 
     return decorate

@@ -51,6 +51,17 @@ def bookkeeping(method: F) -> F:
     return method
 
 
+def in_sections(column: str, sections: Iterable[str] | None) -> tuple[str, list[str]]:
+    """A WHERE clause keeping rows whose `column` is one of `sections`: every row for None,
+    none for an empty list."""
+    if sections is None:
+        return "1 = 1", []
+    values = list(sections)
+    if not values:
+        return "0 = 1", []
+    return f"{column} IN ({', '.join('?' for _ in values)})", values
+
+
 Listener = Callable[["Tx", "Event"], Awaitable[None]]
 
 

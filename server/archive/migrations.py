@@ -444,7 +444,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     # 9 is another change's.
     (
         10,
-        "staff sessions held by the server, so a logout ends a session at once",
+        "staff sessions held by the server; the sections (业务股室) a staff member works for",
         [
             # One row per login; the cookie names it by the SHA-256 of its random part.
             """CREATE TABLE staff_sessions (
@@ -458,6 +458,10 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 agent TEXT NOT NULL DEFAULT ''
             )""",
             "CREATE INDEX staff_sessions_staff ON staff_sessions (staff_id, ended_at)",
+            # A JSON array of section names, as cases name theirs (cases.section). Clerks, and
+            # inspectors when staff.inspectors_by_section is set, see only those sections' cases.
+            "ALTER TABLE staff_accounts ADD COLUMN sections TEXT NOT NULL DEFAULT '[]'",
+            "CREATE INDEX cases_section ON cases (section)",
         ],
     ),
 ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from .. import clock
 from ..errors import NotFound, UserError
@@ -21,6 +23,7 @@ class StaffAccount:
     disabled_at: str | None
     created_at: str
     password_changed_at: str | None
+    sections: tuple[str, ...] = ()  # 业务股室 whose cases this person works on
 
     @classmethod
     def from_row(cls, row: Row) -> StaffAccount:
@@ -35,6 +38,7 @@ class StaffAccount:
             row["disabled_at"],
             row["created_at"],
             row["password_changed_at"],
+            tuple(json.loads(row["sections"])),
         )
 
 
@@ -66,6 +70,10 @@ class ApiKey:
         return cls(*(row[key] for key in row.keys()))
 
 
+def _sections_json(sections: tuple[str, ...]) -> str:
+    return json.dumps(list(sections), ensure_ascii=False)
+
+
 async def _end_sessions(tx: Tx, staff_id: int, reason: str) -> int:
     return await tx.execute(
         "UPDATE staff_sessions SET ended_at = ?, ended_reason = ? "
@@ -92,6 +100,7 @@ class StaffStore:
         password_hash: str,
         *,
         must_change: bool = True,
+        sections: tuple[str, ...] = (),
         actor: str,
     ) -> StaffAccount:
         async with self._db.transaction() as tx:
@@ -99,12 +108,42 @@ class StaffStore:
                 raise UserError(f"用户名 {username} 已存在 / user {username} already exists")
             staff_id = await tx.insert(
                 """INSERT INTO staff_accounts (username, display_name, role, password_hash,
-                       must_change_password, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?)""",
-                (username, display_name, role, password_hash, int(must_change), clock.now_iso()),
+                       must_change_password, created_at, sections)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    username,
+                    display_name,
+                    role,
+                    password_hash,
+                    int(must_change),
+                    clock.now_iso(),
+                    _sections_json(sections),
+                ),
             )
-            await tx.event("staff.created", actor=actor, data={"username": username, "role": role})
+            data: dict[str, Any] = {"username": username, "role": role}
+            if sections:
+                data["sections"] = list(sections)
+            await tx.event("staff.created", actor=actor, data=data)
         return await self.get(staff_id)
+
+    @writer
+    async def set_sections(self, staff_id: int, sections: tuple[str, ...], *, actor: str) -> None:
+        """The sections (业务股室) whose cases the person works on, replacing the earlier ones."""
+        async with self._db.transaction() as tx:
+            row = await tx.one("SELECT sections FROM staff_accounts WHERE id = ?", (staff_id,))
+            if row is None:
+                raise NotFound(f"账号不存在 / no staff account {staff_id}")
+            if json.loads(row[0]) == list(sections):
+                return
+            await tx.execute(
+                "UPDATE staff_accounts SET sections = ? WHERE id = ?",
+                (_sections_json(sections), staff_id),
+            )
+            await tx.event(
+                "staff.sections_changed",
+                actor=actor,
+                data={"staff_id": staff_id, "sections": list(sections)},
+            )
 
     async def get(self, staff_id: int) -> StaffAccount:
         row = await self._db.one("SELECT * FROM staff_accounts WHERE id = ?", (staff_id,))

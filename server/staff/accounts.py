@@ -8,9 +8,10 @@ is refused with the time to wait.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..archive import ArchiveStore, StaffAccount
@@ -112,6 +113,33 @@ class LoginThrottle:
                 del self._attempts[key]
 
 
+MAX_SECTIONS = 20
+# What people type between section names: commas (both widths), 顿号, semicolons, new lines.
+_SECTION_SEPARATORS = re.compile(r"[,，、;；\n\r]+")
+
+
+def clean_sections(values: Iterable[str]) -> tuple[str, ...]:
+    """Section names as cases carry them (2–64 characters, as at intake), each once, in the order
+    given; a value may hold several, separated by commas, 顿号 or new lines."""
+    names: list[str] = []
+    for value in values:
+        for part in _SECTION_SEPARATORS.split(value):
+            name = part.strip()
+            if name and name not in names:
+                names.append(name)
+    bad = [name for name in names if not 2 <= len(name) <= 64]
+    if bad or len(names) > MAX_SECTIONS:
+        raise BadRequest(
+            "业务股室名称有误 / invalid sections",
+            code="invalid",
+            details={
+                "sections": f"每个 2–64 个字，最多 {MAX_SECTIONS} 个 / each 2–64 characters, "
+                f"at most {MAX_SECTIONS}"
+            },
+        )
+    return tuple(names)
+
+
 @dataclass(frozen=True)
 class LoginResult:
     account: StaffAccount
@@ -135,11 +163,22 @@ class Accounts:
         )
 
     async def create(
-        self, username: str, role: str, *, display_name: str = "", actor: str
+        self,
+        username: str,
+        role: str,
+        *,
+        display_name: str = "",
+        sections: Iterable[str] = (),
+        actor: str,
     ) -> tuple[StaffAccount, str]:
         """A new account and its one-time password (shown once, changed at first login)."""
         username = username.strip().lower()
         errors = {}
+        try:
+            chosen = clean_sections(sections)
+        except BadRequest as exc:
+            errors.update(exc.details if isinstance(exc.details, dict) else {})
+            chosen = ()
         if not USERNAME.fullmatch(username):
             errors["username"] = (
                 "用户名为 2–32 位小写字母、数字、点、下划线或连字符，以字母开头 / 2–32 lower-case "
@@ -158,9 +197,16 @@ class Accounts:
             )
         password = one_time_password()
         account = await self.archive.staff.create(
-            username, display_name, role, await self._hash(password), actor=actor
+            username, display_name, role, await self._hash(password), sections=chosen, actor=actor
         )
         return account, password
+
+    async def set_sections(
+        self, account: StaffAccount, sections: Iterable[str], *, actor: str
+    ) -> StaffAccount:
+        """The sections (业务股室) whose cases the person works on."""
+        await self.archive.staff.set_sections(account.id, clean_sections(sections), actor=actor)
+        return await self.archive.staff.get(account.id)
 
     async def ensure_first_admin(self) -> str | None:
         """On a fresh archive, create `admin` and return its one-time password."""

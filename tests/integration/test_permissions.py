@@ -1,8 +1,9 @@
 """Every route × every kind of caller, against the real server, with the status each must get.
 
 Callers: nobody (anonymous), each staff role, a staff member still on a one-time password, the
-platform with an API key, and — for the room — a personal link of another inspection. Every
-route the app serves must have a row here: a new route without one fails this test.
+platform with an API key, an approval clerk of another section (业务股室) than the case's, and —
+for the room — a personal link of another inspection. Every route the app serves must have a
+row here: a new route without one fails this test.
 """
 
 from __future__ import annotations
@@ -20,14 +21,24 @@ from server.staff.api_keys import ApiKeys
 from tests.support.staff import INTAKE_FORM, StaffBrowser, make_account
 
 ROLES = ("admin", "inspector", "clerk", "archivist")
-CALLERS = ("anonymous", *ROLES, "one_time", "api_key")
+CALLERS = ("anonymous", *ROLES, "one_time", "api_key", "other_clerk")
+OTHER_SECTION = "卫生审批股"
 
 
-def staff(ok: int, *allowed: str, fresh: int = 303) -> dict[str, int]:
+def staff(ok: int, *allowed: str, fresh: int = 303, case: bool = False) -> dict[str, int]:
     """A staff route: its status for the allowed roles, 403 for other roles, a redirect to the
-    login for callers without a session and to the password form for a one-time password."""
+    login for callers without a session and to the password form for a one-time password.
+    `case`: the route is about one case, which a clerk of another section may not know of
+    (404, once their role is allowed)."""
     expected = {role: ok if role in allowed else 403 for role in ROLES}
-    return {**expected, "anonymous": 303, "api_key": 303, "one_time": fresh}
+    other_clerk = 404 if case and "clerk" in allowed else expected["clerk"]
+    return {
+        **expected,
+        "anonymous": 303,
+        "api_key": 303,
+        "one_time": fresh,
+        "other_clerk": other_clerk,
+    }
 
 
 def everyone(status: int, **exceptions: int) -> dict[str, int]:
@@ -65,100 +76,112 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
         ("GET", "/cases", "/cases", None, staff(200, *CASE_ROLES)),
         ("POST", "/cases", "/cases", {}, staff(400, "inspector", "clerk")),
         ("GET", "/cases/new", "/cases/new", None, staff(200, "inspector", "clerk")),
-        ("GET", "/cases/{case}", f"/cases/{c}", None, staff(200, *CASE_ROLES)),
+        ("GET", "/cases/{case}", f"/cases/{c}", None, staff(200, *CASE_ROLES, case=True)),
         (
             "POST",
             "/cases/{case}/exclusions",
             f"/cases/{c}/exclusions",
             {},
-            staff(400, "inspector", "clerk"),
+            staff(400, "inspector", "clerk", case=True),
         ),
         (
             "POST",
             "/exclusions/{exclusion}/withdraw",
             f"/exclusions/{x}/withdraw",
             {},
-            staff(400, "inspector"),
+            staff(400, "inspector", case=True),
         ),
-        ("GET", "/cases/{case}/schedule", f"/cases/{c}/schedule", None, staff(200, "inspector")),
+        (
+            "GET",
+            "/cases/{case}/schedule",
+            f"/cases/{c}/schedule",
+            None,
+            staff(200, "inspector", case=True),
+        ),
         (
             "POST",
             "/cases/{case}/inspections",
             f"/cases/{c}/inspections",
             {},
-            staff(400, "inspector"),
+            staff(400, "inspector", case=True),
         ),
         (
             "POST",
             "/cases/{case}/status-link",
             f"/cases/{ids['excluded_case']}/status-link",
             {},
-            staff(303, "inspector"),
+            staff(303, "inspector", case=True),
         ),
         (
             "POST",
             "/inspections/{inspection}/reschedule",
             f"/inspections/{i}/reschedule",
             {},
-            staff(400, "inspector"),
+            staff(400, "inspector", case=True),
         ),
         (
             "POST",
             "/inspections/{inspection}/cancel",
             f"/inspections/{i}/cancel",
             {},
-            staff(400, "inspector"),
+            staff(400, "inspector", case=True),
         ),
         (
             "POST",
             "/inspections/{inspection}/members",
             f"/inspections/{i}/members",
             {},
-            staff(400, "inspector"),
+            staff(400, "inspector", case=True),
         ),
         (
             "GET",
             "/inspections/{inspection}/notice",
             f"/inspections/{i}/notice",
             None,
-            staff(200, "inspector"),
+            staff(200, "inspector", case=True),
         ),
         (
             "POST",
             "/invitees/{invitee}/revoke",
             f"/invitees/{v}/revoke",
             {},
-            staff(303, "inspector"),
+            staff(303, "inspector", case=True),
         ),
         # A scheduled case: nothing to close, no record to make yet.
-        ("POST", "/cases/{case}/close", f"/cases/{c}/close", {}, staff(409, "inspector", "clerk")),
+        (
+            "POST",
+            "/cases/{case}/close",
+            f"/cases/{c}/close",
+            {},
+            staff(409, "inspector", "clerk", case=True),
+        ),
         (
             "POST",
             "/inspections/{inspection}/record",
             f"/inspections/{i}/record",
             {},
-            staff(409, "inspector"),
+            staff(409, "inspector", case=True),
         ),
         (
             "GET",
             "/screenshots/{screenshot}.jpg",
             f"/screenshots/{ids['screenshot']}.jpg",
             None,
-            staff(200, *CASE_ROLES),
+            staff(200, *CASE_ROLES, case=True),
         ),
         (
             "GET",
             "/records/{record}.pdf",
             f"/records/{ids['record']}.pdf",
             None,
-            staff(200, *CASE_ROLES),
+            staff(200, *CASE_ROLES, case=True),
         ),
         (
             "GET",
             "/records/{record}.html",
             f"/records/{ids['record']}.html",
             None,
-            staff(200, *CASE_ROLES),
+            staff(200, *CASE_ROLES, case=True),
         ),
         ("GET", "/s/{token}", f"/s/{status}", None, everyone(200)),
         # The status link, not a session, is the key: the same for every caller.
@@ -198,6 +221,14 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
             {},
             staff(200, "admin"),
         ),
+        # Without the field: refused, nothing changed.
+        (
+            "POST",
+            "/admin/accounts/{account}/sections",
+            f"/admin/accounts/{ids['spare_account']}/sections",
+            {},
+            staff(400, "admin"),
+        ),
         (
             "POST",
             "/admin/accounts/{account}/{action}",
@@ -220,21 +251,21 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
             "/invitees/{invitee}/reminders",
             f"/invitees/{v}/reminders",
             {},
-            staff(400, "inspector"),
+            staff(400, "inspector", case=True),
         ),
         (
             "POST",
             "/messages/{message}/resend",
             "/messages/999999/resend",
             {},
-            staff(404, "inspector", "admin"),
+            staff(404, "inspector", "admin", case=True),
         ),
         (
             "POST",
             "/findings/{finding}/review",
             "/findings/999999/review",
             {},
-            staff(404, "inspector"),
+            staff(404, "inspector", case=True),
         ),
         ("GET", "/admin/notices", "/admin/notices", None, staff(200, "admin")),
         ("POST", "/admin/webhooks", "/admin/webhooks", {}, staff(400, "admin")),
@@ -304,6 +335,7 @@ async def setup_world(server) -> dict[str, str]:
     for role in ("admin", "clerk", "archivist"):
         await make_account(archive, role, role)
     await make_account(archive, "one_time", "inspector", changed=False)
+    await make_account(archive, "other_clerk", "clerk", sections=(OTHER_SECTION,))
     spare = await make_account(archive, "spare", "clerk")
     spare_key, _ = await ApiKeys(archive).create("spare", actor="test")
     form = {**INTAKE_FORM}
@@ -397,7 +429,7 @@ async def world(server):
     for caller in CALLERS:
         tab = StaffBrowser(server.base_url)
         await tab.get("/login")  # every caller holds a valid form token: this is not a CSRF test
-        if caller in (*ROLES, "one_time"):
+        if caller in (*ROLES, "one_time", "other_clerk"):
             response = await tab.login(caller)
             assert response.status == 303, caller
         browsers[caller] = tab

@@ -266,6 +266,7 @@ WRITERS: dict[str, Writer] = {
         s.staff_id, "another-session", "2099-01-01T00:00:00.000Z", address="10.0.0.2", agent="t"
     ),
     "staff.end_session": lambda a, s: a.staff.end_session(SEED_SESSION, actor="staff:zhang"),
+    "staff.set_sections": lambda a, s: a.staff.set_sections(s.staff_id, ("卫生审批股",), actor="t"),
     "staff.create_key": lambda a, s: a.staff.create_key("other", "k2", "kyk_cd", actor="t"),
     "staff.revoke_key": lambda a, s: a.staff.revoke_key(s.key_id, actor="t"),
     "catalog.add_version": lambda a, s: a.catalog.add_version(

@@ -33,6 +33,7 @@ from server.states import AWAITING_SECTION
 
 from ..pages import int_param
 from ..staff import staff_page
+from .case_ids import record_case_id, screenshot_case_id
 
 # The record as a page: its own styles and inline thumbnails, nothing else, no script.
 RECORD_CSP = (
@@ -138,7 +139,7 @@ def _private(headers: dict[str, str]) -> dict[str, str]:
     return {"Cache-Control": "private, no-store", **headers}
 
 
-@staff_page(StaffAction.VIEW_CASES)
+@staff_page(StaffAction.VIEW_CASES, case=screenshot_case_id)
 async def screenshot_file(request: web.Request) -> web.StreamResponse:
     shot = await request.app[ARCHIVE].evidence.screenshot(
         int_param(request.match_info["screenshot"])
@@ -163,7 +164,7 @@ def record_filename(case: Case, inspection: Inspection, record: RecordFile, ext:
     return f"filename=\"{ascii_name}\"; filename*=UTF-8''{quote(chinese)}"
 
 
-@staff_page(StaffAction.VIEW_CASES)
+@staff_page(StaffAction.VIEW_CASES, case=record_case_id)
 async def record_pdf(request: web.Request) -> web.StreamResponse:
     record, case, inspection = await _record(request)
     path = evidence_path(request, record.pdf_path)
@@ -174,7 +175,7 @@ async def record_pdf(request: web.Request) -> web.StreamResponse:
     )
 
 
-@staff_page(StaffAction.VIEW_CASES)
+@staff_page(StaffAction.VIEW_CASES, case=record_case_id)
 async def record_html(request: web.Request) -> web.StreamResponse:
     record, case, inspection = await _record(request)
     path = evidence_path(request, record.html_path)

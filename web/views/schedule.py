@@ -16,15 +16,8 @@ from server.states import ACTIVE_INSPECTION, CaseState, Method
 
 from ..pages import form_text, helpers, int_param, page, public_base, qr_svg
 from ..staff import actor_of, current, staff_page
-from .cases import (
-    back,
-    case_of,
-    inspection_case_id,
-    inspection_of,
-    inspection_view,
-    invitee_case_id,
-    on_case,
-)
+from .case_ids import case_id_of, inspection_case_id, invitee_case_id
+from .cases import back, case_of, inspection_of, inspection_view, on_case
 
 
 def parse_when(value: str) -> datetime | None:
@@ -86,6 +79,13 @@ async def _group_from_form(request: web.Request, form: Any, case: Case) -> list[
                 code="invalid",
                 details={"clerk": "clerk account"},
             )
+        if case.section not in account.sections:
+            raise BadRequest(
+                f"{account.display_name} 不属于承办股室 {case.section} / {account.display_name} "
+                f"is not a clerk of {case.section}",
+                code="invalid",
+                details={"clerk": case.section},
+            )
         group.append(GroupMember("clerk", account.display_name, case.section, "", account.id))
     for role in ("clerk", "expert", "observer"):
         group.extend(_rows(form, role))
@@ -129,7 +129,12 @@ async def _schedule_context(request: web.Request, case: Case) -> dict[str, Any]:
         **await _reinspection_context(request, case),
         "case": case,
         "inspectors": await archive.staff.accounts(StaffRole.INSPECTOR),
-        "clerks": await archive.staff.accounts(StaffRole.CLERK),
+        # The owning section's clerks: only they may see the case they would inspect.
+        "clerks": [
+            clerk
+            for clerk in await archive.staff.accounts(StaffRole.CLERK)
+            if case.section in clerk.sections
+        ],
         "rows": GROUP_ROWS,
         "default_when": default.strftime("%Y-%m-%dT%H:%M"),
         "me_id": account.id if account else None,
@@ -141,13 +146,13 @@ async def _schedule_context(request: web.Request, case: Case) -> dict[str, Any]:
     }
 
 
-@staff_page(StaffAction.SCHEDULE)
+@staff_page(StaffAction.SCHEDULE, case=case_id_of)
 async def schedule_page(request: web.Request) -> web.StreamResponse:
     case = await case_of(request)
     return page(request, "staff/schedule.html", await _schedule_context(request, case))
 
 
-@staff_page(StaffAction.SCHEDULE)
+@staff_page(StaffAction.SCHEDULE, case=case_id_of)
 async def schedule(request: web.Request) -> web.StreamResponse:
     case = await case_of(request)
     form = await request.post()
@@ -176,7 +181,7 @@ async def schedule(request: web.Request) -> web.StreamResponse:
     raise back(case.id, "scheduled")
 
 
-@staff_page(StaffAction.SCHEDULE)
+@staff_page(StaffAction.SCHEDULE, case=inspection_case_id)
 @on_case(inspection_case_id)
 async def reschedule(request: web.Request) -> web.StreamResponse:
     inspection = await inspection_of(request)
@@ -194,7 +199,7 @@ async def reschedule(request: web.Request) -> web.StreamResponse:
     raise back(inspection.case_id, "rescheduled")
 
 
-@staff_page(StaffAction.SCHEDULE)
+@staff_page(StaffAction.SCHEDULE, case=inspection_case_id)
 @on_case(inspection_case_id)
 async def cancel(request: web.Request) -> web.StreamResponse:
     inspection = await inspection_of(request)
@@ -205,7 +210,7 @@ async def cancel(request: web.Request) -> web.StreamResponse:
     raise back(inspection.case_id, "cancelled")
 
 
-@staff_page(StaffAction.SCHEDULE)
+@staff_page(StaffAction.SCHEDULE, case=inspection_case_id)
 @on_case(inspection_case_id)
 async def add_member(request: web.Request) -> web.StreamResponse:
     inspection = await inspection_of(request)
@@ -221,7 +226,7 @@ async def add_member(request: web.Request) -> web.StreamResponse:
     raise back(inspection.case_id, "member_added")
 
 
-@staff_page(StaffAction.SCHEDULE)
+@staff_page(StaffAction.SCHEDULE, case=invitee_case_id)
 @on_case(invitee_case_id)
 async def revoke_member(request: web.Request) -> web.StreamResponse:
     archive = request.app[ARCHIVE]
@@ -231,14 +236,14 @@ async def revoke_member(request: web.Request) -> web.StreamResponse:
     raise back(inspection.case_id, "member_revoked")
 
 
-@staff_page(StaffAction.SCHEDULE)
+@staff_page(StaffAction.SCHEDULE, case=case_id_of)
 async def renew_status_link(request: web.Request) -> web.StreamResponse:
     case = await case_of(request)
     await request.app[ARCHIVE].cases.renew_status_link(case.id, actor=actor_of(request))
     raise back(case.id, "status_renewed")
 
 
-@staff_page(StaffAction.SCHEDULE)
+@staff_page(StaffAction.SCHEDULE, case=inspection_case_id)
 async def applicant_notice(request: web.Request) -> web.StreamResponse:
     """A printable sheet for the applicant: time, what to prepare, and both QR codes."""
     inspection = await inspection_of(request)
