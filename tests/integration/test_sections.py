@@ -126,8 +126,8 @@ async def test_only_the_owning_sections_clerks_can_join_the_group(server, inspec
 
 @pytest.mark.parametrize("settings", [{"inspectors_by_section": True}], indirect=True)
 async def test_inspectors_keep_to_their_sections_when_the_bureau_says_so(server):
-    await make_account(server.archive, "food_inspector", "inspector", sections=(FOOD,))
-    await make_account(server.archive, "health_inspector", "inspector", sections=(HEALTH,))
+    mine = await make_account(server.archive, "food_inspector", "inspector", sections=(FOOD,))
+    other = await make_account(server.archive, "health_inspector", "inspector", sections=(HEALTH,))
     await make_account(server.archive, "archivist", "archivist")
     async with (
         StaffBrowser(server.base_url) as food,
@@ -138,6 +138,14 @@ async def test_inspectors_keep_to_their_sections_when_the_bureau_says_so(server)
             await tab.login(name)
         await archivist.login("archivist")
         case_id, inspection_id = await scheduled_case(food)
+        # Only inspectors of the case's section are offered, or taken, as its host.
+        form = await food.get(f"/cases/{case_id}/schedule")
+        assert f'value="{mine.id}"' in form.text and f'value="{other.id}"' not in form.text
+        response = await food.post(
+            f"/cases/{case_id}/inspections",
+            schedule_form(beijing(timedelta(days=1)), host_account=other.id),
+        )
+        assert response.status == 400 and "不负责承办股室" in response.text
         assert (await health.get(f"/cases/{case_id}")).status == 404
         assert (await health.get(f"/cases/{case_id}/schedule")).status == 404
         assert (await health.get(f"/inspections/{inspection_id}/notice")).status == 404

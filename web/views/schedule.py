@@ -8,10 +8,10 @@ from typing import Any
 from aiohttp import web
 
 from server import clock
-from server.archive import Case, GroupMember, Invitee
+from server.archive import Case, GroupMember, Invitee, StaffAccount
 from server.errors import BadRequest, UserError
-from server.services import ARCHIVE, CASES, STATUS_LINKS
-from server.staff.roles import StaffAction, StaffRole
+from server.services import ARCHIVE, CASES, SETTINGS, STATUS_LINKS
+from server.staff.roles import StaffAction, StaffRole, case_scope
 from server.states import ACTIVE_INSPECTION, CaseState, Method
 
 from ..pages import form_text, helpers, int_param, page, public_base, qr_svg
@@ -68,6 +68,13 @@ async def _group_from_form(request: web.Request, form: Any, case: Case) -> list[
                 code="invalid",
                 details={"host": "inspector account"},
             )
+        if not sees_case(request, account, case):
+            raise BadRequest(
+                f"{account.display_name} 不负责承办股室 {case.section} 的案件 / "
+                f"{account.display_name} does not work on {case.section}'s cases",
+                code="invalid",
+                details={"host": case.section},
+            )
         group.append(GroupMember("host", account.display_name, "", "", account.id))
     else:
         group.extend(_rows(form, "host"))
@@ -79,7 +86,7 @@ async def _group_from_form(request: web.Request, form: Any, case: Case) -> list[
                 code="invalid",
                 details={"clerk": "clerk account"},
             )
-        if case.section not in account.sections:
+        if not sees_case(request, account, case):
             raise BadRequest(
                 f"{account.display_name} 不属于承办股室 {case.section} / {account.display_name} "
                 f"is not a clerk of {case.section}",
@@ -100,6 +107,12 @@ async def _group_from_form(request: web.Request, form: Any, case: Case) -> list[
         )
     )
     return group
+
+
+def sees_case(request: web.Request, account: StaffAccount, case: Case) -> bool:
+    """Whether `account` may work on `case` (its sections, when it is held to them)."""
+    scope = case_scope(account, request.app[SETTINGS].staff.inspectors_by_section)
+    return scope is None or case.section in scope
 
 
 async def _reinspection_context(request: web.Request, case: Case) -> dict[str, Any]:
@@ -128,12 +141,16 @@ async def _schedule_context(request: web.Request, case: Case) -> dict[str, Any]:
     return {
         **await _reinspection_context(request, case),
         "case": case,
-        "inspectors": await archive.staff.accounts(StaffRole.INSPECTOR),
+        "inspectors": [
+            inspector
+            for inspector in await archive.staff.accounts(StaffRole.INSPECTOR)
+            if sees_case(request, inspector, case)
+        ],
         # The owning section's clerks: only they may see the case they would inspect.
         "clerks": [
             clerk
             for clerk in await archive.staff.accounts(StaffRole.CLERK)
-            if case.section in clerk.sections
+            if sees_case(request, clerk, case)
         ],
         "rows": GROUP_ROWS,
         "default_when": default.strftime("%Y-%m-%dT%H:%M"),
