@@ -208,7 +208,7 @@ def test_the_command_line_sets_sections(tmp_path):
     assert refused.returncode == 1 and "sections" in refused.stderr
 
 
-NOT_ABOUT_A_CASE = {"account", "key", "webhook", "code", "action", "token", "upload"}
+NOT_ABOUT_A_CASE = {"account", "key", "webhook", "code", "action"}
 
 
 def test_every_staff_route_about_a_case_keeps_to_the_sections(server):
