@@ -9,7 +9,23 @@ from aiohttp import web
 from . import staff
 from .middleware import error_pages, security_headers
 from .render import setup_templates
-from .views import admin, api, cases, login, notices, outcome, room, schedule, status, uploads
+from .views import (
+    admin,
+    api,
+    archive,
+    cases,
+    downloads,
+    login,
+    notices,
+    outcome,
+    packages,
+    review,
+    room,
+    schedule,
+    statistics,
+    status,
+    uploads,
+)
 
 STATIC = Path(__file__).parent / "static"
 # Ids in addresses: at most 18 digits, so every id a route passes on fits the archive's 64-bit
@@ -24,6 +40,7 @@ def ident(name: str) -> str:
 
 CASE = ident("case")
 INSPECTION = ident("inspection")
+RECORDING = ident("recording")
 
 
 def setup(app: web.Application) -> None:
@@ -66,9 +83,34 @@ def setup(app: web.Application) -> None:
     r.add_post(f"/findings/{ident('finding')}/review", notices.review_finding)
     r.add_post(f"/cases/{CASE}/close", cases.close_case)
     r.add_post(f"/inspections/{INSPECTION}/record", cases.regenerate_record)
+    r.add_get(f"/inspections/{INSPECTION}/video", review.video_file)
+    r.add_get(f"/inspections/{INSPECTION}/video/{{kind:poster|strip}}.jpg", review.video_picture)
+    r.add_get(f"/inspections/{INSPECTION}/review", review.review_state)
+    r.add_post(f"/inspections/{INSPECTION}/review/current", review.set_current)
+    r.add_post(f"/inspections/{INSPECTION}/review/marks", review.mark)
+    r.add_post(f"/inspections/{INSPECTION}/review/notes", review.note)
+    r.add_post(f"/inspections/{INSPECTION}/review/screenshots", review.screenshot)
+    r.add_post(f"/inspections/{INSPECTION}/review/conclusion", review.conclude)
+    r.add_post(f"/inspections/{INSPECTION}/review/ask-again", review.ask_again)
     r.add_get(f"/screenshots/{ident('screenshot')}.jpg", outcome.screenshot_file)
     r.add_get(f"/records/{ident('record')}.pdf", outcome.record_pdf)
     r.add_get(f"/records/{ident('record')}.html", outcome.record_html)
+    r.add_get(f"/inspections/{INSPECTION}/recordings/{RECORDING}", downloads.recording_file)
+    r.add_get(
+        f"/inspections/{INSPECTION}/recordings/{RECORDING}/original", downloads.recording_original
+    )
+
+    r.add_get("/archive", archive.search)
+    r.add_get(f"/archive/cases/{CASE}", archive.case_page)
+    r.add_post(f"/archive/cases/{CASE}/annotations", archive.annotate)
+    r.add_post(f"/archive/cases/{CASE}/delete-files", archive.delete_files)
+    r.add_get(f"/archive/cases/{CASE}/package", packages.export)
+    r.add_get(f"/archive/inspections/{INSPECTION}", archive.inspection_page)
+    r.add_get("/archive/verify", packages.verify_page)
+    r.add_post("/archive/verify", packages.verify_upload)
+    r.add_post("/archive/verify-files", packages.start_file_check)
+    r.add_get("/statistics", statistics.statistics_page)
+    r.add_get("/statistics.csv", statistics.statistics_csv)
     r.add_get("/s/{token}", status.status_page)
     r.add_post("/s/{token}/confirm", status.confirm)
     r.add_post("/s/{token}/reinspection", status.request_reinspection)

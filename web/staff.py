@@ -94,13 +94,18 @@ def out_of_scope() -> NotFound:
     return NotFound("案件不存在或不属于您的业务股室 / no such case among your sections' cases")
 
 
+async def in_scope(request: web.Request, case_id: int) -> bool:
+    """Whether the case is within the logged-in person's sections (every case is, for those
+    not held to sections)."""
+    scope = scope_of(request)
+    if scope is None:
+        return True
+    return (await request.app[ARCHIVE].cases.get(case_id)).section in scope
+
+
 async def check_case_scope(request: web.Request, case_id: int | None) -> None:
     """Refuse (404) a case outside the logged-in person's sections."""
-    scope = scope_of(request)
-    if scope is None or case_id is None:
-        return
-    case = await request.app[ARCHIVE].cases.get(case_id)
-    if case.section not in scope:
+    if case_id is not None and not await in_scope(request, case_id):
         raise out_of_scope()
 
 

@@ -8,7 +8,14 @@ from typing import Any
 
 from .. import clock
 from ..errors import NotFound, UserError
-from ..states import ACTIVE_INSPECTION, CaseState, InspectionState, check_inspection
+from ..states import (
+    ACTIVE_INSPECTION,
+    CaseState,
+    InspectionState,
+    Method,
+    StateError,
+    check_inspection,
+)
 from .cases import move_case
 from .checklists import insert_items
 from .db import Database, Row, Tx, in_sections, writer
@@ -318,13 +325,29 @@ class InspectionStore:
         """Move a scheduled inspection; every link issued for it so far stops working."""
         async with self._db.transaction() as tx:
             row = await _inspection_state(tx, inspection_id)
+            if row["state"] == InspectionState.REVIEWING:
+                # Only asking for another video (uploads.ask_again) sends it back.
+                raise StateError(
+                    "视频审查中的勘验不能改期 / a video under review cannot be moved",
+                    details={"state": row["state"], "target": str(InspectionState.SCHEDULED)},
+                )
             check_inspection(row["state"], InspectionState.SCHEDULED)
             case = await tx.row("SELECT state FROM cases WHERE id = ?", (row["case_id"],))
             if case["state"] == CaseState.AWAITING_CONCLUSION:
                 await move_case(tx, row["case_id"], CaseState.SCHEDULED)
+            # A self-recorded video's time is its submission deadline: it moves with it.
             await tx.execute(
-                "UPDATE inspections SET state = ?, scheduled_at = ? WHERE id = ?",
-                (InspectionState.SCHEDULED, scheduled_at, inspection_id),
+                """UPDATE inspections SET state = ?, scheduled_at = ?,
+                       submission_deadline = CASE WHEN method = ? THEN ?
+                                                  ELSE submission_deadline END
+                   WHERE id = ?""",
+                (
+                    InspectionState.SCHEDULED,
+                    scheduled_at,
+                    Method.VIDEO,
+                    scheduled_at,
+                    inspection_id,
+                ),
             )
             await tx.execute(
                 "UPDATE invitees SET link_gen = link_gen + 1 WHERE inspection_id = ?",

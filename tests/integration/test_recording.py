@@ -11,6 +11,7 @@ import numpy as np
 
 from recorder import files, overlay
 from recorder.layout import Seat, arrange, fit
+from server import clock
 from server.archive import GroupMember
 from server.archive.files import not_private
 from server.clock import parse
@@ -73,11 +74,19 @@ async def test_twenty_second_session_with_a_join_and_a_leave(server):
     video = decode(path)
     assert (video.width, video.height) == (1280, 720)
     assert video.fps == 15
-    assert abs(video.duration - 20) <= 0.5, video.duration
+    events = await server.archive.events.find(inspection_id=invited.inspection.id)
+    # The recording covers the session as the log timed it (on a loaded machine the host's
+    # end may come later than the 20 s the test waited: the recording follows the session).
+    started_at = next(e.at for e in events if e.type == "session.started")
+    ended_at = next(e.at for e in events if e.type == "session.ended")
+    session_s = (clock.parse(ended_at) - clock.parse(started_at)).total_seconds()
+    assert video.duration >= 19.5 and abs(video.duration - session_s) <= 0.5, (
+        video.duration,
+        session_s,
+    )
     assert composite.frames == len(video.times)
     assert abs(composite.duration_s - video.duration) < 0.1
 
-    events = await server.archive.events.find(inspection_id=invited.inspection.id)
     admitted = next(
         e for e in events if e.type == "participant.admitted" and e.data["participant"] == expert.id
     )

@@ -36,6 +36,15 @@ BUILT_KEYS = {
     "room_result_{}": ["pass", "rectify", "fail", "confirmed", "declined"],
     "room_result_{}_words": ["pass", "fail"],
     "room_confirmation_{}": ["waiting", "confirmed", "declined"],
+    "video_attempt_{}": [
+        "uploading",
+        "checking",
+        "accepted",
+        "rejected",
+        "cancelled",
+        "expired",
+        "failed",
+    ],
 }
 
 

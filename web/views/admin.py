@@ -54,6 +54,7 @@ def _item_form(item: Any) -> dict[str, str]:
         "must_show": "\n".join(item.shooting.must_show),
         "exclusion_ground": item.exclusion_ground,
         "exclusion_reason": item.exclusion_reason,
+        "retention_years": str(item.retention_years or ""),
     }
 
 

@@ -11,6 +11,7 @@ import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -244,10 +245,37 @@ async def package_zip(request: web.Request) -> web.StreamResponse:
     """The whole case as a verified package (manifest.json, every file, the events)."""
     case = await _api_case(request)
     archive = request.app[ARCHIVE]
-    plan = await package.plan(archive, case.id, actor=_caller(request))
-    response, manifest = await stream_package(request, plan, request.app[SETTINGS].recordings_dir)
-    if manifest is None:
-        return response
+    planned = await package.plan(archive, case.id, actor=_caller(request))
+    name = f"{case.case_no}.zip"
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "application/zip",
+            "Content-Disposition": (
+                f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
+            ),
+            "Cache-Control": "no-store",
+            # Not the length (the ZIP is made as it goes); the files inside add up to this.
+            "X-Kanyan-Content-Bytes": str(planned.total_bytes),
+        }
+    )
+    sent, complete, manifest = await stream_package(
+        request, response, planned, request.app[SETTINGS].recordings_dir
+    )
+    await archive.events.append(
+        "case.exported",
+        actor=_caller(request),
+        case_id=case.id,
+        data={
+            "files": len(planned.files),
+            "bytes": sent,
+            "complete": complete,
+            "problems": manifest.get("problems", []),
+            "via": "api",
+        },
+    )
+    if complete:
+        await response.write_eof()
+    return response
     await archive.events.append(
         "case.exported",
         actor=_caller(request),

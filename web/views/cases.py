@@ -22,10 +22,12 @@ from server.staff.roles import StaffAction, may
 from server.states import ACTIVE_INSPECTION, CaseState, InspectionState, case_may_move
 
 from ..pages import form_text, helpers, int_param, page, public_base, qr_svg
-from ..staff import Handler, actor_of, check_case_scope, current, scope_of, staff_page
+from ..staff import CSRF_KEY, Handler, actor_of, check_case_scope, current, scope_of, staff_page
 from .case_ids import case_id_of, exclusion_case_id, inspection_case_id
 from .notice_panel import case_notices
 from .outcome import case_outcome, inspection_outcome
+from .packages import dashboard_context
+from .review import review_config, video_section
 
 PAGE_SIZE = 50
 
@@ -72,6 +74,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     if may(account, StaffAction.MANAGE_WEBHOOKS):
         depth = await request.app[ARCHIVE].outbox.depth()
         context["backlog"] = {s: depth.get(s, 0) for s in ("pending", "retrying", "failed")}
+    context.update(await dashboard_context(request))  # the archive's: the last verify-files
     return page(request, "staff/dashboard.html", context)
 
 
@@ -237,6 +240,7 @@ async def render_case(
     for inspection in reversed(of_case):  # the newest first
         view = await inspection_view(request, inspection, schedules)
         view["outcome"] = await inspection_outcome(request, inspection, seqs)
+        view["video"] = await video_section(request, inspection)
         inspections.append(view)
     status_url = ""
     status_qr = None
@@ -258,7 +262,9 @@ async def render_case(
             "blocking": await archive.eligibility.exclusions(case.id, active_only=True),
             "inspections": inspections,
             "seqs": seqs,
-            "schedulable": case_may_move(case.state, CaseState.SCHEDULED),
+            # Not while a self-recorded video is under review: it holds the case.
+            "schedulable": case_may_move(case.state, CaseState.SCHEDULED)
+            and not any(i.state == InspectionState.REVIEWING for i in of_case),
             "active": next(
                 (v for v in inspections if v["inspection"].state in ACTIVE_INSPECTION), None
             ),
@@ -270,6 +276,11 @@ async def render_case(
             "error": error,
             **await case_outcome(request, case),
             **await case_notices(request, case),
+            "review_config": (
+                review_config(request, request[CSRF_KEY])
+                if any(v["video"] for v in inspections)
+                else None
+            ),
             **helpers(request),
         },
         status=status,
