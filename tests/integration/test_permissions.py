@@ -240,7 +240,9 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
                 f"/inspections/{{inspection}}/review/{action}",
                 f"/inspections/{rv}/review/{action}",
                 {},
-                staff(400, "inspector", case=True),
+                # Clerks pass the page's guard and are refused by the review itself; the
+                # case's section is checked first, so another section's clerk learns nothing.
+                {**staff(400, "inspector", case=True), "other_clerk": 404},
             )
             for action in ("conclusion", "ask-again")
         ),
