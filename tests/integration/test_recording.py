@@ -13,6 +13,7 @@ from recorder import files, overlay
 from recorder.layout import Seat, arrange, fit
 from server import clock
 from server.archive import GroupMember
+from server.archive.files import not_private
 from server.clock import parse
 from server.services import FONT
 from tests.integration.test_forwarding import admit, three_in_room
@@ -66,6 +67,8 @@ async def test_twenty_second_session_with_a_join_and_a_leave(server):
     path = files.resolve_inside(server.settings.recordings_dir, composite.path)
     assert path.suffix == ".mp4" and files.TEMP_MARK not in path.name
     assert (path.stat().st_mode & 0o777) == 0o600
+    # Everything the recorder process wrote, and the folders it made, is Kanyan's alone.
+    assert not_private(server.settings.recordings_dir) == []
     assert files.sha256_file(path) == composite.sha256
     assert path.stat().st_size == composite.size_bytes
     video = decode(path)

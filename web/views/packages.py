@@ -33,6 +33,7 @@ from ..middleware import wants_json
 from ..pages import int_param, page, see_other
 from ..staff import actor_of, current, staff_page
 from ..streaming import stream_package
+from .case_ids import case_id_of
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def attachment(case_no: str, stem_en: str, stem_zh: str, ext: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(chinese)}"
 
 
-@staff_page(StaffAction.EXPORT_PACKAGE)
+@staff_page(StaffAction.EXPORT_PACKAGE, case=case_id_of)
 async def export(request: web.Request) -> web.StreamResponse:
     """GET /archive/cases/{case}/package: the case package, streamed; `case.exported` says
     who took it, how much of it, and what was wrong with it."""
