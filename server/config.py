@@ -274,6 +274,11 @@ class StaffSettings:
         30, "Failed logins allowed per client address within the window."
     )
     login_window_minutes: int = setting(15, "The window over which failed logins are counted.")
+    inspectors_by_section: bool = setting(
+        False,
+        "Inspectors, like approval clerks, see and act on the cases of their own sections "
+        "(业务股室, set on each account) only. Off: inspectors work on every section's cases.",
+    )
 
 
 @dataclass

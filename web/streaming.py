@@ -72,6 +72,9 @@ class ZipStream:
             self.queue.get_nowait()
 
 
+DOWNLOAD_CSP = "default-src 'none'; base-uri 'none'; frame-ancestors 'none'; sandbox"
+
+
 async def stream_package(
     request: web.Request,
     response: web.StreamResponse,
@@ -80,6 +83,10 @@ async def stream_package(
 ) -> tuple[int, bool, dict[str, Any]]:
     """Send the package of `planned` through the prepared-to-be `response`: (bytes sent,
     whether it was sent whole, the manifest it ended with — empty when it was not)."""
+    # Sent before the middleware could add its headers: a download runs nothing, is kept nowhere.
+    response.headers.setdefault("Content-Security-Policy", DOWNLOAD_CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Cache-Control", "no-store")
     await response.prepare(request)
     loop = asyncio.get_running_loop()
     stream = ZipStream(loop)

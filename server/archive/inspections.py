@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from ..states import (
 )
 from .cases import move_case
 from .checklists import insert_items
-from .db import Database, Row, Tx, writer
+from .db import Database, Row, Tx, in_sections, writer
 
 
 @dataclass(frozen=True)
@@ -408,8 +409,12 @@ class InspectionStore:
         )
         return row[0] if row else None
 
-    async def agenda(self, since: str, *, limit: int = 200) -> list[AgendaEntry]:
-        """Scheduled and live inspections from `since` on (live ones whatever their time)."""
+    async def agenda(
+        self, since: str, *, sections: Sequence[str] | None = None, limit: int = 200
+    ) -> list[AgendaEntry]:
+        """Scheduled and live inspections from `since` on (live ones whatever their time);
+        `sections`: only those sections' cases (None: every section's)."""
+        scope, scope_args = in_sections("c.section", sections)
         rows = await self._db.all(
             """SELECT i.id AS inspection_id, i.scheduled_at, i.state, i.seq,
                       c.id AS case_id, c.case_no, c.item_name, c.applicant_name,
@@ -421,9 +426,10 @@ class InspectionStore:
                          AND h.role = 'host' AND h.revoked_at IS NULL ORDER BY h.id LIMIT 1)
                         AS host_user_id
                FROM inspections i JOIN cases c ON c.id = i.case_id
-               WHERE (i.state = ? AND i.scheduled_at >= ?) OR i.state = ?
-               ORDER BY i.scheduled_at LIMIT ?""",
-            (InspectionState.SCHEDULED, since, InspectionState.LIVE, limit),
+               WHERE ((i.state = ? AND i.scheduled_at >= ?) OR i.state = ?) AND """
+            + scope
+            + " ORDER BY i.scheduled_at LIMIT ?",
+            (InspectionState.SCHEDULED, since, InspectionState.LIVE, *scope_args, limit),
         )
         return [AgendaEntry(**dict(row)) for row in rows]
 

@@ -112,3 +112,17 @@ STAFF_PERMISSIONS: dict[StaffRole, frozenset[StaffAction]] = {
 
 def may(account: StaffAccount, action: StaffAction) -> bool:
     return action in STAFF_PERMISSIONS[StaffRole(account.role)]
+
+
+def section_bound(account: StaffAccount, inspectors_by_section: bool) -> bool:
+    """Whether the account works on its own sections' cases only: an approval clerk always (the
+    staff of the section that owns the case, SPEC §2), an inspector when the bureau says so
+    (staff.inspectors_by_section). Admins and archivists see every case they may see at all."""
+    role = StaffRole(account.role)
+    return role == StaffRole.CLERK or (role == StaffRole.INSPECTOR and inspectors_by_section)
+
+
+def case_scope(account: StaffAccount, inspectors_by_section: bool) -> tuple[str, ...] | None:
+    """The sections whose cases the account sees and acts on; None: every section's. A bound
+    account without sections sees no case at all."""
+    return account.sections if section_bound(account, inspectors_by_section) else None

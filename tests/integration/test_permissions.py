@@ -2,9 +2,10 @@
 
 Callers: nobody (anonymous), an applicant holding their status link, an observer holding their
 room link, each staff role, a staff member still on a one-time password, the platform with an API
-key, and — for the room — a personal link of another inspection. The archive's routes have a row
-for an inspector's own case and one for another's. Every route the app serves must have a row
-here: a new route without one fails this test.
+key, an approval clerk of another section (业务股室) than the case's, and — for the room — a
+personal link of another inspection. The archive's routes have a row for an inspector's own case
+and one for another's. Every route the app serves must have a row here: a new route without one
+fails this test.
 """
 
 from __future__ import annotations
@@ -29,15 +30,26 @@ from tests.support.videos import make_video
 ROLES = ("admin", "inspector", "clerk", "archivist", "leader")
 # Link holders: a browser that opened the applicant's status page, and one in an observer's room.
 LINK_HOLDERS = ("applicant", "observer")
-CALLERS = ("anonymous", *LINK_HOLDERS, *ROLES, "one_time", "api_key")
+CALLERS = ("anonymous", *LINK_HOLDERS, *ROLES, "one_time", "api_key", "other_clerk")
+OTHER_SECTION = "卫生审批股"
 
 
-def staff(ok: int, *allowed: str, fresh: int = 303) -> dict[str, int]:
+def staff(ok: int, *allowed: str, fresh: int = 303, case: bool = False) -> dict[str, int]:
     """A staff route: its status for the allowed roles, 403 for other roles, a redirect to the
-    login for callers without a session and to the password form for a one-time password."""
+    login for callers without a session and to the password form for a one-time password.
+    `case`: the route is about one case, which a clerk of another section may not know of
+    (404, once their role is allowed)."""
     expected = {role: ok if role in allowed else 403 for role in ROLES}
     links = dict.fromkeys(LINK_HOLDERS, 303)
-    return {**expected, **links, "anonymous": 303, "api_key": 303, "one_time": fresh}
+    other_clerk = 404 if case and "clerk" in allowed else expected["clerk"]
+    return {
+        **expected,
+        **links,
+        "anonymous": 303,
+        "api_key": 303,
+        "one_time": fresh,
+        "other_clerk": other_clerk,
+    }
 
 
 def everyone(status: int, **exceptions: int) -> dict[str, int]:
@@ -81,100 +93,112 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
         ("GET", "/cases", "/cases", None, staff(200, *CASE_ROLES)),
         ("POST", "/cases", "/cases", {}, staff(400, "inspector", "clerk")),
         ("GET", "/cases/new", "/cases/new", None, staff(200, "inspector", "clerk")),
-        ("GET", "/cases/{case}", f"/cases/{c}", None, staff(200, *CASE_ROLES)),
+        ("GET", "/cases/{case}", f"/cases/{c}", None, staff(200, *CASE_ROLES, case=True)),
         (
             "POST",
             "/cases/{case}/exclusions",
             f"/cases/{c}/exclusions",
             {},
-            staff(400, "inspector", "clerk"),
+            staff(400, "inspector", "clerk", case=True),
         ),
         (
             "POST",
             "/exclusions/{exclusion}/withdraw",
             f"/exclusions/{x}/withdraw",
             {},
-            staff(400, "inspector"),
+            staff(400, "inspector", case=True),
         ),
-        ("GET", "/cases/{case}/schedule", f"/cases/{c}/schedule", None, staff(200, "inspector")),
+        (
+            "GET",
+            "/cases/{case}/schedule",
+            f"/cases/{c}/schedule",
+            None,
+            staff(200, "inspector", case=True),
+        ),
         (
             "POST",
             "/cases/{case}/inspections",
             f"/cases/{c}/inspections",
             {},
-            staff(400, "inspector"),
+            staff(400, "inspector", case=True),
         ),
         (
             "POST",
             "/cases/{case}/status-link",
             f"/cases/{ids['excluded_case']}/status-link",
             {},
-            staff(303, "inspector"),
+            staff(303, "inspector", case=True),
         ),
         (
             "POST",
             "/inspections/{inspection}/reschedule",
             f"/inspections/{i}/reschedule",
             {},
-            staff(400, "inspector"),
+            staff(400, "inspector", case=True),
         ),
         (
             "POST",
             "/inspections/{inspection}/cancel",
             f"/inspections/{i}/cancel",
             {},
-            staff(400, "inspector"),
+            staff(400, "inspector", case=True),
         ),
         (
             "POST",
             "/inspections/{inspection}/members",
             f"/inspections/{i}/members",
             {},
-            staff(400, "inspector"),
+            staff(400, "inspector", case=True),
         ),
         (
             "GET",
             "/inspections/{inspection}/notice",
             f"/inspections/{i}/notice",
             None,
-            staff(200, "inspector"),
+            staff(200, "inspector", case=True),
         ),
         (
             "POST",
             "/invitees/{invitee}/revoke",
             f"/invitees/{v}/revoke",
             {},
-            staff(303, "inspector"),
+            staff(303, "inspector", case=True),
         ),
         # A scheduled case: nothing to close, no record to make yet.
-        ("POST", "/cases/{case}/close", f"/cases/{c}/close", {}, staff(409, "inspector", "clerk")),
+        (
+            "POST",
+            "/cases/{case}/close",
+            f"/cases/{c}/close",
+            {},
+            staff(409, "inspector", "clerk", case=True),
+        ),
         (
             "POST",
             "/inspections/{inspection}/record",
             f"/inspections/{i}/record",
             {},
-            staff(409, "inspector"),
+            staff(409, "inspector", case=True),
         ),
         (
             "GET",
             "/screenshots/{screenshot}.jpg",
             f"/screenshots/{ids['screenshot']}.jpg",
             None,
-            staff(200, *EVIDENCE_ROLES),
+            staff(200, *EVIDENCE_ROLES, case=True),
         ),
         (
             "GET",
             "/records/{record}.pdf",
             f"/records/{ids['record']}.pdf",
             None,
-            staff(200, *EVIDENCE_ROLES),
+            staff(200, *EVIDENCE_ROLES, case=True),
         ),
         (
             "GET",
             "/records/{record}.html",
             f"/records/{ids['record']}.html",
             None,
-            staff(200, *EVIDENCE_ROLES),
+            staff(200, *EVIDENCE_ROLES, case=True),
         ),
         # The review of a self-recorded video: watched by every role that sees cases; marked
         # by inspectors and the group's members by account (the clerk holds a seat); concluded
@@ -184,21 +208,21 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
             "/inspections/{inspection}/video",
             f"/inspections/{rv}/video",
             None,
-            staff(200, *CASE_ROLES),
+            staff(200, *CASE_ROLES, case=True),
         ),
         (
             "GET",
             "/inspections/{inspection}/video/{kind}.jpg",
             f"/inspections/{rv}/video/strip.jpg",
             None,
-            staff(200, *CASE_ROLES),
+            staff(200, *CASE_ROLES, case=True),
         ),
         (
             "GET",
             "/inspections/{inspection}/review",
             f"/inspections/{rv}/review",
             None,
-            staff(200, *CASE_ROLES),
+            staff(200, *CASE_ROLES, case=True),
         ),
         *(
             (
@@ -206,7 +230,7 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
                 f"/inspections/{{inspection}}/review/{action}",
                 f"/inspections/{rv}/review/{action}",
                 {},
-                staff(400, "inspector", "clerk"),
+                staff(400, "inspector", "clerk", case=True),
             )
             for action in ("current", "marks", "notes", "screenshots")
         ),
@@ -216,7 +240,9 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
                 f"/inspections/{{inspection}}/review/{action}",
                 f"/inspections/{rv}/review/{action}",
                 {},
-                staff(400, "inspector"),
+                # Clerks pass the page's guard and are refused by the review itself; the
+                # case's section is checked first, so another section's clerk learns nothing.
+                {**staff(400, "inspector", case=True), "other_clerk": 404},
             )
             for action in ("conclusion", "ask-again")
         ),
@@ -226,73 +252,85 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
             "/inspections/{inspection}/recordings/{recording}",
             f"/inspections/{mi}/recordings/{mr}",
             None,
-            staff(200, *ARCHIVE_OWN),
+            staff(200, *ARCHIVE_OWN, case=True),
         ),
         (
             "GET",
             "/inspections/{inspection}/recordings/{recording}",
             f"/inspections/{oi}/recordings/{orr}",
             None,
-            staff(200, *ARCHIVE_ALL),
+            staff(200, *ARCHIVE_ALL, case=True),
         ),
         (
             "GET",
             "/inspections/{inspection}/recordings/{recording}/original",
             f"/inspections/{mi}/recordings/{mo}/original",
             None,
-            staff(200, *ARCHIVE_OWN),
+            staff(200, *ARCHIVE_OWN, case=True),
         ),
         (
             "GET",
             "/inspections/{inspection}/recordings/{recording}/original",
             f"/inspections/{oi}/recordings/{oo}/original",
             None,
-            staff(200, *ARCHIVE_ALL),
+            staff(200, *ARCHIVE_ALL, case=True),
         ),
         ("GET", "/archive", "/archive", None, staff(200, *ARCHIVE_OWN)),
-        ("GET", "/archive/cases/{case}", f"/archive/cases/{mc}", None, staff(200, *ARCHIVE_OWN)),
-        ("GET", "/archive/cases/{case}", f"/archive/cases/{oc}", None, staff(200, *ARCHIVE_ALL)),
+        (
+            "GET",
+            "/archive/cases/{case}",
+            f"/archive/cases/{mc}",
+            None,
+            staff(200, *ARCHIVE_OWN, case=True),
+        ),
+        (
+            "GET",
+            "/archive/cases/{case}",
+            f"/archive/cases/{oc}",
+            None,
+            staff(200, *ARCHIVE_ALL, case=True),
+        ),
         (
             "POST",
             "/archive/cases/{case}/annotations",
             f"/archive/cases/{mc}/annotations",
             {},
-            staff(400, *ARCHIVE_OWN),
+            staff(400, *ARCHIVE_OWN, case=True),
         ),
         (
             "POST",
             "/archive/cases/{case}/annotations",
             f"/archive/cases/{oc}/annotations",
             {},
-            staff(400, *ARCHIVE_ALL),
+            staff(400, *ARCHIVE_ALL, case=True),
         ),
         (
             "POST",
             "/archive/cases/{case}/delete-files",
             f"/archive/cases/{mc}/delete-files",
             {},
-            staff(400, "admin"),
+            staff(400, "admin", case=True),
         ),
         (
             "GET",
             "/archive/cases/{case}/package",
             f"/archive/cases/{mc}/package",
             None,
-            staff(200, *ARCHIVE_ALL),
+            staff(200, *ARCHIVE_ALL, case=True),
         ),
         (
             "GET",
             "/archive/inspections/{inspection}",
             f"/archive/inspections/{mi}",
             None,
-            staff(200, *ARCHIVE_OWN),
+            staff(200, *ARCHIVE_OWN, case=True),
         ),
         (
             "GET",
             "/archive/inspections/{inspection}",
             f"/archive/inspections/{oi}",
             None,
-            staff(200, *ARCHIVE_ALL),
+            staff(200, *ARCHIVE_ALL, case=True),
         ),
         ("GET", "/archive/verify", "/archive/verify", None, staff(200, *ARCHIVE_ALL)),
         ("POST", "/archive/verify", "/archive/verify", {}, staff(400, *ARCHIVE_ALL)),
@@ -338,6 +376,14 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
             {},
             staff(200, "admin"),
         ),
+        # Without the field: refused, nothing changed.
+        (
+            "POST",
+            "/admin/accounts/{account}/sections",
+            f"/admin/accounts/{ids['spare_account']}/sections",
+            {},
+            staff(400, "admin"),
+        ),
         (
             "POST",
             "/admin/accounts/{account}/{action}",
@@ -360,21 +406,21 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
             "/invitees/{invitee}/reminders",
             f"/invitees/{v}/reminders",
             {},
-            staff(400, "inspector"),
+            staff(400, "inspector", case=True),
         ),
         (
             "POST",
             "/messages/{message}/resend",
             "/messages/999999/resend",
             {},
-            staff(404, "inspector", "admin"),
+            staff(404, "inspector", "admin", case=True),
         ),
         (
             "POST",
             "/findings/{finding}/review",
             "/findings/999999/review",
             {},
-            staff(404, "inspector"),
+            staff(404, "inspector", case=True),
         ),
         ("GET", "/admin/notices", "/admin/notices", None, staff(200, "admin")),
         ("POST", "/admin/webhooks", "/admin/webhooks", {}, staff(400, "admin")),
@@ -446,6 +492,7 @@ async def setup_world(server) -> dict[str, str]:
         for role in ("admin", "clerk", "archivist", "leader")
     }
     await make_account(archive, "one_time", "inspector", changed=False)
+    await make_account(archive, "other_clerk", "clerk", sections=(OTHER_SECTION,))
     spare = await make_account(archive, "spare", "clerk")
     spare_key, _ = await ApiKeys(archive).create("spare", actor="test")
     form = {**INTAKE_FORM}
@@ -617,7 +664,7 @@ async def world(server):
             assert (await tab.get(f"/s/{ids['status']}")).status == 200
         if caller == "observer":
             assert (await tab.get(ids["observer_path"])).status == 200
-        if caller in (*ROLES, "one_time"):
+        if caller in (*ROLES, "one_time", "other_clerk"):
             response = await tab.login(caller)
             assert response.status == 303, caller
         browsers[caller] = tab

@@ -26,7 +26,7 @@ from server.errors import UserError
 from server.services import CASES, STATUS_LINKS
 from server.video import processing
 from tests.support.server import make_settings, running_server
-from tests.support.staff import StaffBrowser, make_account
+from tests.support.staff import INTAKE_FORM, StaffBrowser, make_account
 from tests.support.videos import make_video
 
 CATALOG = """
@@ -89,6 +89,7 @@ async def video_case(server, people, *, application_no: str | None = None):
         applicant_name="陈申请",
         item_code="TEST-VIDEO",
         item_name="测试事项",
+        section=INTAKE_FORM["section"],  # the clerks' section: they see their sections' cases
     )
     [version] = await archive.catalog.versions("TEST-VIDEO")
     inspection = await archive.inspections.schedule(

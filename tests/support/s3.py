@@ -92,11 +92,13 @@ class SeaweedS3:
             "-s3",
             f"-s3.port={self.port}",
             f"-s3.port.grpc={_free_port()}",
+            "-s3.port.iceberg=0",  # catalogs this store does not need (and fixed ports)
+            "-s3.port.lance=0",
             f"-s3.config={config}",
             "-master.volumeSizeLimitMB=64",
             "-volume.max=8",
         ]
-        log = open(self.folder / "weed.log", "ab")  # noqa: SIM115 - the process holds it
+        log = open(self.folder / "weed.log", "ab")
         self.process = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
         self._wait_ready()
 
@@ -116,7 +118,8 @@ class SeaweedS3:
                 client.list_buckets()
                 return
             except Exception:
-                if time.monotonic() > deadline or (self.process and self.process.poll() is not None):
+                exited = self.process is not None and self.process.poll() is not None
+                if time.monotonic() > deadline or exited:
                     text = (self.folder / "weed.log").read_text(errors="replace")[-3000:]
                     raise RuntimeError(f"SeaweedFS did not start: {text}") from None
                 time.sleep(0.3)

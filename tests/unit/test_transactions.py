@@ -55,6 +55,7 @@ class Seed:
     finding_id: int
 
 
+SEED_SESSION = "0" * 64
 STAMP = Stamp("1", "主持", "host", "2026-11-27T02:05:00.000Z")
 
 
@@ -119,6 +120,9 @@ async def seed(archive: ArchiveStore) -> Seed:
     excluded = await archive.cases.create(**case("E1"))
     exclusion = await archive.eligibility.add_exclusion(excluded.id, "site", "停电", actor="t")
     staff = await archive.staff.create("zhang", "张", "inspector", "hash", actor="t")
+    await archive.staff.open_session(
+        staff.id, SEED_SESSION, "2099-01-01T00:00:00.000Z", address="10.0.0.1", agent="t"
+    )
     key = await archive.staff.create_key("platform", "khash", "kyk_ab", actor="t")
     recording = await archive.evidence.add_recording(
         inspection_id=live_inspection,
@@ -261,6 +265,11 @@ WRITERS: dict[str, Writer] = {
         s.staff_id, "hash2", must_change=False, actor="t"
     ),
     "staff.set_disabled": lambda a, s: a.staff.set_disabled(s.staff_id, True, actor="t"),
+    "staff.open_session": lambda a, s: a.staff.open_session(
+        s.staff_id, "another-session", "2099-01-01T00:00:00.000Z", address="10.0.0.2", agent="t"
+    ),
+    "staff.end_session": lambda a, s: a.staff.end_session(SEED_SESSION, actor="staff:zhang"),
+    "staff.set_sections": lambda a, s: a.staff.set_sections(s.staff_id, ("卫生审批股",), actor="t"),
     "staff.create_key": lambda a, s: a.staff.create_key("other", "k2", "kyk_cd", actor="t"),
     "staff.revoke_key": lambda a, s: a.staff.revoke_key(s.key_id, actor="t"),
     "catalog.add_version": lambda a, s: a.catalog.add_version(
@@ -380,6 +389,9 @@ WRITERS: dict[str, Writer] = {
         s.case_id, "faked_video", "视频造假", source="apikey:r"
     ),
     "findings.review": lambda a, s: a.findings.review(s.finding_id, False, "不属实", actor="t"),
+    "stored.record": lambda a, s: a.stored.record(
+        "KY/k/a.mp4", "9" * 64, 1, "KY/k/a.mp4", actor="system:storage"
+    ),
     "records.add": lambda a, s: a.records.add(
         s.concluded_inspection_id,
         1,
@@ -416,6 +428,7 @@ async def test_every_writer_is_in_the_table(archive):
         "outbox.claim",
         "outbox.retry",
         "staff.touch_key",
+        "stored.forget",
     ]
 
 

@@ -22,7 +22,7 @@ from server.errors import BadRequest, NotFound, UnsupportedMediaType
 from server.services import API_KEYS, ARCHIVE, CASES, EVIDENCE, STATUS_LINKS
 from server.states import case_label
 
-from ..pages import public_base
+from ..pages import int_param, public_base
 from ..streaming import stream_package
 
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
@@ -111,11 +111,7 @@ async def create_case(request: web.Request) -> web.Response:
 
 @api
 async def get_case(request: web.Request) -> web.Response:
-    try:
-        case_id = int(request.match_info["case"])
-    except ValueError:
-        raise NotFound("案件不存在 / no such case") from None
-    case = await request.app[ARCHIVE].cases.get(case_id)
+    case = await _api_case(request)
     return web.json_response(await case_json(request, case))
 
 
@@ -180,11 +176,7 @@ FINDING_KINDS = {
 
 
 async def _api_case(request: web.Request) -> Case:
-    try:
-        case_id = int(request.match_info["case"])
-    except ValueError:
-        raise NotFound("案件不存在 / no such case") from None
-    return await request.app[ARCHIVE].cases.get(case_id)
+    return await request.app[ARCHIVE].cases.get(int_param(request.match_info["case"]))
 
 
 @api

@@ -31,6 +31,7 @@ from ..middleware import wants_json
 from ..pages import form_text, helpers, int_param, page, see_other
 from ..staff import actor_of, current, staff_page
 from .access import archive_page, archive_reader
+from .case_ids import case_id_of
 from .outcome import Outcome, inspection_outcome
 from .packages import expected_size
 
@@ -315,7 +316,7 @@ async def annotate(request: web.Request) -> web.StreamResponse:
     return see_other(f"/archive/cases/{case.id}?notice=annotated#annotations")
 
 
-@staff_page(StaffAction.DELETE_FILES)
+@staff_page(StaffAction.DELETE_FILES, case=case_id_of)
 async def delete_files(request: web.Request) -> web.StreamResponse:
     """After the retention period: the files go, a tombstone with their hashes stays."""
     case = await request.app[ARCHIVE].cases.get(int_param(request.match_info["case"]))

@@ -26,7 +26,7 @@ from server.archive import package
 from server.archive.files import safe_component
 from server.archive.integrity import FileCheck
 from server.errors import BadRequest
-from server.services import ARCHIVE, EVIDENCE, SETTINGS
+from server.services import ARCHIVE, EVIDENCE, OFFLOAD, SETTINGS
 from server.staff.roles import StaffAction, may
 from server.storage import EvidenceFiles
 
@@ -34,6 +34,7 @@ from ..middleware import wants_json
 from ..pages import int_param, page, see_other
 from ..staff import actor_of, current, staff_page
 from ..streaming import stream_package
+from .case_ids import case_id_of
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def attachment(case_no: str, stem_en: str, stem_zh: str, ext: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(chinese)}"
 
 
-@staff_page(StaffAction.EXPORT_PACKAGE)
+@staff_page(StaffAction.EXPORT_PACKAGE, case=case_id_of)
 async def export(request: web.Request) -> web.StreamResponse:
     """GET /archive/cases/{case}/package: the case package, streamed; `case.exported` says
     who took it, how much of it, and what was wrong with it."""
@@ -218,7 +219,14 @@ async def dashboard_context(request: web.Request) -> dict[str, Any]:
     account = current(request)
     if account is None or not may(account, StaffAction.READ_ARCHIVE):
         return {"file_check": None, "file_check_running": False}
+    offload = request.app.get(OFFLOAD)
     return {
         "file_check": await request.app[ARCHIVE].integrity.last(),
         "file_check_running": request.app[FILE_CHECK_RUN].running,
+        # With an object store: the files still waiting in the recordings folder.
+        "offload": (
+            {"waiting": await offload.backlog(), "down": offload.last.down}
+            if offload is not None
+            else None
+        ),
     }

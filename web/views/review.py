@@ -52,7 +52,8 @@ from server.video.checks import check_rows, requirements_of
 from ..i18n import lang_of, table
 from ..pages import int_param
 from ..staff import actor_of, current, staff_page
-from .outcome import evidence_path
+from .case_ids import inspection_case_id
+from .outcome import evidence_file
 
 # The seats in an inspection's group whose holders review its video.
 REVIEWING_SEATS = ("host", "clerk", "expert")
@@ -137,24 +138,24 @@ def _private(headers: dict[str, str]) -> dict[str, str]:
 # -- files -------------------------------------------------------------------------------------
 
 
-@staff_page(StaffAction.VIEW_CASES)
+@staff_page(StaffAction.VIEW_CASES, case=inspection_case_id)
 async def video_file(request: web.Request) -> web.StreamResponse:
     """The browser-playable file; FileResponse answers Range requests (206), so it seeks."""
     inspection = await _video_inspection(request)
     upload = await _accepted(request, inspection)
     playable = await _playable(request, upload)
-    path = evidence_path(request, playable.path)
+    path = await evidence_file(request, playable.path)
     return web.FileResponse(path, headers=_private({"Content-Type": "video/mp4"}))
 
 
-@staff_page(StaffAction.VIEW_CASES)
+@staff_page(StaffAction.VIEW_CASES, case=inspection_case_id)
 async def video_picture(request: web.Request) -> web.StreamResponse:
     inspection = await _video_inspection(request)
     upload = await _accepted(request, inspection)
     picture = (await _files(request, upload)).get(request.match_info["kind"])
     if picture is None:
         raise NotFound("没有该图片 / no such picture")
-    path = evidence_path(request, picture.path)
+    path = await evidence_file(request, picture.path)
     return web.FileResponse(path, headers=_private({"Content-Type": "image/jpeg"}))
 
 
@@ -220,7 +221,7 @@ async def review_view(
     }
 
 
-@staff_page(StaffAction.VIEW_CASES)
+@staff_page(StaffAction.VIEW_CASES, case=inspection_case_id)
 async def review_state(request: web.Request) -> web.StreamResponse:
     inspection = await _video_inspection(request)
     reviewer = await reviewer_of(request, inspection)
@@ -298,7 +299,7 @@ async def _after(request: web.Request, inspection: Inspection, reviewer: Reviewe
     return _json(await review_view(request, fresh, reviewer))
 
 
-@staff_page(StaffAction.VIEW_CASES)
+@staff_page(StaffAction.VIEW_CASES, case=inspection_case_id)
 async def set_current(request: web.Request) -> web.StreamResponse:
     inspection, reviewer, data = await _acting(request)
     upload = await _accepted(request, inspection)
@@ -311,7 +312,7 @@ async def set_current(request: web.Request) -> web.StreamResponse:
     return await _after(request, inspection, reviewer)
 
 
-@staff_page(StaffAction.VIEW_CASES)
+@staff_page(StaffAction.VIEW_CASES, case=inspection_case_id)
 async def mark(request: web.Request) -> web.StreamResponse:
     inspection, reviewer, data = await _acting(request)
     upload = await _accepted(request, inspection)
@@ -329,7 +330,7 @@ async def mark(request: web.Request) -> web.StreamResponse:
     return await _after(request, inspection, reviewer)
 
 
-@staff_page(StaffAction.VIEW_CASES)
+@staff_page(StaffAction.VIEW_CASES, case=inspection_case_id)
 async def note(request: web.Request) -> web.StreamResponse:
     inspection, reviewer, data = await _acting(request)
     upload = await _accepted(request, inspection)
@@ -345,7 +346,7 @@ async def note(request: web.Request) -> web.StreamResponse:
     return await _after(request, inspection, reviewer)
 
 
-@staff_page(StaffAction.VIEW_CASES)
+@staff_page(StaffAction.VIEW_CASES, case=inspection_case_id)
 async def screenshot(request: web.Request) -> web.StreamResponse:
     """截图: the frame shown at `at` in the original upload, at its own resolution, watermarked,
     on the point being verified."""
@@ -373,7 +374,7 @@ async def screenshot(request: web.Request) -> web.StreamResponse:
     return _json(view, status=201)
 
 
-@staff_page(StaffAction.VIEW_CASES)
+@staff_page(StaffAction.VIEW_CASES, case=inspection_case_id)
 async def conclude(request: web.Request) -> web.StreamResponse:
     """The conclusion, by the rules of the room: it finishes the inspection (concluded) and
     moves the case; the record (勘验笔录) is made in the background."""
@@ -405,7 +406,7 @@ async def conclude(request: web.Request) -> web.StreamResponse:
     return await _after(request, inspection, reviewer)
 
 
-@staff_page(StaffAction.VIEW_CASES)
+@staff_page(StaffAction.VIEW_CASES, case=inspection_case_id)
 async def ask_again(request: web.Request) -> web.StreamResponse:
     """要求重新拍摄: the applicant is asked for another video, with the reason; the one under
     review stays archived. The status link shows the upload page again."""

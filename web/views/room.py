@@ -9,6 +9,7 @@ from server.live import signalling
 from server.live.room import PERMISSIONS, Action, Role, allowed
 from server.services import ARCHIVE, EVIDENCE, LIMITER, LINKS, ROOMS, SETTINGS
 
+from ..pages import int_param
 from ..render import render
 
 
@@ -22,7 +23,7 @@ async def index(request: web.Request) -> web.Response:
 
 async def room_page(request: web.Request) -> web.Response:
     """A personal link: checked here on GET, and again on the WebSocket."""
-    inspection_id = int(request.match_info["inspection"])
+    inspection_id = int_param(request.match_info["inspection"])
     token = request.match_info["token"]
     grant = await request.app[LINKS].authorise(token, inspection_id)
     role = Role(grant.invitee.role)
@@ -48,11 +49,13 @@ async def websocket(request: web.Request) -> web.StreamResponse:
 
 async def screenshot_image(request: web.Request) -> web.StreamResponse:
     """A screenshot of this inspection, for a room link that may take screenshots."""
-    inspection_id = int(request.match_info["inspection"])
+    inspection_id = int_param(request.match_info["inspection"])
     grant = await request.app[LINKS].authorise(request.match_info["token"], inspection_id)
     if not allowed(Role(grant.invitee.role), Action.SCREENSHOT):
         raise NotAuthorised("您无权查看截图 / your role may not see screenshots")
-    shot = await request.app[ARCHIVE].evidence.screenshot(int(request.match_info["screenshot"]))
+    shot = await request.app[ARCHIVE].evidence.screenshot(
+        int_param(request.match_info["screenshot"])
+    )
     if shot.inspection_id != inspection_id:
         raise NotFound("截图不存在 / no such screenshot")
     try:
