@@ -8,7 +8,7 @@ APT := DEBIAN_FRONTEND=noninteractive apt-get
 # The recorder burns Chinese text into the video: it needs a CJK font. The inspection record's
 # PDF is laid out by WeasyPrint, which needs Pango.
 FONT_PKG := fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0
-TEST_PKGS := chromium $(FONT_PKG) coturn
+TEST_PKGS := chromium $(FONT_PKG) coturn postgresql
 
 .PHONY: run test lint font test-deps clean
 

@@ -24,17 +24,17 @@ def _say(line: str) -> None:
 async def verify_log(settings: config.Settings) -> int:
     from .archive import ArchiveStore
 
-    path = settings.data_dir / "kanyan.sqlite3"
-    if not path.exists():
-        _say(f"no archive database at {path}; nothing to verify")
+    location = settings.archive_location
+    if isinstance(location, Path) and not location.exists():
+        _say(f"no archive database at {location}; nothing to verify")
         return 1
-    store = await ArchiveStore.open(path)
+    store = await ArchiveStore.open(location)
     try:
         count, broken, why = await store.verify_events()
     finally:
         await store.close()
     if broken is None:
-        _say(f"ok: {count} events, hash chain intact ({path})")
+        _say(f"ok: {count} events, hash chain intact ({settings.archive_label})")
         return 0
     _say(f"broken: event {broken}: {why}; the {count} events before it verify")
     return 1
@@ -42,10 +42,12 @@ async def verify_log(settings: config.Settings) -> int:
 
 async def verify_files(settings: config.Settings) -> int:
     from .archive import ArchiveStore
+    from .storage import EvidenceFiles
 
-    store = await ArchiveStore.open(settings.data_dir / "kanyan.sqlite3")
+    store = await ArchiveStore.open(settings.archive_location)
     try:
-        check = await store.integrity.check(settings.recordings_dir, actor="cli")
+        files = EvidenceFiles.from_settings(settings.recordings_dir, settings.storage)
+        check = await store.integrity.check(files.check_sync, actor="cli")
     finally:
         await store.close()
     for problem in check.problems:
@@ -59,8 +61,9 @@ async def verify_files(settings: config.Settings) -> int:
 
 async def export(settings: config.Settings, case_no: str, out: Path) -> int:
     from .archive import ArchiveStore, package
+    from .storage import EvidenceFiles
 
-    store = await ArchiveStore.open(settings.data_dir / "kanyan.sqlite3")
+    store = await ArchiveStore.open(settings.archive_location)
     try:
         found = await store.cases.search(query=case_no, limit=50)
         case = next((c for c in found[0] if c.case_no == case_no), None)
@@ -70,7 +73,10 @@ async def export(settings: config.Settings, case_no: str, out: Path) -> int:
         plan = await package.plan(store, case.id, actor="cli")
         _say(f"exporting {case_no}: {len(plan.files)} files, {plan.total_bytes / 1e6:.1f} MB")
         manifest, size = await asyncio.to_thread(
-            package.write_file, plan, settings.recordings_dir, out
+            package.write_file,
+            plan,
+            EvidenceFiles.from_settings(settings.recordings_dir, settings.storage).open_sync,
+            out,
         )
         await store.events.append(
             "case.exported",
@@ -128,9 +134,9 @@ async def _catalog_item(settings: config.Settings, code: str):  # type: ignore[n
     from .errors import NotFound
     from .services import catalog_path
 
-    path = settings.data_dir / "kanyan.sqlite3"
-    if path.exists():
-        store = await ArchiveStore.open(path)
+    location = settings.archive_location
+    if not isinstance(location, Path) or location.exists():
+        store = await ArchiveStore.open(location)
         try:
             return (await Catalog(store).current(code)).item
         except NotFound:

@@ -91,7 +91,7 @@ def _say(line: str) -> None:
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
-    archive = await ArchiveStore.open(settings.data_dir / "kanyan.sqlite3")
+    archive = await ArchiveStore.open(settings.archive_location)
     try:
         return await _dispatch(archive, args)
     except KanyanError as exc:

@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
+from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
@@ -186,10 +187,38 @@ class SmsSettings:
 
 @dataclass
 class ArchiveSettings:
+    url: str = setting(
+        "",
+        "The archive database. Empty: SQLite, kanyan.sqlite3 in the data folder. For several "
+        "nodes: postgresql://user:password@host:5432/kanyan (docs/deploy.md).",
+    )
     verify_files_hours: int = setting(
         24,
         "Re-hash every archived file this often (hours); the dashboard shows the last result. "
         "0: only when `python -m server verify-files` is run.",
+    )
+
+
+@dataclass
+class StorageSettings:
+    kind: str = setting(
+        "local",
+        "Where archived files are kept: local (the recordings folder) or s3 (an S3-compatible "
+        "object store; files are written locally first and offloaded once their stored copy "
+        "verifies).",
+    )
+    endpoint: str = setting("", "The object store's URL, e.g. https://s3.example.gov.cn.")
+    bucket: str = setting("kanyan-evidence", "The bucket (created on first use if missing).")
+    region: str = setting("", "The region, if the store asks for one.")
+    access_key: str = setting("", "The access key.")
+    secret_key: str = setting("", "The secret key.")
+    prefix: str = setting("", "A key prefix inside the bucket, e.g. the bureau's code.")
+    timeout_s: int = setting(30, "How long the store has to answer one request.")
+    offload_interval_s: int = setting(
+        60, "How often archived files waiting in the recordings folder are offloaded."
+    )
+    keep_local: bool = setting(
+        False, "Keep the local copy of a file after its stored copy verified."
     )
 
 
@@ -282,6 +311,7 @@ class Settings:
     notices: NoticeSettings = field(default_factory=NoticeSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
     # Where relative paths are resolved from: the directory `make run` starts in.
     base_dir: Path = field(default_factory=Path.cwd, metadata={"internal": True})
@@ -289,6 +319,21 @@ class Settings:
     @property
     def data_dir(self) -> Path:
         return self.base_dir / self.server.data_dir
+
+    @property
+    def archive_location(self) -> Path | str:
+        """Where the archive is: the PostgreSQL URL, or the SQLite file in the data folder."""
+        return self.archive.url or self.data_dir / "kanyan.sqlite3"
+
+    @property
+    def archive_label(self) -> str:
+        """The archive's location as messages may show it: never a password."""
+        location = self.archive_location
+        if isinstance(location, Path):
+            return str(location)
+        parts = urlsplit(location)
+        host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+        return f"{parts.scheme}://{host}{parts.path}"
 
     @property
     def recordings_dir(self) -> Path:
@@ -360,6 +405,10 @@ def validate(settings: Settings, source: str) -> None:
         raise ConfigError(f"{source}: media.forwarding must be 'encoded' or 'reencode'")
     if bool(settings.tls.cert) != bool(settings.tls.key):
         raise ConfigError(f"{source}: tls.cert and tls.key must be set together")
+    if settings.archive.url and not settings.archive.url.startswith(
+        ("postgresql://", "postgres://")
+    ):
+        raise ConfigError(f"{source}: archive.url must be a postgresql:// URL (or empty: SQLite)")
     if settings.ice.turn_urls and not settings.ice.turn_secret:
         raise ConfigError(f"{source}: ice.turn_urls needs ice.turn_secret")
     if not 0 <= settings.server.port <= 65535:
@@ -380,6 +429,11 @@ def validate(settings: Settings, source: str) -> None:
         if ":" not in header:
             raise ConfigError(f"{source}: sms.headers: {header!r} is not 'Name: value'")
     uploads = settings.uploads
+    storage = settings.storage
+    if storage.kind not in ("local", "s3"):
+        raise ConfigError(f"{source}: storage.kind must be local or s3")
+    if storage.kind == "s3" and not (storage.bucket and storage.endpoint):
+        raise ConfigError(f"{source}: storage.kind = s3 needs storage.endpoint and bucket")
     if not 1024**2 <= uploads.max_bytes <= uploads.quota_bytes:
         raise ConfigError(f"{source}: uploads.max_bytes must be 1 MiB–uploads.quota_bytes")
     for key in ("max_attempts", "stale_hours", "submission_days"):

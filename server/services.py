@@ -32,6 +32,8 @@ from .notices.rules import Rules
 from .staff.accounts import Accounts, LoginThrottle
 from .staff.api_keys import ApiKeys
 from .staff.sessions import Sessions, SessionSigner
+from .storage import EvidenceFiles
+from .storage.offload import Offload
 from .video.service import VideoService
 from .watermark import find_cjk_font
 
@@ -55,6 +57,8 @@ RECORDS = web.AppKey("records", RecordMaker)
 VIDEO = web.AppKey("video", VideoService)
 DELIVERY = web.AppKey("delivery", Delivery)
 FONT = web.AppKey("font", Path)  # the CJK font of watermarks and burned-in text
+EVIDENCE = web.AppKey("evidence", EvidenceFiles)  # archived files: the folder, the object store
+OFFLOAD = web.AppKey("offload", Offload)  # only with an object store
 
 
 async def _deadlines(app: web.Application) -> None:
@@ -106,7 +110,7 @@ async def _file_checks(app: web.Application, hours: int) -> None:
     while True:
         try:
             check = await app[ARCHIVE].integrity.check(
-                app[SETTINGS].recordings_dir, actor="system:verify-files"
+                app[EVIDENCE].check_sync, actor="system:verify-files"
             )
             if not check.ok:
                 log.error("verify-files: %s missing, %s differ", check.missing, check.mismatched)
@@ -118,6 +122,21 @@ async def _file_checks(app: web.Application, hours: int) -> None:
 async def _file_checks_ctx(app: web.Application) -> AsyncIterator[None]:
     hours = app[SETTINGS].archive.verify_files_hours
     task = asyncio.create_task(_file_checks(app, hours)) if hours else None
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _offload_ctx(app: web.Application) -> AsyncIterator[None]:
+    """With an object store: archived files go there once they verify (server/storage)."""
+    storage = app[SETTINGS].storage
+    task = None
+    if app[EVIDENCE].remote is not None:
+        offload = Offload(app[ARCHIVE], app[EVIDENCE], keep_local=storage.keep_local)
+        app[OFFLOAD] = offload
+        task = asyncio.create_task(offload.run(storage.offload_interval_s))
     yield
     if task is not None:
         task.cancel()
@@ -139,6 +158,7 @@ def install(app: web.Application, settings: Settings) -> None:
     app.cleanup_ctx.append(_deadlines_ctx)
     app.cleanup_ctx.append(_notices_ctx)
     app.cleanup_ctx.append(_file_checks_ctx)
+    app.cleanup_ctx.append(_offload_ctx)
     app.on_shutdown.append(_close_rooms)
 
 
@@ -167,7 +187,7 @@ def make_folders_private(settings: Settings) -> None:
 async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     make_folders_private(settings)
-    archive = await ArchiveStore.open(settings.data_dir / "kanyan.sqlite3")
+    archive = await ArchiveStore.open(settings.archive_location)
     secret = load_or_create_secret(settings.security.link_secret, settings.data_dir / "link-secret")
     app[ARCHIVE] = archive
     app[LINK_SECRET] = secret
@@ -176,7 +196,9 @@ async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
     app[CATALOG] = catalog
     app[CASES] = CaseService(archive, catalog)
     app[ROOMS] = RoomService(settings, archive, app[CASES].outcome)
-    records = RecordMaker(archive, app[CASES].outcome, settings.recordings_dir)
+    files = EvidenceFiles.from_settings(settings.recordings_dir, settings.storage)
+    app[EVIDENCE] = files
+    records = RecordMaker(archive, app[CASES].outcome, settings.recordings_dir, files)
     app[RECORDS] = records
     app[ROOMS].on_concluded.append(records.after_session)
     video = VideoService(
@@ -186,6 +208,7 @@ async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.data_dir / "uploads",
         settings.recordings_dir,
         app[FONT],
+        files,
     )
     app[VIDEO] = video
     await video.resume_checks()

@@ -5,6 +5,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.support.postgres import Postgres, binaries
 from tests.support.server import make_settings, running_server
 
 
@@ -17,3 +18,23 @@ def settings(tmp_path):
 async def server(settings):
     async with running_server(settings) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One real PostgreSQL for the session (tests/support/postgres.py)."""
+    if binaries() is None:
+        pytest.skip("PostgreSQL is not installed: `make test` installs it")
+    cluster = Postgres()
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def archive_location(request, tmp_path):
+    """Where a test's archive lives, once per backend: the SQLite file, or a new PostgreSQL
+    database. The archive's tests take this and run on both."""
+    if request.param == "sqlite":
+        return tmp_path / "kanyan.sqlite3"
+    return await request.getfixturevalue("postgres").create_database()

@@ -140,6 +140,14 @@ ARCHIVE_STRINGS: dict[str, tuple[str, str]] = {
     ),
     "archive_package_expected": ("预计大小约", "Expected size about"),
     "archive_files_n": ("%d 个文件", "%d files"),
+    "archive_offload_waiting": (
+        "待上传至对象存储：%d 个文件",
+        "Waiting to go to the object store: %d files",
+    ),
+    "archive_offload_down": (
+        "对象存储暂不可用，文件保留在本机，恢复后自动上传",
+        "The object store does not answer: the files stay here and go once it is back",
+    ),
     "archive_export": ("导出案件包", "Export the package"),
     "archive_verify_title": ("核验案件包", "Verify a case package"),
     "archive_verify_hint": (

@@ -53,9 +53,9 @@ class ZipStream:
             raise Aborted
         asyncio.run_coroutine_threadsafe(self.queue.put(item), self.loop).result()
 
-    def run(self, planned: package.Plan, root: Path) -> dict[str, Any]:
+    def run(self, planned: package.Plan, source: Path | package.Opener) -> dict[str, Any]:
         try:
-            manifest = package.write(planned, root, self)  # type: ignore[arg-type]
+            manifest = package.write(planned, source, self)  # type: ignore[arg-type]
             if self._buffer:
                 self._push(bytes(self._buffer))
             return manifest
@@ -76,7 +76,10 @@ DOWNLOAD_CSP = "default-src 'none'; base-uri 'none'; frame-ancestors 'none'; san
 
 
 async def stream_package(
-    request: web.Request, response: web.StreamResponse, planned: package.Plan, root: Path
+    request: web.Request,
+    response: web.StreamResponse,
+    planned: package.Plan,
+    source: Path | package.Opener,
 ) -> tuple[int, bool, dict[str, Any]]:
     """Send the package of `planned` through the prepared-to-be `response`: (bytes sent,
     whether it was sent whole, the manifest it ended with — empty when it was not)."""
@@ -87,7 +90,7 @@ async def stream_package(
     await response.prepare(request)
     loop = asyncio.get_running_loop()
     stream = ZipStream(loop)
-    job = loop.run_in_executor(None, stream.run, planned, root)
+    job = loop.run_in_executor(None, stream.run, planned, source)
     sent = 0
     manifest: dict[str, Any] = {}
     complete = False

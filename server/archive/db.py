@@ -1,22 +1,23 @@
 """The archive's database: reads of committed data, and writes in one transaction each.
 
-SQLite through aiosqlite today, with two connections: a writer, used only inside
-`transaction()` and one writer at a time, and a reader that sees only committed data. The SQL
-of the aggregates sticks to what PostgreSQL also accepts (placeholders aside).
+Two backends with one interface: SQLite (aiosqlite; the default, one file in the data folder)
+and PostgreSQL (asyncpg, server/archive/pg.py; for several nodes). The aggregates' SQL is
+written once, with `?` placeholders, in what both accept; `Database.schema()` maps the few
+schema words that differ.
 
-`transaction()` is the only way to write: `BEGIN IMMEDIATE` takes SQLite's write lock at once
-(so another process appending to the event log waits instead of forking the chain), the
-change and the events that record it are written through the same `Tx`, and any exception
-rolls everything back.
+`transaction()` is the only way to write. It serialises writers — SQLite's `BEGIN IMMEDIATE`
+write lock, PostgreSQL's transaction-scoped advisory lock — so two processes or nodes appending
+to the event log never fork the chain; the change and the events that record it are written
+through the same `Tx`, and any exception rolls everything back.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import aiosqlite
 
@@ -25,7 +26,19 @@ from .files import create_private_file
 if TYPE_CHECKING:
     from .events import Event
 
-Row = aiosqlite.Row
+
+class Row(Protocol):
+    """A result row of either backend: by column name or position."""
+
+    def __getitem__(self, key: Any) -> Any: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __len__(self) -> int: ...
+
+    def keys(self) -> Any: ...
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 PRAGMAS = (
@@ -68,31 +81,22 @@ Listener = Callable[["Tx", "Event"], Awaitable[None]]
 class Tx:
     """One write transaction. Reads through it see its own writes."""
 
-    def __init__(
-        self, connection: aiosqlite.Connection, listeners: list[Listener] | None = None
-    ) -> None:
-        self._connection = connection
+    def __init__(self, listeners: list[Listener] | None = None) -> None:
         self.listeners = listeners or []
 
     async def execute(self, sql: str, args: Iterable[Any] = ()) -> int:
         """Run a statement; the number of rows it changed."""
-        async with self._connection.execute(sql, tuple(args)) as cursor:
-            return cursor.rowcount
+        raise NotImplementedError
 
     async def insert(self, sql: str, args: Iterable[Any] = ()) -> int:
-        """Run an INSERT; the new row's id."""
-        async with self._connection.execute(sql, tuple(args)) as cursor:
-            if cursor.lastrowid is None:  # pragma: no cover - an INSERT always sets it
-                raise RuntimeError("INSERT returned no row id")
-            return cursor.lastrowid
+        """Run an INSERT into a table with an `id`; the new row's id."""
+        raise NotImplementedError
 
     async def one(self, sql: str, args: Iterable[Any] = ()) -> Row | None:
-        async with self._connection.execute(sql, tuple(args)) as cursor:
-            return await cursor.fetchone()
+        raise NotImplementedError
 
     async def all(self, sql: str, args: Iterable[Any] = ()) -> list[Row]:
-        async with self._connection.execute(sql, tuple(args)) as cursor:
-            return list(await cursor.fetchall())
+        raise NotImplementedError
 
     async def row(self, sql: str, args: Iterable[Any] = ()) -> Row:
         """A row this transaction knows exists (it just wrote or locked it)."""
@@ -128,19 +132,97 @@ class Tx:
 
 
 class Database:
-    """The archive file. Open with `await Database.open(path)`; close when done."""
+    """The archive's database. `await open_database(target)` opens the right backend."""
+
+    backend = ""
+    path: Path | None = None  # the SQLite file; None for PostgreSQL
+
+    def __init__(self) -> None:
+        # Called with every event appended, inside its transaction (server.notices).
+        self.listeners: list[Listener] = []
+
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
+        """Everything written through the Tx commits together, or not at all."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def one(self, sql: str, args: Iterable[Any] = ()) -> Row | None:
+        raise NotImplementedError
+
+    async def all(self, sql: str, args: Iterable[Any] = ()) -> list[Row]:
+        raise NotImplementedError
+
+    def rows(self, sql: str, args: Iterable[Any] = ()) -> AsyncIterator[Row]:
+        """Rows one at a time, for walks over large tables."""
+        raise NotImplementedError
+
+    async def value(self, sql: str, args: Iterable[Any] = ()) -> Any:
+        row = await self.one(sql, args)
+        if row is None:  # pragma: no cover - COUNT/MAX always return a row
+            raise RuntimeError("aggregate query returned no row")
+        return row[0]
+
+    def schema(self, statement: str) -> list[str]:
+        """A migration's statement as this backend says it."""
+        return [statement]
+
+    async def tables(self) -> list[str]:
+        """The archive's tables, by name."""
+        raise NotImplementedError
+
+
+async def open_database(target: Path | str) -> Database:
+    """A `postgresql://` URL opens PostgreSQL; anything else is the SQLite file's path."""
+    text = str(target)
+    if text.startswith(("postgresql://", "postgres://")):
+        from .pg import PgDatabase
+
+        return await PgDatabase.open(text)
+    return await SqliteDatabase.open(Path(text))
+
+
+class SqliteTx(Tx):
+    def __init__(self, connection: aiosqlite.Connection, listeners: list[Listener]) -> None:
+        super().__init__(listeners)
+        self._connection = connection
+
+    async def execute(self, sql: str, args: Iterable[Any] = ()) -> int:
+        async with self._connection.execute(sql, tuple(args)) as cursor:
+            return cursor.rowcount
+
+    async def insert(self, sql: str, args: Iterable[Any] = ()) -> int:
+        async with self._connection.execute(sql, tuple(args)) as cursor:
+            if cursor.lastrowid is None:  # pragma: no cover - an INSERT always sets it
+                raise RuntimeError("INSERT returned no row id")
+            return cursor.lastrowid
+
+    async def one(self, sql: str, args: Iterable[Any] = ()) -> Row | None:
+        async with self._connection.execute(sql, tuple(args)) as cursor:
+            return await cursor.fetchone()
+
+    async def all(self, sql: str, args: Iterable[Any] = ()) -> list[Row]:
+        async with self._connection.execute(sql, tuple(args)) as cursor:
+            return list(await cursor.fetchall())
+
+
+class SqliteDatabase(Database):
+    """One file, two connections: a writer used only inside `transaction()`, one writer at a
+    time, and a reader that sees only committed data."""
+
+    backend = "sqlite"
 
     def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+        super().__init__()
         self.path = path
         self._writer = writer
         self._reader = reader
         # One writer at a time in this process; BEGIN IMMEDIATE orders them across processes.
         self._lock = asyncio.Lock()
-        # Called with every event appended, inside its transaction (server.notices).
-        self.listeners: list[Listener] = []
 
     @classmethod
-    async def open(cls, path: Path) -> Database:
+    async def open(cls, path: Path) -> SqliteDatabase:
         # 0600 before SQLite makes it 0644; its -wal and -shm files take the database's mode.
         create_private_file(path)
         connections = []
@@ -158,11 +240,10 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        """Everything written through the Tx commits together, or not at all."""
         async with self._lock:
             await self._writer.execute("BEGIN IMMEDIATE")
             try:
-                yield Tx(self._writer, self.listeners)
+                yield SqliteTx(self._writer, self.listeners)
             except BaseException:
                 # Shielded: a cancelled task must still leave the connection clean.
                 await asyncio.shield(self._writer.execute("ROLLBACK"))
@@ -179,20 +260,11 @@ class Database:
         async with self._reader.execute(sql, tuple(args)) as cursor:
             return list(await cursor.fetchall())
 
-    async def value(self, sql: str, args: Iterable[Any] = ()) -> Any:
-        row = await self.one(sql, args)
-        if row is None:  # pragma: no cover - COUNT/MAX always return a row
-            raise RuntimeError("aggregate query returned no row")
-        return row[0]
-
     async def rows(self, sql: str, args: Iterable[Any] = ()) -> AsyncIterator[Row]:
-        """Rows one at a time, for walks over large tables."""
         async with self._reader.execute(sql, tuple(args)) as cursor:
             async for row in cursor:
                 yield row
 
-    async def script(self, statements: Iterable[str]) -> None:
-        """Schema statements, in one transaction (migrations)."""
-        async with self.transaction() as tx:
-            for statement in statements:
-                await tx.execute(statement)
+    async def tables(self) -> list[str]:
+        rows = await self.all("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        return [row[0] for row in rows]

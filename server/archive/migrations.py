@@ -1,7 +1,7 @@
 """Numbered schema migrations, applied at start, each in its own transaction.
 
-Append only: never edit a migration that has shipped. The SQL is what SQLite and PostgreSQL
-both accept, but for `INTEGER PRIMARY KEY` (the scale-out backend maps it to an identity).
+Append only: never edit a migration that has shipped. The SQL is written for SQLite in words
+PostgreSQL also accepts; `Database.schema()` maps the few that differ (server/archive/pg.py).
 """
 
 from __future__ import annotations
@@ -464,16 +464,30 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX cases_section ON cases (section)",
         ],
     ),
+    (
+        13,
+        "archived files whose copy in the object store verified",
+        [
+            """CREATE TABLE stored_objects (
+                path TEXT PRIMARY KEY,
+                sha256 TEXT NOT NULL,
+                size INTEGER NOT NULL,
+                key TEXT NOT NULL,
+                stored_at TEXT NOT NULL
+            )""",
+        ],
+    ),
 ]
 
 
 async def migrate(db: Database) -> list[int]:
     """Apply the migrations this database lacks; the versions applied."""
     async with db.transaction() as tx:
-        await tx.execute(
+        for statement in db.schema(
             """CREATE TABLE IF NOT EXISTS schema_migrations (
                 version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"""
-        )
+        ):
+            await tx.execute(statement)
     done = {row[0] for row in await db.all("SELECT version FROM schema_migrations")}
     applied = []
     for version, name, statements in MIGRATIONS:
@@ -481,7 +495,8 @@ async def migrate(db: Database) -> list[int]:
             continue
         async with db.transaction() as tx:
             for statement in statements:
-                await tx.execute(statement)
+                for said in db.schema(statement):
+                    await tx.execute(said)
             await tx.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 (version, name, clock.now_iso()),

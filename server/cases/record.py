@@ -24,10 +24,11 @@ import jinja2
 
 from .. import clock
 from ..archive import ArchiveStore, Event, Inspection, RecordFile, Screenshot
-from ..archive.files import inspection_dir, resolve_inside, write_exclusive
+from ..archive.files import inspection_dir, write_exclusive
 from ..errors import UserError
 from ..roles import ROLE_NAMES_ZH, Role
 from ..states import CaseState, InspectionState, Method, inspection_label
+from ..storage import EvidenceFiles
 from ..video.checks import check_rows, requirements_of
 from .checklist import mark_label
 from .outcome import OutcomeService
@@ -116,10 +117,17 @@ class Made:
 
 
 class RecordMaker:
-    def __init__(self, archive: ArchiveStore, outcome: OutcomeService, root: Path) -> None:
+    def __init__(
+        self,
+        archive: ArchiveStore,
+        outcome: OutcomeService,
+        root: Path,
+        files: EvidenceFiles | None = None,
+    ) -> None:
         self.archive = archive
         self.outcome = outcome
         self.root = root
+        self.files = files or EvidenceFiles(root)
         self._templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES),
             autoescape=jinja2.select_autoescape(["html"]),
@@ -357,7 +365,7 @@ class RecordMaker:
         made = []
         for shot in shots:
             try:
-                path = resolve_inside(self.root, shot.path)
+                path = await self.files.fetch(shot.path)
                 data = await loop.run_in_executor(None, thumbnail, path)
             except (OSError, ValueError) as exc:
                 log.warning("screenshot %s has no thumbnail: %s", shot.id, exc)

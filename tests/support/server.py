@@ -26,8 +26,33 @@ from web.app import create_app
 ROOT = Path(__file__).resolve().parents[2]
 
 
+_POSTGRES = None
+_DATABASES: dict[Path, str] = {}
+
+
+def shared_postgres_database(tmp: Path) -> str:
+    """With KANYAN_TEST_ARCHIVE=postgresql every server a test starts keeps its archive in
+    PostgreSQL, one database per test folder (a restarted server, a CLI command of the same
+    test find the same archive): the whole suite on the second backend, on demand."""
+    global _POSTGRES
+    from tests.support.postgres import Postgres
+
+    if _POSTGRES is None:
+        _POSTGRES = Postgres()
+        _POSTGRES.start()
+        import atexit
+
+        atexit.register(_POSTGRES.stop)
+    if tmp not in _DATABASES:
+        _DATABASES[tmp] = _POSTGRES.create_database_sync()
+    return _DATABASES[tmp]
+
+
 def make_settings(tmp: Path, **sections: dict) -> config.Settings:
     """Settings for a test: everything under `tmp`, loopback only, a free port."""
+    if os.environ.get("KANYAN_TEST_ARCHIVE") == "postgresql":
+        archive = {"url": shared_postgres_database(tmp), **sections.get("archive", {})}
+        sections = {**sections, "archive": archive}
     data = {
         "server": {
             "host": "127.0.0.1",

@@ -13,14 +13,17 @@ import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from server.archive import ArchiveStore, GroupMember, Stamp
 from server.archive.outbox import enqueue
 from server.archive.uploads import StoredFile
 from server.states import Verdict
+from tests.support.archive import inject_failure, remove_failure
 from tests.support.server import ROOT
 
 
@@ -386,6 +389,9 @@ WRITERS: dict[str, Writer] = {
         s.case_id, "faked_video", "视频造假", source="apikey:r"
     ),
     "findings.review": lambda a, s: a.findings.review(s.finding_id, False, "不属实", actor="t"),
+    "stored.record": lambda a, s: a.stored.record(
+        "KY/k/a.mp4", "9" * 64, 1, "KY/k/a.mp4", actor="system:storage"
+    ),
     "records.add": lambda a, s: a.records.add(
         s.concluded_inspection_id,
         1,
@@ -400,20 +406,15 @@ WRITERS: dict[str, Writer] = {
 
 
 @pytest.fixture
-async def archive(tmp_path):
-    store = await ArchiveStore.open(tmp_path / "kanyan.sqlite3")
+async def archive(archive_location):
+    store = await ArchiveStore.open(archive_location)
     yield store
     await store.close()
 
 
 async def snapshot(archive: ArchiveStore) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, as it is on disk."""
-    tables = [
-        row[0]
-        for row in await archive.db.all(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-        )
-    ]
+    tables = await archive.db.tables()
     return {
         table: [tuple(row) for row in await archive.db.all(f"SELECT * FROM {table} ORDER BY 1")]
         for table in tables
@@ -427,6 +428,7 @@ async def test_every_writer_is_in_the_table(archive):
         "outbox.claim",
         "outbox.retry",
         "staff.touch_key",
+        "stored.forget",
     ]
 
 
@@ -434,15 +436,10 @@ async def test_every_writer_is_in_the_table(archive):
 async def test_a_failing_event_append_leaves_neither_change_nor_event(archive, name):
     data = await seed(archive)
     before = await snapshot(archive)
-    async with archive.db.transaction() as tx:
-        await tx.execute(
-            "CREATE TRIGGER injected BEFORE INSERT ON events "
-            "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
-        )
-    with pytest.raises(sqlite3.IntegrityError, match="injected failure"):
+    await inject_failure(archive, "events")
+    with pytest.raises((sqlite3.IntegrityError, asyncpg.RaiseError), match="injected failure"):
         await WRITERS[name](archive, data)
-    async with archive.db.transaction() as tx:
-        await tx.execute("DROP TRIGGER injected")
+    await remove_failure(archive, "events")
     assert await snapshot(archive) == before
     # The next write works, with its event, and the chain holds.
     events = await archive.events.count()
@@ -466,10 +463,10 @@ async def test_refused_writes_change_nothing(archive):
     assert await snapshot(archive) == before
 
 
-async def test_concurrent_writers_keep_one_chain(tmp_path):
-    path = tmp_path / "kanyan.sqlite3"
-    first = await ArchiveStore.open(path)
-    second = await ArchiveStore.open(path)  # another connection, as a CLI command would hold
+async def test_concurrent_writers_keep_one_chain(tmp_path, archive_location):
+    first = await ArchiveStore.open(archive_location)
+    # Another connection, as a CLI command (or, on PostgreSQL, another node) would hold.
+    second = await ArchiveStore.open(archive_location)
     try:
 
         async def write(store: ArchiveStore, n: int) -> None:
@@ -490,7 +487,8 @@ async def test_concurrent_writers_keep_one_chain(tmp_path):
         await second.close()
     # And the command an auditor would run says so.
     config = tmp_path / "kanyan.toml"
-    config.write_text(f'[server]\ndata_dir = "{tmp_path}"\n')
+    url = "" if isinstance(archive_location, Path) else archive_location
+    config.write_text(f'[server]\ndata_dir = "{tmp_path}"\n[archive]\nurl = "{url}"\n')
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

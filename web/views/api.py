@@ -16,11 +16,10 @@ from urllib.parse import quote
 from aiohttp import web
 
 from server.archive import ApiKey, Case, package
-from server.archive.files import resolve_inside
 from server.cases.eligibility import GROUND_NAMES, Ground
 from server.cases.intake import check_dishonesty_entries, decode_upload, parse_dishonesty_csv
 from server.errors import BadRequest, NotFound, UnsupportedMediaType
-from server.services import API_KEYS, ARCHIVE, CASES, SETTINGS, STATUS_LINKS
+from server.services import API_KEYS, ARCHIVE, CASES, EVIDENCE, STATUS_LINKS
 from server.states import case_label
 
 from ..pages import int_param, public_base
@@ -221,7 +220,10 @@ async def record_pdf(request: web.Request) -> web.StreamResponse:
     for inspection in reversed(await archive.inspections.of_case(case.id)):
         records = await archive.records.of_inspection(inspection.id)
         if records:
-            path = resolve_inside(request.app[SETTINGS].recordings_dir, records[-1].pdf_path)
+            try:
+                path = await request.app[EVIDENCE].fetch(records[-1].pdf_path)
+            except (FileNotFoundError, ValueError):
+                raise NotFound("勘验笔录文件缺失 / the record's file is missing") from None
             name = f"{case.case_no}-{inspection.seq}-record-v{records[-1].version}.pdf"
             await archive.events.append(
                 "file.downloaded",
@@ -259,7 +261,7 @@ async def package_zip(request: web.Request) -> web.StreamResponse:
         }
     )
     sent, complete, manifest = await stream_package(
-        request, response, planned, request.app[SETTINGS].recordings_dir
+        request, response, planned, request.app[EVIDENCE].open_sync
     )
     await archive.events.append(
         "case.exported",

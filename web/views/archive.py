@@ -23,7 +23,7 @@ from server.cases.checklist import clean_text
 from server.cases.retention import Retention
 from server.cases.timeline import live_timeline, video_timeline
 from server.errors import BadRequest, UserError
-from server.services import ARCHIVE, CATALOG, SETTINGS
+from server.services import ARCHIVE, CATALOG, EVIDENCE, SETTINGS
 from server.staff.roles import StaffAction, may
 from server.states import CaseState, Method, Verdict
 
@@ -246,7 +246,10 @@ async def inspection_evidence(
 
 def retention_of(request: web.Request) -> Retention:
     return Retention(
-        request.app[ARCHIVE], request.app[CATALOG], request.app[SETTINGS].recordings_dir
+        request.app[ARCHIVE],
+        request.app[CATALOG],
+        request.app[SETTINGS].recordings_dir,
+        request.app[EVIDENCE],
     )
 
 
@@ -264,8 +267,7 @@ async def render_case(
     package = None
     if may(account, StaffAction.EXPORT_PACKAGE):
         planned = await plan(archive, case.id, actor=actor_of(request))
-        root = request.app[SETTINGS].recordings_dir
-        size = await asyncio.to_thread(expected_size, planned, root)
+        size = await asyncio.to_thread(expected_size, planned, request.app[EVIDENCE])
         package = {"files": len(planned.files), "bytes": size}
     return page(
         request,

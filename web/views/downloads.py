@@ -30,9 +30,10 @@ from multidict import CIMultiDict
 
 from server import clock
 from server.archive import Case, Inspection, Recording
-from server.archive.files import resolve_inside, safe_component
+from server.archive.files import safe_component
 from server.errors import NotFound
-from server.services import ARCHIVE, SETTINGS
+from server.services import ARCHIVE, EVIDENCE
+from server.storage import EvidenceFiles
 
 from ..pages import int_param
 from ..staff import actor_of
@@ -178,15 +179,13 @@ class EvidenceResponse(web.FileResponse):
         return await super()._sendfile(request, fobj, offset, count)
 
 
-def evidence_path(request: web.Request, stored: str) -> Path:
-    """A file the archive names, only inside the recordings directory."""
+async def evidence_file(request: web.Request, stored: str) -> Path:
+    """A file the archive names, in the recordings folder (brought back from the object store
+    if it was offloaded); NotFound when it is nowhere."""
     try:
-        path = resolve_inside(request.app[SETTINGS].recordings_dir, stored)
-    except ValueError:
+        return await request.app[EVIDENCE].fetch(stored)
+    except (FileNotFoundError, ValueError):
         raise NotFound("文件不存在 / no such file") from None
-    if not path.is_file():
-        raise NotFound("文件不存在 / no such file")
-    return path
 
 
 CONTENT_TYPES = {
@@ -233,7 +232,7 @@ def disposition(
     return f"{how}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(chinese)}"
 
 
-def serve(
+async def serve(
     request: web.Request,
     stored: str,
     *,
@@ -241,9 +240,15 @@ def serve(
     inspection_id: int,
     what: dict[str, Any],
     headers: dict[str, str],
-) -> EvidenceResponse:
-    """A file of the archive, its every transfer logged with who asked and which range."""
-    path = evidence_path(request, stored)
+) -> web.StreamResponse:
+    """A file of the archive, its every transfer logged with who asked and which range: from
+    the recordings folder, or proxied from the object store once it was offloaded there."""
+    files = request.app[EVIDENCE]
+    try:
+        local = files.is_local(stored)
+    except ValueError:
+        raise NotFound("文件不存在 / no such file") from None
+    path = files.path(stored) if local or files.remote is None else None
     archive = request.app[ARCHIVE]
     actor = actor_of(request)
 
@@ -263,11 +268,63 @@ def serve(
             },
         )
 
-    content_type = CONTENT_TYPES.get(path.suffix.lower())
+    content_type = CONTENT_TYPES.get(Path(stored).suffix.lower())
     base = {"Cache-Control": "private, no-store"}
     if content_type:
         base["Content-Type"] = content_type
+    if path is None:
+        sha256 = str(what.get("sha256") or "")
+        return await serve_remote(
+            request, files, stored, sha256, headers={**base, **headers}, on_send=log
+        )
+    if not path.is_file():
+        raise NotFound("文件不存在 / no such file")
     return EvidenceResponse(path, headers={**base, **headers}, on_send=log)
+
+
+async def serve_remote(
+    request: web.Request,
+    files: EvidenceFiles,
+    stored: str,
+    sha256: str,
+    *,
+    headers: dict[str, str],
+    on_send: Callable[[Transfer], Awaitable[None]],
+) -> web.StreamResponse:
+    size = await files.size(stored)
+    if size is None:
+        raise NotFound("文件不存在 / no such file")
+    # The archive's hash is the strongest validator a file can have.
+    etag = f'"{sha256[:32]}"'
+    asked = request.headers.get(hdrs.RANGE, "")
+    chosen = choose_range(
+        request.headers.get(hdrs.RANGE), request.headers.get(hdrs.IF_RANGE), size, etag, -1
+    )
+    response = web.StreamResponse(headers={**headers, "Accept-Ranges": "bytes", "ETag": etag})
+    if request.headers.get(hdrs.IF_NONE_MATCH) == etag and chosen.status == 200:
+        response.set_status(304)
+        await response.prepare(request)
+        return response
+    if chosen.status == 416:
+        response.set_status(416)
+        response.headers[hdrs.CONTENT_RANGE] = f"bytes */{size}"
+        response.content_length = 0
+        await response.prepare(request)
+        return response
+    first, last = (chosen.first, chosen.last) if chosen.status == 206 else (0, size - 1)
+    count = max(0, last - first + 1)
+    content_range = f"bytes {first}-{last}/{size}" if chosen.status == 206 else ""
+    response.set_status(chosen.status)
+    if content_range:
+        response.headers[hdrs.CONTENT_RANGE] = content_range
+    response.content_length = count
+    await on_send(Transfer(chosen.status, first, count, content_range, asked))
+    await response.prepare(request)
+    if request.method != "HEAD" and count:
+        async for chunk in files.chunks(stored, first, last):
+            await response.write(chunk)
+    await response.write_eof()
+    return response
 
 
 def wants_download(request: web.Request) -> bool:
@@ -309,7 +366,7 @@ async def recording_file(request: web.Request) -> web.StreamResponse:
         recording.path,
         inline=not wants_download(request),
     )
-    return serve(
+    return await serve(
         request,
         recording.path,
         case_id=case.id,
@@ -334,7 +391,7 @@ async def recording_original(request: web.Request) -> web.StreamResponse:
         recording.original_path,
         inline=False,
     )
-    return serve(
+    return await serve(
         request,
         recording.original_path,
         case_id=case.id,

@@ -32,7 +32,7 @@ from server.states import AWAITING_SECTION
 from ..pages import int_param
 from .access import evidence_page, evidence_reader
 from .downloads import disposition, serve, wants_download
-from .downloads import evidence_path as evidence_path  # it lived here first
+from .downloads import evidence_file as evidence_file
 
 # The record as a page: its own styles and inline thumbnails, nothing else, no script.
 RECORD_CSP = (
@@ -141,7 +141,7 @@ async def screenshot_file(request: web.Request) -> web.StreamResponse:
         shot.path,
         inline=not wants_download(request),
     )
-    return serve(
+    return await serve(
         request,
         shot.path,
         case_id=case.id,
@@ -175,7 +175,7 @@ def _record_event(record: RecordFile, kind: str, sha256: str) -> dict[str, objec
 @evidence_page
 async def record_pdf(request: web.Request) -> web.StreamResponse:
     record, case, inspection = await _record(request)
-    return serve(
+    return await serve(
         request,
         record.pdf_path,
         case_id=case.id,
@@ -192,7 +192,7 @@ async def record_pdf(request: web.Request) -> web.StreamResponse:
 @evidence_page
 async def record_html(request: web.Request) -> web.StreamResponse:
     record, case, inspection = await _record(request)
-    return serve(
+    return await serve(
         request,
         record.html_path,
         case_id=case.id,

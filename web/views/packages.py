@@ -23,11 +23,12 @@ from aiohttp import web
 
 from server import clock
 from server.archive import package
-from server.archive.files import resolve_inside, safe_component
+from server.archive.files import safe_component
 from server.archive.integrity import FileCheck
 from server.errors import BadRequest
-from server.services import ARCHIVE, SETTINGS
+from server.services import ARCHIVE, EVIDENCE, OFFLOAD, SETTINGS
 from server.staff.roles import StaffAction, may
+from server.storage import EvidenceFiles
 
 from ..middleware import wants_json
 from ..pages import int_param, page, see_other
@@ -38,16 +39,16 @@ from .case_ids import case_id_of
 log = logging.getLogger(__name__)
 
 
-def expected_size(planned: package.Plan, root: Path) -> int:
+def expected_size(planned: package.Plan, files: EvidenceFiles) -> int:
     """About how many bytes the package holds (blocking): the archived sizes, and the files the
-    archive has no size for as they are on disk."""
+    archive has no size for as they are stored."""
     total = 0
     for packed in planned.files:
         if packed.size is not None:
             total += packed.size
             continue
         with contextlib.suppress(OSError, ValueError):
-            total += resolve_inside(root, packed.source).stat().st_size
+            total += files.size_sync(packed.source) or 0
     return total
 
 
@@ -76,7 +77,7 @@ async def export(request: web.Request) -> web.StreamResponse:
         }
     )
     sent, complete, manifest = await stream_package(
-        request, response, planned, request.app[SETTINGS].recordings_dir
+        request, response, planned, request.app[EVIDENCE].open_sync
     )
     await archive.events.append(
         "case.exported",
@@ -206,7 +207,7 @@ async def start_file_check(request: web.Request) -> web.StreamResponse:
     if run.running:
         return see_other("/dashboard?notice=files_check_running#file-checks")
     check = request.app[ARCHIVE].integrity.check(
-        request.app[SETTINGS].recordings_dir, actor=actor_of(request)
+        request.app[EVIDENCE].check_sync, actor=actor_of(request)
     )
     run.task = asyncio.create_task(check)
     run.task.add_done_callback(_report)
@@ -218,7 +219,14 @@ async def dashboard_context(request: web.Request) -> dict[str, Any]:
     account = current(request)
     if account is None or not may(account, StaffAction.READ_ARCHIVE):
         return {"file_check": None, "file_check_running": False}
+    offload = request.app.get(OFFLOAD)
     return {
         "file_check": await request.app[ARCHIVE].integrity.last(),
         "file_check_running": request.app[FILE_CHECK_RUN].running,
+        # With an object store: the files still waiting in the recordings folder.
+        "offload": (
+            {"waiting": await offload.backlog(), "down": offload.last.down}
+            if offload is not None
+            else None
+        ),
     }

@@ -53,7 +53,7 @@ from ..i18n import lang_of, table
 from ..pages import int_param
 from ..staff import actor_of, current, staff_page
 from .case_ids import inspection_case_id
-from .outcome import evidence_path
+from .outcome import evidence_file
 
 # The seats in an inspection's group whose holders review its video.
 REVIEWING_SEATS = ("host", "clerk", "expert")
@@ -144,7 +144,7 @@ async def video_file(request: web.Request) -> web.StreamResponse:
     inspection = await _video_inspection(request)
     upload = await _accepted(request, inspection)
     playable = await _playable(request, upload)
-    path = evidence_path(request, playable.path)
+    path = await evidence_file(request, playable.path)
     return web.FileResponse(path, headers=_private({"Content-Type": "video/mp4"}))
 
 
@@ -155,7 +155,7 @@ async def video_picture(request: web.Request) -> web.StreamResponse:
     picture = (await _files(request, upload)).get(request.match_info["kind"])
     if picture is None:
         raise NotFound("没有该图片 / no such picture")
-    path = evidence_path(request, picture.path)
+    path = await evidence_file(request, picture.path)
     return web.FileResponse(path, headers=_private({"Content-Type": "image/jpeg"}))
 
 

@@ -7,7 +7,7 @@ from aiohttp import web
 from server.errors import NotAuthorised, NotFound
 from server.live import signalling
 from server.live.room import PERMISSIONS, Action, Role, allowed
-from server.services import ARCHIVE, LIMITER, LINKS, ROOMS, SETTINGS
+from server.services import ARCHIVE, EVIDENCE, LIMITER, LINKS, ROOMS, SETTINGS
 
 from ..pages import int_param
 from ..render import render
@@ -56,8 +56,12 @@ async def screenshot_image(request: web.Request) -> web.StreamResponse:
     shot = await request.app[ARCHIVE].evidence.screenshot(
         int_param(request.match_info["screenshot"])
     )
-    root = request.app[SETTINGS].recordings_dir.resolve()
-    path = (root / shot.path).resolve()
-    if shot.inspection_id != inspection_id or not path.is_relative_to(root) or not path.is_file():
+    if shot.inspection_id != inspection_id:
+        raise NotFound("截图不存在 / no such screenshot")
+    try:
+        path = await request.app[EVIDENCE].fetch(shot.path)
+    except (FileNotFoundError, ValueError):
+        raise NotFound("截图不存在 / no such screenshot") from None
+    if not path.is_file():
         raise NotFound("截图不存在 / no such screenshot")
     return web.FileResponse(path, headers={"Content-Type": "image/jpeg"})
