@@ -204,9 +204,10 @@ def table(lang: str) -> dict[str, str]:
 
 def _merge_staff_strings() -> None:
     from .notice_strings import NOTICE_STRINGS
+    from .phone_strings import PHONE_STRINGS
     from .staff_strings import STAFF_STRINGS
 
-    for more in (STAFF_STRINGS, NOTICE_STRINGS):
+    for more in (STAFF_STRINGS, NOTICE_STRINGS, PHONE_STRINGS):
         clash = set(STRINGS) & set(more)
         assert not clash, f"string keys defined twice: {clash}"
         STRINGS.update(more)

@@ -82,8 +82,11 @@ def test_applicant_waits_is_admitted_and_both_see_each_other(demo, tmp_path):
             # The phone films in portrait, and the host's tile shows it in portrait.
             assert seen_by_host["height"] > seen_by_host["width"]
             assert not seen_by_host["paused"] and not seen_by_phone["paused"]
-            # The applicant's phone shows the host large, on the stage.
-            assert phone.locator(f"#stage .tile[data-participant='{host_id}']").count() == 1
+            # The applicant's phone is a viewfinder: what it films large, the host small.
+            assert phone.locator(f"#pip .tile[data-participant='{host_id}']").count() == 1
+            own = phone.locator("#own-video").bounding_box()
+            pip = phone.locator(f"#pip .tile[data-participant='{host_id}']").bounding_box()
+            assert own and pip and own["width"] * own["height"] > pip["width"] * pip["height"]
 
             # Switching camera: new track on the same sender, no renegotiation.
             offers = phone.evaluate("window.kanyan.client.offers")
