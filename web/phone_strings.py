@@ -6,6 +6,7 @@ from __future__ import annotations
 
 PHONE_STRINGS: dict[str, tuple[str, str]] = {
     # The lobby: preview, microphone, appointment, host presence, what to prepare.
+    "phone_status_prepare": ("勘验前准备", "Getting ready"),
     "phone_mic_level": ("麦克风音量", "Microphone level"),
     "phone_mic_hint": (
         "请说句话：绿色条跟着跳动，说明对方能听到您。",

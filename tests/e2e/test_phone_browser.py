@@ -153,17 +153,19 @@ def test_apps_own_browsers_get_the_way_out_before_any_camera_prompt(demo, playwr
     for app, agent in IN_APP_AGENTS.items():
         page = phone_page(playwright, chromium, grant=False, user_agent=agent)
         page.goto(link)
-        expect(page.locator("h1")).to_have_text("请用手机浏览器打开")
-        expect(page.locator(".help-lead")).to_have_attribute("data-app", app)
+        expect(page.locator("h1")).to_have_text("请用手机浏览器打开", timeout=LONG)
+        expect(page.locator(".help-lead")).to_have_attribute("data-app", app, timeout=LONG)
         assert page.locator("svg.help-picture").count() == 1, app  # where the ⋯ menu is
         assert page.input_value("#room-link") == link
         assert page.evaluate("window.__cameraRequests") == 0, app
         if app == "wechat":
-            expect(page.locator(".help-steps-list li").first).to_contain_text("右上角")
-            expect(page.locator(".help-steps-list")).to_contain_text("在浏览器打开")
+            expect(page.locator(".help-steps-list li").first).to_contain_text(
+                "右上角", timeout=LONG
+            )
+            expect(page.locator(".help-steps-list")).to_contain_text("在浏览器打开", timeout=LONG)
             page.context.grant_permissions(["clipboard-read", "clipboard-write"])
             page.tap("#copy-link")
-            expect(page.locator("#copy-done")).to_be_visible()
+            expect(page.locator("#copy-done")).to_be_visible(timeout=LONG)
             assert page.evaluate("navigator.clipboard.readText()") == link
             page.screenshot(path=str(demo.cwd / "wechat.png"), full_page=True)
         page.context.close()
@@ -172,9 +174,11 @@ def test_apps_own_browsers_get_the_way_out_before_any_camera_prompt(demo, playwr
     page = phone_page(playwright, chromium, grant=False)
     page.add_init_script("delete window.RTCPeerConnection")
     page.goto(link)
-    expect(page.locator("#browser-help")).to_be_visible()
-    expect(page.locator("#browser-help")).to_have_attribute("data-reason", "RTCPeerConnection")
-    expect(page.locator("#browser-help h1")).to_have_text("请用手机浏览器打开")
+    expect(page.locator("#browser-help")).to_be_visible(timeout=LONG)
+    expect(page.locator("#browser-help")).to_have_attribute(
+        "data-reason", "RTCPeerConnection", timeout=LONG
+    )
+    expect(page.locator("#browser-help h1")).to_have_text("请用手机浏览器打开", timeout=LONG)
     assert not page.is_visible("#prejoin")
     assert page.evaluate("window.__cameraRequests") == 0
     page.context.close()
@@ -186,22 +190,22 @@ def test_a_refused_camera_shows_the_steps_for_android_and_ios(demo, playwright, 
         page = phone_page(playwright, chromium, grant=False, **playwright.devices[device])
         page.goto(link)
         help_ = page.locator("#camera-help")
-        expect(help_).to_be_visible()
-        expect(help_).to_have_attribute("data-reason", "denied")
-        expect(help_.locator("h1:visible")).to_have_text("摄像头或麦克风未被允许")
+        expect(help_).to_be_visible(timeout=LONG)
+        expect(help_).to_have_attribute("data-reason", "denied", timeout=LONG)
+        expect(help_.locator("h1:visible")).to_have_text("摄像头或麦克风未被允许", timeout=LONG)
         platforms = help_.locator(".help-platform")
-        expect(platforms).to_have_count(2)
+        expect(platforms).to_have_count(2, timeout=LONG)
         assert platforms.first.get_attribute("data-platform") == first, device
-        expect(help_.locator("[data-platform=android]")).to_contain_text("权限")
-        expect(help_.locator("[data-platform=ios]")).to_contain_text("网站设置")
+        expect(help_.locator("[data-platform=android]")).to_contain_text("权限", timeout=LONG)
+        expect(help_.locator("[data-platform=ios]")).to_contain_text("网站设置", timeout=LONG)
         assert not page.is_visible("#prejoin")
         assert page.evaluate("window.__cameraRequests") == 1
         if first == "android":
             # Allowed afterwards (as in the browser's settings): 重试 opens the lobby.
             page.context.grant_permissions(PERMITTED)
             page.tap("#camera-retry")
-            expect(page.locator("#prejoin")).to_be_visible()
-            expect(help_).to_be_hidden()
+            expect(page.locator("#prejoin")).to_be_visible(timeout=LONG)
+            expect(help_).to_be_hidden(timeout=LONG)
         page.context.close()
 
 
@@ -225,11 +229,13 @@ def test_lobby_then_viewfinder_tools_requests_and_the_return_from_the_background
     phone.wait_for_function(
         "(v) => document.querySelector('#mic-meter').dataset.level !== v", arg=level
     )
-    expect(phone.locator("#host-name")).to_have_text("张主持")
-    expect(phone.locator("#scheduled-at")).to_contain_text("北京时间")
-    expect(phone.locator(".prepare")).to_contain_text("身份证")
+    expect(phone.locator("#host-name")).to_have_text("张主持", timeout=LONG)
+    expect(phone.locator("#scheduled-at")).to_contain_text("北京时间", timeout=LONG)
+    expect(phone.locator(".prepare")).to_contain_text("身份证", timeout=LONG)
     assert phone.locator(".must-show li").count() > 0
-    expect(phone.locator("#host-presence")).to_have_attribute("data-online", "unknown")
+    expect(phone.locator("#host-presence")).to_have_attribute(
+        "data-online", "unknown", timeout=LONG
+    )
     # The fake camera has neither torch nor zoom: the page offers neither.
     assert phone.evaluate("window.kanyan.camera.tools") == {
         "torch": False,
@@ -242,15 +248,15 @@ def test_lobby_then_viewfinder_tools_requests_and_the_return_from_the_background
     expect(phone.locator("#status-line")).to_have_attribute(
         "data-status", "status_lobby", timeout=LONG
     )
-    expect(phone.locator("#host-presence")).to_have_attribute("data-online", "false")
-    expect(phone.locator("#host-presence")).to_contain_text("主持人尚未上线")
-    expect(phone.locator("#preview")).to_be_visible()  # still the preview while waiting
+    expect(phone.locator("#host-presence")).to_have_attribute("data-online", "false", timeout=LONG)
+    expect(phone.locator("#host-presence")).to_contain_text("主持人尚未上线", timeout=LONG)
+    expect(phone.locator("#preview")).to_be_visible(timeout=LONG)  # still the preview
     assert phone.evaluate("window.kanyan.screen.state") == "held"  # the screen stays on
     assert phone.evaluate("window.kanyan.screen.requests") == 1
 
     host = host_page(chromium, links["host"])
     expect(phone.locator("#host-presence")).to_have_attribute("data-online", "true", timeout=LONG)
-    expect(phone.locator("#host-presence")).to_contain_text("主持人已上线")
+    expect(phone.locator("#host-presence")).to_contain_text("主持人已上线", timeout=LONG)
     host.click(f"#lobby-list li[data-participant='{applicant_id}'] button.admit")
     expect(phone.locator("#status-line")).to_have_attribute(
         "data-status", "status_connected", timeout=LONG
@@ -266,15 +272,15 @@ def test_lobby_then_viewfinder_tools_requests_and_the_return_from_the_background
 
     # The viewfinder: one's own picture large, not mirrored (the rear camera); the host small.
     small = f"#pip .tile[data-participant='{host_id}']"
-    expect(phone.locator("#prejoin")).to_be_hidden()
+    expect(phone.locator("#prejoin")).to_be_hidden(timeout=LONG)
     assert phone.evaluate("getComputedStyle(document.querySelector('#own-video')).transform") in (
         "none",
         "matrix(1, 0, 0, 1, 0, 0)",
     )
     assert area(box(phone, "#own-video")) > 4 * area(box(phone, small))
     uncovered(phone)
-    expect(phone.locator("#torch")).to_be_hidden()
-    expect(phone.locator("#zoom-box")).to_be_hidden()
+    expect(phone.locator("#torch")).to_be_hidden(timeout=LONG)
+    expect(phone.locator("#zoom-box")).to_be_hidden(timeout=LONG)
     phone.screenshot(path=str(demo.cwd / "portrait.png"))
     phone.set_viewport_size(playwright.devices["Pixel 5 landscape"]["viewport"])
     phone.wait_for_function("innerWidth > innerHeight")
@@ -286,10 +292,10 @@ def test_lobby_then_viewfinder_tools_requests_and_the_return_from_the_background
 
     # A tap on the small picture swaps the two; a tap on the (now small) own picture swaps back.
     phone.tap("#pip")
-    expect(phone.locator("#room")).to_have_class(SWAPPED)
+    expect(phone.locator("#room")).to_have_class(SWAPPED, timeout=LONG)
     assert area(box(phone, small)) > 4 * area(box(phone, "#own-video"))
     phone.tap("#viewfinder")
-    expect(phone.locator("#room")).not_to_have_class(SWAPPED)
+    expect(phone.locator("#room")).not_to_have_class(SWAPPED, timeout=LONG)
     # A drag moves the small picture out of the way without swapping.
     before = box(phone, "#pip")
     x, y = before["x"] + before["width"] / 2, before["y"] + before["height"] / 2
@@ -299,18 +305,22 @@ def test_lobby_then_viewfinder_tools_requests_and_the_return_from_the_background
     phone.mouse.up()
     after = box(phone, "#pip")
     assert after["y"] < before["y"] - 150 and after["x"] < before["x"] - 40
-    expect(phone.locator("#room")).not_to_have_class(SWAPPED)
+    expect(phone.locator("#room")).not_to_have_class(SWAPPED, timeout=LONG)
 
     # The host asks for the torch: the phone shows the request, and says this phone has none.
     tile = host.locator(f".tile[data-participant='{applicant_id}']")
     tile.locator("button.ask-torch").click()
     request = phone.locator("#camera-request")
     expect(request).to_be_visible(timeout=LONG)
-    expect(phone.locator("#camera-request-text")).to_have_text("张主持请您打开手电筒照亮")
-    expect(phone.locator("#camera-request-hint")).to_contain_text("不能在网页中打开手电筒")
-    expect(phone.locator("#camera-request-do")).to_be_hidden()
+    expect(phone.locator("#camera-request-text")).to_have_text(
+        "张主持请您打开手电筒照亮", timeout=LONG
+    )
+    expect(phone.locator("#camera-request-hint")).to_contain_text(
+        "不能在网页中打开手电筒", timeout=LONG
+    )
+    expect(phone.locator("#camera-request-do")).to_be_hidden(timeout=LONG)
     phone.tap("#camera-request-dismiss")
-    expect(request).to_be_hidden()
+    expect(request).to_be_hidden(timeout=LONG)
     # … and for the other camera: one tap on the phone switches it, with no renegotiation.
     offers = phone.evaluate("window.kanyan.client.offers")
     track = phone.evaluate("window.kanyan.client.local.video.id")
@@ -357,7 +367,7 @@ def test_weak_and_dead_uplinks_are_said_on_both_sides(demo, playwright, chromium
     host = host_page(chromium, links["host"])
     phone = phone_page(playwright, chromium)
     phone.goto(links["applicant"])
-    expect(phone.locator("#join")).to_be_enabled()
+    expect(phone.locator("#join")).to_be_enabled(timeout=LONG)
     phone.tap("#join")
     phone.wait_for_function("['lobby', 'connected'].includes(window.kanyan.client.status)")
     if phone.evaluate("window.kanyan.client.status") == "lobby":
@@ -380,12 +390,12 @@ def test_weak_and_dead_uplinks_are_said_on_both_sides(demo, playwright, chromium
     )
     frames_rise(host, applicant_id)
     cue = phone.locator("#signal-cue")
-    expect(cue).to_be_hidden()
+    expect(cue).to_be_hidden(timeout=LONG)
 
     # A weak uplink: a quarter of the packets lost.
     cdp.send("Network.emulateNetworkConditions", {**network, "packetLoss": 25})
     expect(cue).to_be_visible(timeout=LONG)
-    expect(cue).to_have_text("网络较差，请靠近窗口或切换网络")
+    expect(cue).to_have_text("网络较差，请靠近窗口或切换网络", timeout=LONG)
     expect(tile.locator(".flags")).to_contain_text("网络较差", timeout=LONG)
     expect(tile.locator(".quality")).to_have_attribute("data-level", "poor", timeout=LONG)
     phone.screenshot(path=str(demo.cwd / "weak.png"))
@@ -395,10 +405,10 @@ def test_weak_and_dead_uplinks_are_said_on_both_sides(demo, playwright, chromium
     cdp.send("Network.emulateNetworkConditions", {**network, "packetLoss": 100})
     freeze = phone.locator("#freeze-cue")
     expect(freeze).to_contain_text("网络中断", timeout=LONG)
-    expect(freeze).to_contain_text("对方暂时看不到您的画面")
+    expect(freeze).to_contain_text("对方暂时看不到您的画面", timeout=LONG)
     alert = tile.locator(".tile-alert")
     expect(alert).to_contain_text("画面已停止", timeout=LONG)
-    expect(alert).to_contain_text("服务器也未收到")
+    expect(alert).to_contain_text("服务器也未收到", timeout=LONG)
     expect(host.locator("#toast")).to_contain_text("未到达服务器", timeout=LONG)
     phone.screenshot(path=str(demo.cwd / "dead.png"))
     host.screenshot(path=str(demo.cwd / "host-dead.png"))

@@ -68,7 +68,8 @@ async def test_the_lobby_says_when_with_whom_and_what_to_prepare(server):
     link = server.links.room_url(invited.invitee("applicant"), invited.inspection)
     status, body = await get(link, ANDROID_CHROME)
     assert status == 200 and "js/phone.js" in body
-    when = clock.shanghai(invited.inspection.scheduled_at, "%Y年%-m月%-d日 %H:%M")
+    at = clock.parse(invited.inspection.scheduled_at).astimezone(clock.SHANGHAI)
+    when = f"{at.year}年{at.month}月{at.day}日 {at:%H:%M}"
     assert f'<dd id="scheduled-at">{when}（北京时间）</dd>' in body
     assert f'<dd id="host-name">{invited.invitee("host").name}</dd>' in body
     assert "身份证原件" in body

@@ -66,12 +66,12 @@ async def preparation(request: web.Request, grant: LinkGrant) -> dict[str, Any]:
     must_show: tuple[str, ...] = ()
     if version_id is not None:
         must_show = (await request.app[CATALOG].version(version_id)).item.shooting.must_show
-    pattern = "%Y年%-m月%-d日 %H:%M" if lang_of(request) == "zh" else "%Y-%m-%d %H:%M"
-    return {
-        "host_name": host,
-        "scheduled": clock.shanghai(grant.inspection.scheduled_at, pattern),
-        "must_show": must_show,
-    }
+    when = clock.parse(grant.inspection.scheduled_at).astimezone(clock.SHANGHAI)
+    if lang_of(request) == "zh":
+        scheduled = f"{when.year}年{when.month}月{when.day}日 {when:%H:%M}"
+    else:
+        scheduled = f"{when:%Y-%m-%d %H:%M}"
+    return {"host_name": host, "scheduled": scheduled, "must_show": must_show}
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:

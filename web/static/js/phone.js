@@ -40,6 +40,7 @@ window.kanyan = { client, camera, viewfinder, signal, screen, lobby, toolbar }; 
 
 function showHelp(id, reason) {
   $("#prejoin").hidden = true;
+  $("#status-line").hidden = true; // nothing is connecting: the help says what to do
   const help = $(id);
   help.dataset.reason = reason;
   for (const el of help.querySelectorAll("[data-for]")) el.hidden = el.dataset.for !== reason;
@@ -56,6 +57,8 @@ async function openCamera() {
     return;
   }
   $("#prejoin").hidden = false;
+  $("#status-line").hidden = false;
+  if (client.status === "idle") setStatus("phone_status_prepare");
   lobby.start();
   lobby.screenAdvice(screen.supported ? screen.state : "unsupported");
   toolbar.refresh();

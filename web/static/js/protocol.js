@@ -111,11 +111,12 @@ export class KanyanClient extends EventTarget {
     this._reconnectNow(why);
   }
 
-  // Signalling open, seated, and media not known to be broken.
+  // Signalling open, and (when seated) media not known to be broken.
   get healthy() {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    if (this.status === "lobby") return true;
     const media = this.pc ? this.pc.connectionState : "new";
-    return Boolean(this.ws && this.ws.readyState === WebSocket.OPEN) && this.status === "connected"
-      && !["failed", "disconnected", "closed"].includes(media);
+    return this.status === "connected" && !["failed", "disconnected", "closed"].includes(media);
   }
 
   leave() {

@@ -93,7 +93,6 @@ export class Tiles {
     tile.el.querySelector(".flags").textContent = flags.join(" ");
     tile.el.classList.toggle("dropped", member.status === "dropped");
     tile.el.dataset.uplink = uplink || "";
-    this._placeholder(tile);
     this._alert(tile);
     return tile;
   }
@@ -110,9 +109,12 @@ export class Tiles {
     const m = tile.member;
     const device = m.device || {};
     let text = "";
-    if (m.status !== "dropped") {
-      if (device.background) text = t(m.role === "applicant" ? "cue_background_applicant" : "cue_background");
-      else if (tile.frozen >= FREEZE_AFTER_S && m.video !== false) {
+    // In the background, even once the phone has let its connection go: that is why.
+    if (device.background) {
+      text = t(m.role === "applicant" ? "cue_background_applicant" : "cue_background");
+      if (m.status === "dropped") text += `（${t("disconnected")}）`;
+    } else if (m.status !== "dropped") {
+      if (tile.frozen >= FREEZE_AFTER_S && m.video !== false) {
         const why = m.stalled ? "cue_frozen_stalled" : device.uplink === "poor" ? "cue_frozen_poor" : "cue_frozen_wait";
         text = fmt("cue_frozen", { n: Math.round(tile.frozen) }) + t(why);
       } else if (m.stalled) text = t("cue_stalled");
@@ -120,6 +122,8 @@ export class Tiles {
     tile.alert.textContent = text;
     tile.alert.hidden = !text;
     tile.el.dataset.alert = text ? "shown" : "";
+    this._placeholder(tile);
+    if (text) tile.placeholder.textContent = ""; // one message over the picture, not two
   }
 
   _placeholder(tile) {
@@ -144,7 +148,7 @@ export class Tiles {
         tile.video.srcObject = null;
       }
     }
-    this._placeholder(tile);
+    this._alert(tile);
   }
 
   retain(ids) {
