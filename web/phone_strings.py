@@ -223,4 +223,8 @@ PHONE_STRINGS: dict[str, tuple[str, str]] = {
     "ask_torch": ("请开手电筒", "Ask for the torch"),
     "ask_switch_camera": ("请换摄像头", "Ask to switch camera"),
     "ask_sent": ("已发送请求", "Request sent"),
+    "ask_torch_none": (
+        "对方手机不能在网页中打开手电筒，已提示其打开现场的灯",
+        "their phone cannot light its torch from a web page; they were asked to switch a light on",
+    ),
 }

@@ -310,6 +310,8 @@ def test_lobby_then_viewfinder_tools_requests_and_the_return_from_the_background
     # The host asks for the torch: the phone shows the request, and says this phone has none.
     tile = host.locator(f".tile[data-participant='{applicant_id}']")
     tile.locator("button.ask-torch").click()
+    # The phone told the server it has no torch: the host hears what the applicant was told.
+    expect(host.locator("#toast")).to_contain_text("对方手机不能在网页中打开手电筒", timeout=LONG)
     request = phone.locator("#camera-request")
     expect(request).to_be_visible(timeout=LONG)
     expect(phone.locator("#camera-request-text")).to_have_text(

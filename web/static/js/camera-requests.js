@@ -14,7 +14,11 @@ export function addCameraRequests(tile, client) {
     button.dataset.ask = what;
     button.textContent = t(`ask_${what}`);
     button.addEventListener("click", () => {
-      if (client.askCamera(tile.member.id, what)) toast(`${t("ask_sent")} · ${t(`ask_${what}`)}`, 2000);
+      if (!client.askCamera(tile.member.id, what)) return;
+      // The phone said its camera has no torch it can light from a web page: the host knows
+      // the applicant was told to switch a light on instead.
+      const noTorch = what === "torch" && tile.member.device && tile.member.device.torch === false;
+      toast(`${t("ask_sent")} · ${t(`ask_${what}`)}${noTorch ? ` · ${t("ask_torch_none")}` : ""}`, noTorch ? 5000 : 2000);
     });
     box.append(button);
   }
