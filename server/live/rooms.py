@@ -24,7 +24,7 @@ from .outcome import RoomOutcome
 from .participant import Participant, RoomRecorder
 from .reencode import ReencodeForwarding
 from .room import Action, Presence, Role, Room, RoomState, allowed
-from .watchdog import MediaWatchdog
+from .watchdog import MediaWatchdog, stall_notice
 
 log = logging.getLogger(__name__)
 
@@ -329,32 +329,17 @@ class LiveRoom:
                 log.exception("media watchdog failed")
 
     async def check_media(self, now: float) -> None:
-        """Mark who is stalled (no video reaching the server), tell the host when that
+        """Mark who is stalled (no video reaching the server); tell the host when that
         changes, and everyone through the roster."""
         seated = [m for m in self.room.seated() if m.presence == Presence.ADMITTED]
-        publications = [p for m in seated if (p := self.hub.find(m.id, "video")) is not None]
-        stalled = self.watchdog.check(publications, now)
+        videos = (self.hub.find(m.id, "video") for m in seated)
+        stalled = self.watchdog.check([v for v in videos if v is not None], now)
         changed = [m for m in self.room.seated() if m.stalled != (m.id in stalled)]
-        for member in changed:
-            member.stalled = member.id in stalled
         if not changed:
             return
-        seconds = self.service.settings.media.stall_after_s
         for member in changed:
-            if member.stalled:
-                message = protocol.notice(
-                    "media_stalled",
-                    "error",
-                    f"{member.name}的画面已超过 {seconds} 秒未到达服务器，可能是网络中断 / "
-                    f"no video from {member.name} has reached the server for {seconds} s",
-                )
-            else:
-                message = protocol.notice(
-                    "media_resumed",
-                    "info",
-                    f"{member.name}的画面已恢复 / video from {member.name} is back",
-                )
-            await self.tell(Role.HOST, message)
+            member.stalled = member.id in stalled
+            await self.tell(Role.HOST, stall_notice(member, self.watchdog.stall_after_s))
         await self.broadcast_roster()
 
     def host_online(self) -> bool:

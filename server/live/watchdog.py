@@ -9,7 +9,10 @@ frame for `stall_after_s`, is stalled. Pure bookkeeping on the server's monotoni
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
+
+from . import protocol
+from .room import Member
 
 
 class WatchedPublication(Protocol):
@@ -51,3 +54,17 @@ class MediaWatchdog:
         for gone in set(self._progress) - watched:
             del self._progress[gone]
         return stalled
+
+
+def stall_notice(member: Member, seconds: float) -> dict[str, Any]:
+    """What the host is told when `member` becomes stalled, or is no longer."""
+    if member.stalled:
+        return protocol.notice(
+            "media_stalled",
+            "error",
+            f"{member.name}的画面已超过 {seconds:g} 秒未到达服务器，可能是网络中断 / "
+            f"no video from {member.name} has reached the server for {seconds:g} s",
+        )
+    return protocol.notice(
+        "media_resumed", "info", f"{member.name}的画面已恢复 / video from {member.name} is back"
+    )
