@@ -8,27 +8,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from pathlib import Path
 
 from . import admin_cli, config
 from .errors import ConfigError
+from .logs import setup_logging
 
 
 def _say(line: str) -> None:
     print(line, flush=True)
-
-
-def setup_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("aioice").setLevel(logging.WARNING)
-    logging.getLogger("aiortc").setLevel(logging.WARNING)
 
 
 async def verify_log(settings: config.Settings) -> int:

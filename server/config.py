@@ -132,6 +132,11 @@ class UploadSettings:
     submission_days: int = setting(
         7, "The default time an applicant has to submit a self-recorded video (days)."
     )
+    chunk_bytes: int = setting(
+        2 * 1024**2,
+        "Bytes the applicant's browser sends per request (2 MiB): what a dropped connection "
+        "costs at most. Keep it under any request-size limit of a proxy in front of Kanyan.",
+    )
 
 
 @dataclass
@@ -245,6 +250,11 @@ class StaffSettings:
         30, "Failed logins allowed per client address within the window."
     )
     login_window_minutes: int = setting(15, "The window over which failed logins are counted.")
+    inspectors_by_section: bool = setting(
+        False,
+        "Inspectors, like approval clerks, see and act on the cases of their own sections "
+        "(业务股室, set on each account) only. Off: inspectors work on every section's cases.",
+    )
 
 
 @dataclass
@@ -380,6 +390,8 @@ def validate(settings: Settings, source: str) -> None:
     for key in ("max_attempts", "stale_hours", "submission_days"):
         if getattr(uploads, key) < 1:
             raise ConfigError(f"{source}: uploads.{key} must be at least 1")
+    if not 16 * 1024 <= uploads.chunk_bytes <= 256 * 1024**2:
+        raise ConfigError(f"{source}: uploads.chunk_bytes must be 16 KiB–256 MiB")
     if settings.archive.verify_files_hours < 0:
         raise ConfigError(f"{source}: archive.verify_files_hours must be 0 or more")
     if settings.cases.deadline_check_s < 10:

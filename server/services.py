@@ -16,12 +16,14 @@ from pathlib import Path
 from aiohttp import web
 
 from .archive import ArchiveStore
+from .archive.files import make_private, not_private
 from .cases.catalog import SHIPPED, Catalog, CatalogItem, load_file
 from .cases.links import Links, LinkSigner
 from .cases.record import RecordMaker
 from .cases.status_links import StatusLinks
 from .cases.workflow import CaseService
 from .config import Settings, load_or_create_secret
+from .errors import ConfigError
 from .live import hooks
 from .live.rooms import RoomService
 from .live.signalling import ReconnectLimiter
@@ -29,7 +31,7 @@ from .notices.delivery import Channel, Delivery, Mail, Sms, Webhooks
 from .notices.rules import Rules
 from .staff.accounts import Accounts, LoginThrottle
 from .staff.api_keys import ApiKeys
-from .staff.sessions import SessionSigner
+from .staff.sessions import Sessions, SessionSigner
 from .video.service import VideoService
 from .watermark import find_cjk_font
 
@@ -43,7 +45,8 @@ ROOMS = web.AppKey("rooms", RoomService)
 LIMITER = web.AppKey("limiter", ReconnectLimiter)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 API_KEYS = web.AppKey("api_keys", ApiKeys)
-SESSIONS = web.AppKey("sessions", SessionSigner)
+SESSIONS = web.AppKey("sessions", SessionSigner)  # signs session cookies and form tokens
+STAFF_SESSIONS = web.AppKey("staff_sessions", Sessions)  # the sessions the archive holds
 CATALOG = web.AppKey("catalog", Catalog)
 CATALOG_FILE = web.AppKey("catalog_file", list[CatalogItem])
 CASES = web.AppKey("cases", CaseService)
@@ -143,9 +146,27 @@ def catalog_path(settings: Settings) -> Path:
     return settings.path(settings.cases.catalog) if settings.cases.catalog else SHIPPED
 
 
+def make_folders_private(settings: Settings) -> None:
+    """The archive, its secrets and the evidence are for Kanyan's user alone: every folder 0700,
+    every file 0600, fixed (and logged) at each start; what cannot be fixed stops the start."""
+    for root in (settings.data_dir, settings.recordings_dir):
+        try:
+            changed = make_private(root)
+            left = not_private(root)
+        except PermissionError as exc:
+            raise ConfigError(
+                f"cannot make {exc.filename or root} private (chmod refused): {exc.strerror}; "
+                "run Kanyan as the owner of its data and recordings folders"
+            ) from None
+        for path, mode in changed:
+            log.warning("made private: %s (was %s)", path, oct(mode))
+        if left:
+            raise ConfigError(f"{left[0]} is still readable by others after chmod")
+
+
 async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_folders_private(settings)
     archive = await ArchiveStore.open(settings.data_dir / "kanyan.sqlite3")
     secret = load_or_create_secret(settings.security.link_secret, settings.data_dir / "link-secret")
     app[ARCHIVE] = archive
@@ -168,6 +189,8 @@ async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[VIDEO] = video
     await video.resume_checks()
+    # Again, now that the database's -wal and -shm files and the secrets exist.
+    make_folders_private(settings)
     yield
     await app[ROOMS].drain()
     await video.drain()
@@ -195,6 +218,7 @@ async def _cases_ctx(app: web.Application) -> AsyncIterator[None]:
         staff.session_secret, settings.data_dir / "session-secret"
     )
     app[SESSIONS] = SessionSigner(session_secret, staff.session_hours * 3600)
+    app[STAFF_SESSIONS] = Sessions(app[SESSIONS], archive)
     await app[CATALOG].sync_file(app[CATALOG_FILE], str(catalog_path(settings)))
     app[STATUS_LINKS] = StatusLinks(app[LINK_SECRET], archive)
     yield

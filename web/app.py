@@ -20,6 +20,7 @@ from server.config import Settings
 from server.services import ARCHIVE, FONT, ROOMS, SETTINGS
 
 from . import routes
+from .views import packages
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ def create_app(settings: Settings) -> web.Application:
     services.install(app, settings)
     app.cleanup_ctx.append(_recorder_ctx)
     routes.setup(app)
+    packages.install(app)  # the verify-files run an administrator starts
     return app
 
 

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiosqlite
 
+from .files import create_private_file
+
 if TYPE_CHECKING:
     from .events import Event
 
@@ -47,6 +49,17 @@ def bookkeeping(method: F) -> F:
     anybody needs to prove); still one transaction."""
     method.__archive_bookkeeping__ = True  # type: ignore[attr-defined]
     return method
+
+
+def in_sections(column: str, sections: Iterable[str] | None) -> tuple[str, list[str]]:
+    """A WHERE clause keeping rows whose `column` is one of `sections`: every row for None,
+    none for an empty list."""
+    if sections is None:
+        return "1 = 1", []
+    values = list(sections)
+    if not values:
+        return "0 = 1", []
+    return f"{column} IN ({', '.join('?' for _ in values)})", values
 
 
 Listener = Callable[["Tx", "Event"], Awaitable[None]]
@@ -128,7 +141,8 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path) -> Database:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # 0600 before SQLite makes it 0644; its -wal and -shm files take the database's mode.
+        create_private_file(path)
         connections = []
         for _ in range(2):
             connection = await aiosqlite.connect(path, isolation_level=None)

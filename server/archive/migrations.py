@@ -441,6 +441,29 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX outbox_invitee ON outbox (invitee_id)",
         ],
     ),
+    # 9 is another change's.
+    (
+        10,
+        "staff sessions held by the server; the sections (业务股室) a staff member works for",
+        [
+            # One row per login; the cookie names it by the SHA-256 of its random part.
+            """CREATE TABLE staff_sessions (
+                id TEXT PRIMARY KEY,
+                staff_id INTEGER NOT NULL REFERENCES staff_accounts(id),
+                created_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                ended_at TEXT,
+                ended_reason TEXT,
+                address TEXT NOT NULL DEFAULT '',
+                agent TEXT NOT NULL DEFAULT ''
+            )""",
+            "CREATE INDEX staff_sessions_staff ON staff_sessions (staff_id, ended_at)",
+            # A JSON array of section names, as cases name theirs (cases.section). Clerks, and
+            # inspectors when staff.inspectors_by_section is set, see only those sections' cases.
+            "ALTER TABLE staff_accounts ADD COLUMN sections TEXT NOT NULL DEFAULT '[]'",
+            "CREATE INDEX cases_section ON cases (section)",
+        ],
+    ),
 ]
 
 

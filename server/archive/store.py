@@ -20,6 +20,7 @@ from .migrations import migrate, schema_version
 from .outbox import OutboxStore
 from .records import RecordStore
 from .retention import RetentionStore
+from .search import ArchiveSearch
 from .staff import StaffStore
 from .statistics import StatisticsStore
 from .uploads import UploadStore
@@ -51,6 +52,7 @@ class ArchiveStore:
         self.uploads = UploadStore(db)
         self.outbox = OutboxStore(db)
         self.findings = FindingStore(db)
+        self.search = ArchiveSearch(db)
 
     @classmethod
     async def open(cls, path: Path) -> ArchiveStore:

@@ -317,6 +317,8 @@ def item_from_form(form: dict[str, str]) -> tuple[CatalogItem | None, dict[str, 
         "exclusion_ground": form.get("exclusion_ground", ""),
         "exclusion_reason": form.get("exclusion_reason", ""),
     }
+    if form.get("retention_years", "").strip():  # optional: empty keeps the default
+        data["retention_years"] = number("retention_years")
     return validate_item(data)
 
 

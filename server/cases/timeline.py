@@ -100,15 +100,24 @@ def live_timeline(
     }
 
 
-def video_timeline(video: Recording, events: list[Event], names: dict[int, str]) -> dict[str, Any]:
-    """A self-recorded video: one segment, markers at the instants reviewers chose."""
+def video_timeline(
+    video: Recording,
+    events: list[Event],
+    names: dict[int, str],
+    *,
+    original: Recording | None = None,
+) -> dict[str, Any]:
+    """A self-recorded video: one segment, markers at the instants reviewers chose. `video` is
+    the file the player plays; reviewers' stamps name the `original` upload when the played
+    file is its browser-playable copy (same clock: the copy keeps every frame's time)."""
     duration = float(video.duration_s or 0.0)
+    ours = {video.id, None} | ({original.id} if original is not None else set())
     markers = []
     for event in events:
         if event.type not in MARKERS:
             continue
         offset = event.data.get("offset_s")
-        if event.data.get("recording") not in (video.id, None) or offset is None:
+        if event.data.get("recording") not in ours or offset is None:
             continue
         markers.append(_marker(event, max(0.0, min(float(offset), duration)), names))
     segment = Segment(video.id, 0.0, duration, video.state, "现场视频")

@@ -187,7 +187,8 @@ class CaseService:
         active = [
             i
             for i in await self.archive.inspections.of_case(case.id)
-            if i.state in ACTIVE_INSPECTION
+            # A self-recorded video under review holds the case too.
+            if i.state in ACTIVE_INSPECTION or i.state == InspectionState.REVIEWING
         ]
         if active:
             raise UserError(

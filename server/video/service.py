@@ -29,7 +29,7 @@ from .. import clock
 from ..archive import ArchiveStore, Case, Inspection, Screenshot
 from ..archive.files import inspection_dir, make_dir, resolve_inside, write_exclusive
 from ..archive.uploads import StoredFile, Upload
-from ..cases.catalog import Catalog
+from ..cases.catalog import Catalog, Shooting
 from ..config import UploadSettings
 from ..errors import BadRequest, KanyanError, NotFound, UserError
 from ..states import InspectionState, Method
@@ -291,7 +291,7 @@ class VideoService:
         suffix = Path(upload.filename).suffix.lower()[:8] if upload.filename else ""
         try:
             facts = await asyncio.to_thread(inspect, staged)
-            wanted = requirements_of(await self._shooting(inspection))
+            wanted = requirements_of(await self.shooting(inspection))
             failures = [
                 {"code": f.code, "message": f.message}
                 for f in check(facts, wanted, uploaded_at=clock.parse(upload.created_at))
@@ -348,7 +348,9 @@ class VideoService:
                 )
         await self.archive.uploads.checked(upload.id, files=files, facts=summary, failures=failures)
 
-    async def _shooting(self, inspection: Inspection) -> Any:
+    async def shooting(self, inspection: Inspection) -> Shooting:
+        """The shooting requirements the inspection's video is checked against: those of the
+        catalog version it was scheduled with."""
         version_id = await self.archive.inspections.catalog_version(inspection.id)
         if version_id is not None:
             return (await self.catalog.version(version_id)).item.shooting

@@ -39,6 +39,15 @@ BUILT_KEYS = {
     "cue_uplink_{}": ["fair", "poor"],
     "phone_request_{}": ["torch", "switch_camera"],
     "ask_{}": ["torch", "switch_camera"],
+    "video_attempt_{}": [
+        "uploading",
+        "checking",
+        "accepted",
+        "rejected",
+        "cancelled",
+        "expired",
+        "failed",
+    ],
 }
 
 

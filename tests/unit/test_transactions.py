@@ -52,6 +52,7 @@ class Seed:
     finding_id: int
 
 
+SEED_SESSION = "0" * 64
 STAMP = Stamp("1", "主持", "host", "2026-11-27T02:05:00.000Z")
 
 
@@ -116,6 +117,9 @@ async def seed(archive: ArchiveStore) -> Seed:
     excluded = await archive.cases.create(**case("E1"))
     exclusion = await archive.eligibility.add_exclusion(excluded.id, "site", "停电", actor="t")
     staff = await archive.staff.create("zhang", "张", "inspector", "hash", actor="t")
+    await archive.staff.open_session(
+        staff.id, SEED_SESSION, "2099-01-01T00:00:00.000Z", address="10.0.0.1", agent="t"
+    )
     key = await archive.staff.create_key("platform", "khash", "kyk_ab", actor="t")
     recording = await archive.evidence.add_recording(
         inspection_id=live_inspection,
@@ -258,6 +262,11 @@ WRITERS: dict[str, Writer] = {
         s.staff_id, "hash2", must_change=False, actor="t"
     ),
     "staff.set_disabled": lambda a, s: a.staff.set_disabled(s.staff_id, True, actor="t"),
+    "staff.open_session": lambda a, s: a.staff.open_session(
+        s.staff_id, "another-session", "2099-01-01T00:00:00.000Z", address="10.0.0.2", agent="t"
+    ),
+    "staff.end_session": lambda a, s: a.staff.end_session(SEED_SESSION, actor="staff:zhang"),
+    "staff.set_sections": lambda a, s: a.staff.set_sections(s.staff_id, ("卫生审批股",), actor="t"),
     "staff.create_key": lambda a, s: a.staff.create_key("other", "k2", "kyk_cd", actor="t"),
     "staff.revoke_key": lambda a, s: a.staff.revoke_key(s.key_id, actor="t"),
     "catalog.add_version": lambda a, s: a.catalog.add_version(

@@ -11,6 +11,7 @@ import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -22,7 +23,7 @@ from server.errors import BadRequest, NotFound, UnsupportedMediaType
 from server.services import API_KEYS, ARCHIVE, CASES, SETTINGS, STATUS_LINKS
 from server.states import case_label
 
-from ..pages import public_base
+from ..pages import int_param, public_base
 from ..streaming import stream_package
 
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
@@ -111,11 +112,7 @@ async def create_case(request: web.Request) -> web.Response:
 
 @api
 async def get_case(request: web.Request) -> web.Response:
-    try:
-        case_id = int(request.match_info["case"])
-    except ValueError:
-        raise NotFound("案件不存在 / no such case") from None
-    case = await request.app[ARCHIVE].cases.get(case_id)
+    case = await _api_case(request)
     return web.json_response(await case_json(request, case))
 
 
@@ -180,11 +177,7 @@ FINDING_KINDS = {
 
 
 async def _api_case(request: web.Request) -> Case:
-    try:
-        case_id = int(request.match_info["case"])
-    except ValueError:
-        raise NotFound("案件不存在 / no such case") from None
-    return await request.app[ARCHIVE].cases.get(case_id)
+    return await request.app[ARCHIVE].cases.get(int_param(request.match_info["case"]))
 
 
 @api
@@ -252,10 +245,37 @@ async def package_zip(request: web.Request) -> web.StreamResponse:
     """The whole case as a verified package (manifest.json, every file, the events)."""
     case = await _api_case(request)
     archive = request.app[ARCHIVE]
-    plan = await package.plan(archive, case.id, actor=_caller(request))
-    response, manifest = await stream_package(request, plan, request.app[SETTINGS].recordings_dir)
-    if manifest is None:
-        return response
+    planned = await package.plan(archive, case.id, actor=_caller(request))
+    name = f"{case.case_no}.zip"
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "application/zip",
+            "Content-Disposition": (
+                f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
+            ),
+            "Cache-Control": "no-store",
+            # Not the length (the ZIP is made as it goes); the files inside add up to this.
+            "X-Kanyan-Content-Bytes": str(planned.total_bytes),
+        }
+    )
+    sent, complete, manifest = await stream_package(
+        request, response, planned, request.app[SETTINGS].recordings_dir
+    )
+    await archive.events.append(
+        "case.exported",
+        actor=_caller(request),
+        case_id=case.id,
+        data={
+            "files": len(planned.files),
+            "bytes": sent,
+            "complete": complete,
+            "problems": manifest.get("problems", []),
+            "via": "api",
+        },
+    )
+    if complete:
+        await response.write_eof()
+    return response
     await archive.events.append(
         "case.exported",
         actor=_caller(request),

@@ -15,6 +15,7 @@ from server.services import ARCHIVE, CATALOG, LIMITER, LINKS, ROOMS, SETTINGS
 
 from ..browsers import in_app_browser, is_ios
 from ..i18n import lang_of
+from ..pages import int_param
 from ..render import render
 
 
@@ -28,7 +29,7 @@ async def index(request: web.Request) -> web.Response:
 
 async def room_page(request: web.Request) -> web.Response:
     """A personal link: checked here on GET, and again on the WebSocket."""
-    inspection_id = int(request.match_info["inspection"])
+    inspection_id = int_param(request.match_info["inspection"])
     token = request.match_info["token"]
     grant = await request.app[LINKS].authorise(token, inspection_id)
     role = Role(grant.invitee.role)
@@ -83,11 +84,13 @@ async def websocket(request: web.Request) -> web.StreamResponse:
 
 async def screenshot_image(request: web.Request) -> web.StreamResponse:
     """A screenshot of this inspection, for a room link that may take screenshots."""
-    inspection_id = int(request.match_info["inspection"])
+    inspection_id = int_param(request.match_info["inspection"])
     grant = await request.app[LINKS].authorise(request.match_info["token"], inspection_id)
     if not allowed(Role(grant.invitee.role), Action.SCREENSHOT):
         raise NotAuthorised("您无权查看截图 / your role may not see screenshots")
-    shot = await request.app[ARCHIVE].evidence.screenshot(int(request.match_info["screenshot"]))
+    shot = await request.app[ARCHIVE].evidence.screenshot(
+        int_param(request.match_info["screenshot"])
+    )
     root = request.app[SETTINGS].recordings_dir.resolve()
     path = (root / shot.path).resolve()
     if shot.inspection_id != inspection_id or not path.is_relative_to(root) or not path.is_file():
