@@ -32,6 +32,14 @@ BLUE = (40, 70, 220)
 DESKTOP = {"viewport": {"width": 1280, "height": 800}, "ignore_https_errors": True}
 LONG = 60000  # ms: for what waits on the network (reconnects, ICE, the freeze cues)
 SWAPPED = re.compile(r"\bswapped\b")
+# What the Content-Security-Policy refused in a page (none of Kanyan's own code may be). The
+# policy refuses eval, so the tests' waits are functions (an expression is evaluated as a string).
+WATCH_POLICY = """
+window.__refused = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__refused.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
+});
+"""
 
 
 @pytest.fixture(scope="module")
@@ -69,12 +77,14 @@ def phone_page(playwright, chromium, *, grant: bool = True, **overrides) -> Page
     if grant:
         context.grant_permissions(PERMITTED)
     context.add_init_script(COUNT_CAMERA_REQUESTS)
+    context.add_init_script(WATCH_POLICY)
     return context.new_page()
 
 
 def host_page(chromium, url: str) -> Page:
     context = chromium.new_context(**DESKTOP)
     context.grant_permissions(PERMITTED)
+    context.add_init_script(WATCH_POLICY)
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())
     page.goto(url)
@@ -182,6 +192,7 @@ def test_apps_own_browsers_get_the_way_out_before_any_camera_prompt(demo, playwr
             page.tap("#copy-link")
             expect(page.locator("#copy-done")).to_be_visible(timeout=LONG)
             assert page.evaluate("navigator.clipboard.readText()") == link
+            assert page.evaluate("window.__refused") == []
             page.screenshot(path=str(demo.cwd / "wechat.png"), full_page=True)
         page.context.close()
 
@@ -298,12 +309,12 @@ def test_lobby_then_viewfinder_tools_requests_and_the_return_from_the_background
     expect(phone.locator("#zoom-box")).to_be_hidden(timeout=LONG)
     phone.screenshot(path=str(demo.cwd / "portrait.png"))
     phone.set_viewport_size(playwright.devices["Pixel 5 landscape"]["viewport"])
-    phone.wait_for_function("innerWidth > innerHeight")
+    phone.wait_for_function("() => innerWidth > innerHeight")
     assert area(box(phone, "#own-video")) > 4 * area(box(phone, small))
     uncovered(phone)
     phone.screenshot(path=str(demo.cwd / "landscape.png"))
     phone.set_viewport_size(playwright.devices["Pixel 5"]["viewport"])
-    phone.wait_for_function("innerWidth < innerHeight")
+    phone.wait_for_function("() => innerWidth < innerHeight")
 
     # A tap on the small picture swaps the two; a tap on the (now small) own picture swaps back.
     phone.tap("#pip")
@@ -374,6 +385,7 @@ def test_lobby_then_viewfinder_tools_requests_and_the_return_from_the_background
     expect(tile.locator(".flags")).to_contain_text("已重连", timeout=LONG)
     frames_rise(host, applicant_id)
     assert phone.evaluate("window.kanyan.screen.state") == "held"
+    assert phone.evaluate("window.__refused") == [] and host.evaluate("window.__refused") == []
     phone.context.close()
     host.context.close()
 
@@ -386,7 +398,7 @@ def test_weak_and_dead_uplinks_are_said_on_both_sides(demo, playwright, chromium
     phone.goto(links["applicant"])
     expect(phone.locator("#join")).to_be_enabled(timeout=LONG)
     phone.tap("#join")
-    phone.wait_for_function("['lobby', 'connected'].includes(window.kanyan.client.status)")
+    phone.wait_for_function("() => ['lobby', 'connected'].includes(window.kanyan.client.status)")
     if phone.evaluate("window.kanyan.client.status") == "lobby":
         host.click(f"#lobby-list li[data-participant='{applicant_id}'] button.admit")
     expect(phone.locator("#status-line")).to_have_attribute(
@@ -402,7 +414,8 @@ def test_weak_and_dead_uplinks_are_said_on_both_sides(demo, playwright, chromium
     phone.evaluate("() => { window.oldPc = window.kanyan.client.pc; }")
     cdp.send("Network.emulateNetworkConditions", {**network, "packetLoss": 0})
     phone.wait_for_function(
-        "window.kanyan.client.pc !== window.oldPc && window.kanyan.client.status === 'connected'",
+        "() => window.kanyan.client.pc !== window.oldPc"
+        " && window.kanyan.client.status === 'connected'",
         timeout=LONG,
     )
     frames_rise(host, applicant_id)
@@ -436,5 +449,6 @@ def test_weak_and_dead_uplinks_are_said_on_both_sides(demo, playwright, chromium
     expect(cue).to_be_hidden(timeout=LONG)
     frames_rise(host, applicant_id)
     expect(alert).to_be_hidden(timeout=LONG)
+    assert phone.evaluate("window.__refused") == [] and host.evaluate("window.__refused") == []
     phone.context.close()
     host.context.close()

@@ -69,7 +69,8 @@ def test_applicant_waits_is_admitted_and_both_see_each_other(demo, tmp_path):
             assert phone.inner_text("#status-line") == "等待主持人准入"
 
             # The host sees the applicant in the lobby (the tab title says so) and admits them.
-            host.wait_for_function("document.title.startsWith('（1）等候室')")
+            # Waits are functions: the page's policy refuses eval, which a string predicate needs.
+            host.wait_for_function("() => document.title.startsWith('（1）等候室')")
             host.click(f"#lobby-list li[data-participant='{applicant_id}'] button.admit")
             phone.wait_for_selector("#status-line[data-status=status_connected]")
             assert phone.inner_text("#status-line") == "已连接"
@@ -112,7 +113,7 @@ def test_applicant_waits_is_admitted_and_both_see_each_other(demo, tmp_path):
                 "window.kanyan.client._reconnectNow('network changed')"
             )
             phone.wait_for_function(
-                "window.kanyan.client.pc && window.kanyan.client.pc !== window.oldPc"
+                "() => window.kanyan.client.pc && window.kanyan.client.pc !== window.oldPc"
                 " && window.kanyan.client.status === 'connected'"
             )
             host.wait_for_selector(

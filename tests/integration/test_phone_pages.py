@@ -9,6 +9,7 @@ import re
 import aiohttp
 
 from server import clock
+from tests.integration.test_headers import check_policy, inline_code
 from tests.support.browser import IN_APP_AGENTS
 
 ANDROID_CHROME = (
@@ -26,9 +27,13 @@ IOS_WECHAT = (
 
 
 async def get(url: str, agent: str) -> tuple[int, str]:
+    """The page as the phone gets it; it must run under the Content-Security-Policy."""
     async with aiohttp.ClientSession(headers={"User-Agent": agent}) as session:
         async with session.get(url, ssl=False, allow_redirects=False) as response:
-            return response.status, html.unescape(await response.text())
+            body = await response.text()
+            assert not check_policy(response.headers.get("Content-Security-Policy"))
+            assert not inline_code(body), inline_code(body)
+            return response.status, html.unescape(body)
 
 
 async def test_an_apps_own_browser_is_shown_the_way_out_and_no_room(server):
