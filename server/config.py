@@ -101,6 +101,11 @@ class MediaSettings:
     reconnect_grace_s: int = setting(
         30, "How long a dropped participant's tiles stay before the others' media is renegotiated."
     )
+    stall_after_s: int = setting(
+        20,
+        "Tell the host when a seated participant's camera has sent the server no frame for "
+        "this many seconds (a phone whose uplink died while its WebSocket still answers).",
+    )
 
 
 @dataclass

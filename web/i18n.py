@@ -203,15 +203,23 @@ def table(lang: str) -> dict[str, str]:
 
 
 def _merge_page_strings() -> None:
-    """The staff pages' tables, each in its own module (zh-CN first, English second)."""
+    """The other pages' tables, each in its own module (zh-CN first, English second)."""
     from .account_strings import ACCOUNT_STRINGS
     from .archive_strings import ARCHIVE_STRINGS
     from .notice_strings import NOTICE_STRINGS
+    from .phone_strings import PHONE_STRINGS
     from .staff_strings import STAFF_STRINGS
     from .video_strings import VIDEO_STRINGS
 
     assert all(key.startswith("video_") for key in VIDEO_STRINGS)
-    for more in (STAFF_STRINGS, NOTICE_STRINGS, VIDEO_STRINGS, ARCHIVE_STRINGS, ACCOUNT_STRINGS):
+    for more in (
+        STAFF_STRINGS,
+        NOTICE_STRINGS,
+        VIDEO_STRINGS,
+        ARCHIVE_STRINGS,
+        ACCOUNT_STRINGS,
+        PHONE_STRINGS,
+    ):
         clash = set(STRINGS) & set(more)
         assert not clash, f"string keys defined twice: {clash}"
         STRINGS.update(more)

@@ -67,6 +67,8 @@ class Publication:
         self.epoch = 0
         self.frames = 0
         self.last_arrival = 0.0
+        # The publisher's last answer sends this kind (not inactive): frames are expected.
+        self.sending = False
         self._sinks: list[FrameSink] = []
         self._upstream: Upstream | None = None
         self._interval = keyframe_interval_s

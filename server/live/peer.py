@@ -187,6 +187,7 @@ class Peer:
         for kind, transceiver in self._own.items():
             self.publishing[kind] = transceiver.currentDirection in ("recvonly", "sendrecv")
         for publication, upstream in self._upstreams:
+            publication.sending = self.publishing[publication.kind]
             self._hub.forwarding.answered(upstream.receiver, publication)
         for slot in self._slots:
             # Attach only now: frames sent before the answer would be dropped by a sender

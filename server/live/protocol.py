@@ -48,6 +48,15 @@ def _opt_text(limit: int) -> Any:
     return lambda v: v is None or (isinstance(v, str) and len(v) <= limit)
 
 
+def _one_of(*values: str) -> Any:
+    return lambda v: isinstance(v, str) and v in values
+
+
+# What the host may ask of a participant's camera (the applicant's phone shows the request).
+CAMERA_REQUESTS = ("torch", "switch_camera")
+UPLINK_LEVELS = ("good", "fair", "poor")
+
+
 def _rectifications(v: Any) -> bool:
     """[{"item": id or null, "text": "…"}], at most 50."""
     return v is None or (
@@ -95,6 +104,12 @@ CLIENT_MESSAGES: dict[str, dict[str, tuple[Any, bool]]] = {
     },
     "interrupt": {"reason": (_text(300), True)},
     "confirm": {"accepted": (_bool, True), "note": (_opt_note, False)},
+    "device": {
+        "background": (_bool, False),
+        "uplink": (_one_of(*UPLINK_LEVELS), False),
+        "torch": (_bool, False),
+    },
+    "camera_request": {"participant": (_int, True), "what": (_one_of(*CAMERA_REQUESTS), True)},
 }
 
 
@@ -167,8 +182,8 @@ def welcome(
     }
 
 
-def lobby() -> dict[str, Any]:
-    return {"type": "lobby"}
+def lobby(host_online: bool) -> dict[str, Any]:
+    return {"type": "lobby", "host_online": host_online}
 
 
 def admitted() -> dict[str, Any]:
@@ -240,6 +255,10 @@ def conclusion(view: dict[str, Any]) -> dict[str, Any]:
     return {"type": "conclusion", "conclusion": view}
 
 
+def camera_request(what: str, by: str) -> dict[str, Any]:
+    return {"type": "camera_request", "what": what, "by": by}
+
+
 SERVER_MESSAGES = (
     "welcome",
     "lobby",
@@ -258,6 +277,7 @@ SERVER_MESSAGES = (
     "checklist",
     "record",
     "conclusion",
+    "camera_request",
 )
 
 

@@ -37,6 +37,7 @@ class Action(StrEnum):
     PUBLISH = "publish"
     SEE_LOBBY = "see_lobby"
     RECORD = "record"
+    ASK_CAMERA = "ask_camera"  # ask a participant's phone for the torch or the other camera
 
 
 _REVIEWER = frozenset(
@@ -91,6 +92,10 @@ class Member:
     connections: int = 0
     audio: bool = True
     video: bool = True
+    # What the participant's page says of itself (`device`: background, uplink, torch).
+    device: dict[str, object] = field(default_factory=dict)
+    # No video from them has reached the server for a while (server.live.watchdog).
+    stalled: bool = False
 
     @property
     def in_room(self) -> bool:
@@ -106,6 +111,8 @@ class Member:
             "audio": self.audio,
             "video": self.video,
             "reconnected": self.connections > 1 and self.presence == Presence.ADMITTED,
+            "device": dict(self.device),
+            "stalled": self.stalled,
         }
 
 
@@ -219,6 +226,21 @@ class Room:
         member = self.require(member_id, Action.PUBLISH)
         member.audio, member.video = audio, video
         return member
+
+    def set_device(self, member_id: int, report: dict[str, object]) -> bool:
+        """The member's page reports on itself; True when that changes what others see."""
+        member = self.require(member_id, Action.PUBLISH)
+        before = dict(member.device)
+        member.device.update(report)
+        return member.device != before
+
+    def ask_camera(self, actor_id: int, target_id: int) -> Member:
+        """The host asks someone in the room to light the torch or switch camera."""
+        self.require(actor_id, Action.ASK_CAMERA)
+        target = self.member(target_id)
+        if target.presence != Presence.ADMITTED:
+            raise UserError("此人不在房间中 / this person is not in the room", code="not_in_room")
+        return target
 
     def start(self, actor_id: int) -> None:
         self.require(actor_id, Action.START)

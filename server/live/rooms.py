@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ from .outcome import RoomOutcome
 from .participant import Participant, RoomRecorder
 from .reencode import ReencodeForwarding
 from .room import Action, Presence, Role, Room, RoomState, allowed
+from .watchdog import MediaWatchdog, stall_notice
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,10 @@ class LiveRoom:
         self._seated_hooks: list[Callable[[Participant], Awaitable[None]]] = []
         self._grace: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Whether the lobby was last told that the host is online (docs/protocol.md `lobby`).
+        self._host_online_told = False
+        self.watchdog = MediaWatchdog(media.stall_after_s)
+        self._watching: asyncio.Task[None] | None = None
 
     @property
     def archive(self) -> ArchiveStore:
@@ -92,7 +98,7 @@ class LiveRoom:
         if member.presence == Presence.ADMITTED:
             await self._seat(participant)
         else:
-            await participant.send(protocol.lobby())
+            await participant.send(protocol.lobby(self.host_online()))
         await self.broadcast_roster()
 
     async def _seat(self, participant: Participant) -> None:
@@ -103,6 +109,8 @@ class LiveRoom:
         for hook in self._seated_hooks:
             self._spawn(hook(participant))
         await participant.enter(self.hub)
+        if self._watching is None:
+            self._watching = asyncio.ensure_future(self._watch_media())
         await self.reconcile()
 
     async def depart(self, participant: Participant, *, deliberate: bool) -> None:
@@ -266,6 +274,18 @@ class LiveRoom:
             await self.outcome.broadcast_checklist()
         return shot
 
+    async def ask_camera(self, actor: int, target_id: int, what: str) -> None:
+        """The host asks for the torch or the other camera; the person's page shows it."""
+        target = self.room.ask_camera(actor, target_id)
+        participant = self.connections.get(target.id)
+        if participant is not None:
+            await participant.send(protocol.camera_request(what, self.room.members[actor].name))
+
+    async def set_device(self, actor: int, report: dict[str, Any]) -> None:
+        """A page's report on itself (in the background, uplink quality, torch)."""
+        if self.room.set_device(actor, report):
+            await self.broadcast_roster()
+
     def state_message(self) -> dict[str, Any]:
         return protocol.state(
             str(self.room.state), self.inspection.started_at, self.inspection.ended_at
@@ -295,6 +315,37 @@ class LiveRoom:
         await asyncio.gather(
             *(p.follow(self.seated_publications(exclude=p.id)) for p in targets),
             return_exceptions=True,
+        )
+
+    # -- the media watchdog -------------------------------------------------------------------
+
+    async def _watch_media(self) -> None:
+        every = max(0.5, self.service.settings.media.stall_after_s / 4)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.check_media(time.monotonic())
+            except Exception:
+                log.exception("media watchdog failed")
+
+    async def check_media(self, now: float) -> None:
+        """Mark who is stalled (no video reaching the server); tell the host when that
+        changes, and everyone through the roster."""
+        seated = [m for m in self.room.seated() if m.presence == Presence.ADMITTED]
+        videos = (self.hub.find(m.id, "video") for m in seated)
+        stalled = self.watchdog.check([v for v in videos if v is not None], now)
+        changed = [m for m in self.room.seated() if m.stalled != (m.id in stalled)]
+        if not changed:
+            return
+        for member in changed:
+            member.stalled = member.id in stalled
+            await self.tell(Role.HOST, stall_notice(member, self.watchdog.stall_after_s))
+        await self.broadcast_roster()
+
+    def host_online(self) -> bool:
+        return any(
+            p.role == Role.HOST and self.room.members[p.id].presence == Presence.ADMITTED
+            for p in self.connections.values()
         )
 
     # -- system participants (live.participant.RoomHandle) ------------------------------------
@@ -333,6 +384,16 @@ class LiveRoom:
     async def broadcast_roster(self) -> None:
         targets = list(self.connections.values()) + list(self.systems)
         sends = []
+        online = self.host_online()
+        if online != self._host_online_told:
+            # Those waiting in the lobby see nobody, but may know whether the host is here.
+            self._host_online_told = online
+            sends += [
+                p.send(protocol.lobby(online))
+                for p in targets
+                if (member := self.room.members.get(p.id)) is not None
+                and member.presence == Presence.LOBBY
+            ]
         for participant in targets:
             member = self.room.members.get(participant.id)
             if participant.role != Role.RECORDER and (
@@ -352,6 +413,8 @@ class LiveRoom:
         # Forget the room first: whoever connects from now on (after 中止, the same links)
         # gets a new room, while this one finishes closing and its recorder finalises.
         self.service.forget(self)
+        if self._watching is not None:
+            self._watching.cancel()
         for timer in self._grace.values():
             timer.cancel()
         self._grace.clear()

@@ -245,6 +245,10 @@ class BrowserParticipant:
             )
         elif kind == "interrupt":
             await room.interrupt(self.id, message["reason"])
+        elif kind == "device":
+            await room.set_device(self.id, message.fields)
+        elif kind == "camera_request":
+            await room.ask_camera(self.id, message["participant"], message["what"])
         elif kind == "confirm":
             await room.outcome.confirm(
                 self.id,

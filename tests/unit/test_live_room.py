@@ -154,3 +154,74 @@ async def test_the_end_closes_everyone_and_logs_their_departure(room):
     left = [e for e in events if e.type == "participant.left"]
     assert {e.actor for e in left} == {str(p["host"].id), str(p["applicant"].id)}
     assert live.service.get(live.inspection.id) is None
+
+
+async def test_the_lobby_hears_when_the_host_comes_and_goes(room):
+    live, p = room
+    await live.arrive(p["applicant"])
+    assert p["applicant"].messages == [{"type": "lobby", "host_online": False}]
+    await live.arrive(p["host"])
+    assert p["applicant"].messages[-1] == {"type": "lobby", "host_online": True}
+    await live.arrive(p["clerk"])  # someone else arriving changes nothing for the lobby
+    assert p["applicant"].types() == ["lobby", "lobby"]
+    assert p["clerk"].messages == [{"type": "lobby", "host_online": True}]
+    await live.depart(p["host"], deliberate=True)
+    assert p["applicant"].messages[-1] == {"type": "lobby", "host_online": False}
+    assert p["clerk"].messages[-1] == {"type": "lobby", "host_online": False}
+
+
+async def test_a_camera_request_reaches_only_the_person_asked(room):
+    live, p = room
+    for who in ("host", "clerk", "applicant"):
+        await live.arrive(p[who])
+    for who in ("clerk", "applicant"):
+        await live.admit(p["host"].id, p[who].id)
+    await live.ask_camera(p["host"].id, p["applicant"].id, "torch")
+    assert p["applicant"].messages[-1] == {"type": "camera_request", "what": "torch", "by": "host"}
+    assert "camera_request" not in p["clerk"].types()
+
+
+async def test_a_device_report_goes_to_everyone_seated_once(room):
+    live, p = room
+    for who in ("host", "applicant"):
+        await live.arrive(p[who])
+    await live.admit(p["host"].id, p["applicant"].id)
+    before = len(p["host"].messages)
+    await live.set_device(p["applicant"].id, {"background": True})
+    await live.set_device(p["applicant"].id, {"background": True})  # no change: no roster
+    rosters = [m for m in p["host"].messages[before:] if m["type"] == "roster"]
+    assert len(rosters) == 1
+    applicant = {m["id"]: m for m in rosters[0]["members"]}[p["applicant"].id]
+    assert applicant["device"] == {"background": True}
+
+
+class Upstream:
+    """A publisher's receiver as a publication sees it: something to ask for keyframes."""
+
+    def request_keyframe(self) -> None:
+        pass
+
+
+async def test_the_host_is_told_when_someone_s_video_stops_reaching_the_server(room):
+    live, p = room
+    for who in ("host", "applicant"):
+        await live.arrive(p[who])
+    await live.admit(p["host"].id, p["applicant"].id)
+    camera = live.hub.find(p["applicant"].id, "video")
+    camera.attach(Upstream())
+    camera.sending = True
+    stall = live.service.settings.media.stall_after_s
+    await live.check_media(1000.0)
+    await live.check_media(1000.0 + stall)
+    notices = [m for m in p["host"].messages if m["type"] == "notice"]
+    assert [n["code"] for n in notices] == ["media_stalled"]
+    assert "applicant" in notices[0]["message"]
+    assert "notice" not in p["applicant"].types()
+    seen = {m["id"]: m for m in p["applicant"].messages[-1]["members"]}
+    assert seen[p["applicant"].id]["stalled"] is True  # the applicant's page says so too
+    camera.deliver(b"\x00" * 10, 0)
+    await live.check_media(1001.0 + stall)
+    assert p["host"].messages[-2]["code"] == "media_resumed"
+    assert p["host"].messages[-1]["type"] == "roster"
+    assert not live.room.members[p["applicant"].id].stalled
+    await live.shutdown()

@@ -26,6 +26,7 @@ EXPECTED = {
         "see_checklist",
         "publish",
         "see_lobby",
+        "ask_camera",
     },
     Role.CLERK: {"screenshot", "mark_item", "move_screenshot", "note", "see_checklist", "publish"},
     Role.EXPERT: {"screenshot", "mark_item", "move_screenshot", "note", "see_checklist", "publish"},
@@ -158,3 +159,33 @@ def test_admit_needs_someone_in_the_lobby_and_the_host_cannot_remove_themselves(
     with pytest.raises(UserError) as err:
         room.remove(HOST, HOST)
     assert err.value.code == "cannot_remove_host"
+
+
+@pytest.mark.parametrize("actor", [CLERK, EXPERT, OBSERVER, APPLICANT])
+def test_only_the_host_asks_for_the_torch_or_the_other_camera(actor):
+    room = full_room()
+    for member in (CLERK, EXPERT, OBSERVER, APPLICANT):
+        room.admit(HOST, member)
+    assert room.ask_camera(HOST, APPLICANT).id == APPLICANT
+    with pytest.raises(NotAuthorised) as err:
+        room.ask_camera(actor, APPLICANT)
+    assert err.value.code == "forbidden"
+
+
+def test_a_camera_request_needs_someone_seated():
+    room = full_room()  # the applicant waits in the lobby
+    with pytest.raises(UserError) as err:
+        room.ask_camera(HOST, APPLICANT)
+    assert err.value.code == "not_in_room"
+
+
+def test_a_device_report_shows_in_the_roster_and_says_when_it_changed():
+    room = full_room()
+    with pytest.raises(NotAuthorised):
+        room.set_device(APPLICANT, {"background": True})  # from the lobby: not yet
+    room.admit(HOST, APPLICANT)
+    assert room.set_device(APPLICANT, {"background": True, "uplink": "poor"}) is True
+    assert room.set_device(APPLICANT, {"uplink": "poor"}) is False
+    view = {m["id"]: m for m in room.roster(HOST)}[APPLICANT]
+    assert view["device"] == {"background": True, "uplink": "poor"}
+    assert view["stalled"] is False

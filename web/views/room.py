@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
+from server import clock
+from server.cases.links import LinkGrant
 from server.errors import NotAuthorised, NotFound
 from server.live import signalling
 from server.live.room import PERMISSIONS, Action, Role, allowed
-from server.services import ARCHIVE, EVIDENCE, LIMITER, LINKS, ROOMS, SETTINGS
+from server.services import ARCHIVE, CATALOG, EVIDENCE, LIMITER, LINKS, ROOMS, SETTINGS
 
+from ..browsers import in_app_browser, is_ios
+from ..i18n import lang_of
 from ..pages import int_param
 from ..render import render
 
@@ -36,8 +42,37 @@ async def room_page(request: web.Request) -> web.Response:
         "inspection": grant.inspection,
         "invitee": grant.invitee,
     }
-    template = "phone.html" if role == Role.APPLICANT else "room.html"
-    return render(request, template, context)
+    agent = request.headers.get("User-Agent", "")
+    app = in_app_browser(agent)
+    url = request.app[LINKS].room_url(grant.invitee, grant.inspection)
+    if app is not None and request.query.get("browser") != "anyway":
+        # Before any camera prompt: the app's own browser cannot hold the inspection.
+        return render(
+            request,
+            "open_in_browser.html",
+            {**context, "in_app": app, "ios": is_ios(agent), "url": url},
+        )
+    if role != Role.APPLICANT:
+        return render(request, "room.html", context)
+    context.update(await preparation(request, grant))
+    return render(request, "phone.html", {**context, "ios": is_ios(agent), "url": url})
+
+
+async def preparation(request: web.Request, grant: LinkGrant) -> dict[str, Any]:
+    """What the applicant's lobby shows: when, who hosts, and what the camera must show."""
+    archive = request.app[ARCHIVE]
+    invitees = await archive.inspections.invitees(grant.inspection.id)
+    host = next((i.name for i in invitees if i.role == "host"), "")
+    version_id = await archive.inspections.catalog_version(grant.inspection.id)
+    must_show: tuple[str, ...] = ()
+    if version_id is not None:
+        must_show = (await request.app[CATALOG].version(version_id)).item.shooting.must_show
+    when = clock.parse(grant.inspection.scheduled_at).astimezone(clock.SHANGHAI)
+    if lang_of(request) == "zh":
+        scheduled = f"{when.year}年{when.month}月{when.day}日 {when:%H:%M}"
+    else:
+        scheduled = f"{when:%Y-%m-%d %H:%M}"
+    return {"host_name": host, "scheduled": scheduled, "must_show": must_show}
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:

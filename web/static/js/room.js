@@ -5,6 +5,7 @@ import { $, RecordingMark, Tiles, ask, config, openMedia, setStatus, showClosed,
 import { ChecklistPanel, RecordPanel, ShotStrip } from "./checklist.js";
 import { ConclusionPanel } from "./conclusion.js";
 import { ShotPlacement } from "./outcome.js";
+import { addCameraRequests } from "./camera-requests.js";
 
 const client = new KanyanClient({ inspection: config.inspection, token: config.token });
 const can = (action) => config.permissions.includes(action);
@@ -42,6 +43,7 @@ function addTileControls(tile) {
     shot.addEventListener("click", () => takeScreenshot(id));
     tile.el.append(shot);
   }
+  if (can("ask_camera") && tile.member.role === "applicant") addCameraRequests(tile, client);
   if (!can("remove") || tile.member.id === selfId) return;
   const button = document.createElement("button");
   button.className = "tile-remove small";
