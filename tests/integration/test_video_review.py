@@ -401,6 +401,11 @@ async def test_asking_again_returns_the_inspection_to_awaiting_a_video(
         async with session.get(server.base_url + status_path, ssl=False) as response:
             page = await response.text()
     assert 'id="video-upload"' in page and "门头招牌没有拍到" in page
+    # Awaiting a video again, the case page offers no room: no personal links, no room QR.
+    staff_page = await tab.get(f"/cases/{case.id}")
+    assert staff_page.status == 200 and "/room/" not in staff_page.text
+    assert 'id="applicant-room-qr"' not in staff_page.text
+    assert f"/inspections/{inspection.id}/notice" not in staff_page.text
     second = make_video(tmp_path / "again.mp4", seconds=12, size=(320, 240))
     again = await send(f"{server.base_url}{status_path}/uploads", second.read_bytes())
     assert (await server.archive.uploads.get(again)).state == "accepted"

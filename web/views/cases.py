@@ -19,7 +19,7 @@ from server.cases.intake import application_from_form
 from server.errors import BadRequest, NotFound, UserError
 from server.services import ARCHIVE, CASES, CATALOG, LINKS, RECORDS, SETTINGS, STATUS_LINKS
 from server.staff.roles import StaffAction, may
-from server.states import ACTIVE_INSPECTION, CaseState, InspectionState, case_may_move
+from server.states import ACTIVE_INSPECTION, CaseState, InspectionState, Method, case_may_move
 
 from ..pages import form_text, helpers, int_param, page, public_base, qr_svg
 from ..staff import CSRF_KEY, Handler, actor_of, check_case_scope, current, scope_of, staff_page
@@ -195,7 +195,8 @@ async def inspection_view(
     links = request.app[LINKS]
     account = current(request)
     accounts = await archive.inspections.invitee_accounts(inspection.id)
-    open_links = inspection.state in ACTIVE_INSPECTION
+    # A self-recorded video is uploaded through the status link: no room, no room links.
+    open_links = inspection.state in ACTIVE_INSPECTION and inspection.method != Method.VIDEO
     members: list[Member] = []
     for invitee in await archive.inspections.invitees(inspection.id):
         mine = account is not None and accounts.get(invitee.id) == account.id
