@@ -68,6 +68,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ended_message": ("本次勘验已结束，感谢配合。", "The inspection has ended. Thank you."),
     "removed_message": ("您已被主持人移出。", "The host removed you."),
     "denied_message": ("主持人未准入。", "The host did not admit you."),
+    "revoked_message": (
+        "您的链接已失效（邀请已撤销，或勘验已改期、取消）。",
+        "Your link no longer works (the invitation was withdrawn, or the inspection moved or "
+        "cancelled).",
+    ),
     "replaced_message": (
         "您已在其他窗口进入，本窗口已断开。",
         "You joined from another window; this one was disconnected.",

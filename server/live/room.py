@@ -102,6 +102,11 @@ class Member:
         """Has a seat: in the grid and a media publisher (a dropped member keeps theirs)."""
         return self.presence in (Presence.ADMITTED, Presence.DROPPED)
 
+    @property
+    def present(self) -> bool:
+        """Seated, or waiting in the lobby."""
+        return self.in_room or self.presence == Presence.LOBBY
+
     def view(self) -> dict[str, object]:
         return {
             "id": self.id,
@@ -212,6 +217,17 @@ class Room:
             member.presence = Presence.DROPPED
         elif member.presence in (Presence.ADMITTED, Presence.LOBBY, Presence.DROPPED):
             member.presence = Presence.LEFT
+        return member
+
+    def revoke(self, member_id: int) -> Member | None:
+        """The member's link no longer holds (withdrawn, the inspection moved or cancelled): out
+        at once, seat and lobby place. Their link keeps them out; should a new link be issued
+        (a move), its holder waits in the lobby like anyone else."""
+        member = self.members.get(member_id)
+        if member is None or not member.present:
+            return None
+        member.presence = Presence.LEFT
+        member.admitted_once = False
         return member
 
     def expire(self, member_id: int) -> bool:

@@ -12,11 +12,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..archive import ArchiveStore, Case, Inspection
+from ..archive import ArchiveStore, Case, Event, Inspection
 from ..cases.checklist import Checklist
+from ..cases.links import Links
 from ..cases.outcome import OutcomeService
 from ..config import Settings
-from ..errors import BadRequest, CloseCode, KanyanError, UserError
+from ..errors import BadRequest, CloseCode, KanyanError, LinkError, UserError
 from ..states import InspectionState
 from . import protocol
 from .media import KINDS, MediaHub, Publication
@@ -27,6 +28,10 @@ from .room import Action, Presence, Role, Room, RoomState, allowed
 from .watchdog import MediaWatchdog, stall_notice
 
 log = logging.getLogger(__name__)
+
+# Committed changes after which every link in the inspection's room is checked again.
+LINK_CHANGES = frozenset({"invitee.revoked", "inspection.rescheduled", "inspection.cancelled"})
+STAFF = frozenset({Role.HOST, Role.CLERK, Role.EXPERT})
 
 
 class LiveRoom:
@@ -44,6 +49,8 @@ class LiveRoom:
         forwarding = ReencodeForwarding() if media.forwarding == "reencode" else None
         self.hub = MediaHub(media.keyframe_interval_ms / 1000, forwarding)
         self.connections: dict[int, Participant] = {}
+        # Each member's room link, checked again whenever links may have changed.
+        self._tokens: dict[int, str] = {}
         # System participants (the recorder) receive everything and have no seat.
         self.systems: list[Participant] = []
         # Set by the recorder when it joins (RoomService.on_open).
@@ -77,11 +84,14 @@ class LiveRoom:
 
     # -- arrivals and departures --------------------------------------------------------------
 
-    async def arrive(self, participant: Participant) -> None:
-        """A connection with a valid link. Replaces an older connection of the same person."""
+    async def arrive(self, participant: Participant, *, token: str | None = None) -> None:
+        """A connection with a valid link (`token`). Replaces an older connection of the same
+        person."""
         arrival = self.room.arrive(participant.id, participant.role, participant.name)
         old = self.connections.get(participant.id)
         self.connections[participant.id] = participant
+        if token is not None:
+            self._tokens[participant.id] = token
         timer = self._grace.pop(participant.id, None)
         if timer is not None:
             timer.cancel()
@@ -187,11 +197,64 @@ class LiveRoom:
         await self.reconcile()
         await self.broadcast_roster()
 
+    async def recheck_links(self) -> None:
+        """Check every present member's link again, as at `hello`: after a link is withdrawn
+        or the inspection moved or cancelled, whoever's link no longer holds leaves at once, out
+        of the roster and the recording. A room left empty before its session closes."""
+        failed: dict[int, LinkError] = {}
+        for member_id, token in list(self._tokens.items()):
+            member = self.room.members.get(member_id)
+            if member is None or not member.present:
+                continue
+            try:
+                await self.service.links.recheck(token, self.inspection.id)
+            except LinkError as exc:
+                failed[member_id] = exc
+        if not failed:
+            return
+        reason = None
+        if any(_why(error) == "cancelled" for error in failed.values()):
+            reason = await self.archive.inspections.cancel_reason(self.inspection.id)
+        for member_id, error in failed.items():
+            await self._evict(member_id, error, reason)
+        if self.room.state == RoomState.OPEN and not any(
+            m.present for m in self.room.members.values()
+        ):
+            await self.shutdown(CloseCode.REVOKED, "links revoked")
+            return
+        await self.reconcile()
+        await self.broadcast_roster()
+
+    async def _evict(self, member_id: int, error: LinkError, cancel_reason: str | None) -> None:
+        member = self.room.members[member_id]
+        was = member.presence
+        if self.room.revoke(member_id) is None:
+            return
+        self._tokens.pop(member_id, None)
+        timer = self._grace.pop(member_id, None)
+        if timer is not None:
+            timer.cancel()
+        self.hub.drop(member_id)
+        await self._log("participant.left", member_id, was=str(was), reason=f"link {_why(error)}")
+        participant = self.connections.pop(member_id, None)
+        if participant is None:
+            return
+        message = error.message
+        if cancel_reason and member.role in STAFF:
+            # Staff hear why (the host who pressed start included); others only that it is off.
+            message = (
+                f"本场勘验已取消：{cancel_reason} / this inspection was cancelled: {cancel_reason}"
+            )
+        await participant.send(protocol.bye("revoked", message))
+        await participant.close(error.close_code, error.code)
+
     async def set_media(self, actor: int, audio: bool, video: bool) -> None:
         self.room.set_media(actor, audio, video)
         await self.broadcast_roster()
 
     async def start(self, actor: int) -> None:
+        # Nothing may start on a link that no longer holds (moved, cancelled, withdrawn).
+        await self.recheck_links()
         self.room.start(actor)
         try:
             self.inspection = await self.archive.inspections.start(
@@ -420,6 +483,7 @@ class LiveRoom:
         self._grace.clear()
         participants = list(self.connections.values()) + list(self.systems)
         self.connections.clear()
+        self._tokens.clear()
         for participant in participants:
             if self.room.disconnect(participant.id, deliberate=True) is not None:
                 await self._log("participant.left", participant.id, reason=reason)
@@ -430,10 +494,13 @@ class LiveRoom:
 class RoomService:
     """The live rooms of this server, by inspection."""
 
-    def __init__(self, settings: Settings, archive: ArchiveStore, outcome: OutcomeService) -> None:
+    def __init__(
+        self, settings: Settings, archive: ArchiveStore, outcome: OutcomeService, links: Links
+    ) -> None:
         self.settings = settings
         self.archive = archive
         self.outcome = outcome
+        self.links = links
         self._rooms: dict[int, LiveRoom] = {}
         self._opening = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -442,6 +509,16 @@ class RoomService:
         # Called (in the background) once a session has ended with its conclusion, when its
         # recordings are final: the inspection record is made here.
         self.on_concluded: list[Callable[[Inspection], Awaitable[Any]]] = []
+        # A revocation, a move or a cancellation, from whatever page, API or command wrote
+        # it, reaches the room as soon as it is committed.
+        archive.db.after_commit.append(self._committed)
+
+    async def _committed(self, events: list[Event]) -> None:
+        changed = {e.inspection_id for e in events if e.type in LINK_CHANGES}
+        for inspection_id in changed:
+            room = self._rooms.get(inspection_id) if inspection_id is not None else None
+            if room is not None:
+                await room.recheck_links()
 
     def spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -477,6 +554,8 @@ class RoomService:
             del self._rooms[room.inspection.id]
 
     async def close(self) -> None:
+        if self._committed in self.archive.db.after_commit:
+            self.archive.db.after_commit.remove(self._committed)
         for room in list(self._rooms.values()):
             await room.shutdown()
 
@@ -485,3 +564,8 @@ class RoomService:
         can start more."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _why(error: LinkError) -> str:
+    details = error.details if isinstance(error.details, dict) else {}
+    return str(details.get("why", error.code))

@@ -330,7 +330,7 @@ async def handle(
         )
         room = await rooms.room_for(grant.inspection.id)
         await participant.send(participant.welcome())
-        await room.arrive(participant)
+        await room.arrive(participant, token=hello["token"])
         await participant.serve(room)
     except KanyanError as exc:
         # A link that cannot be used, or a room that will not take this person: say why and

@@ -9,6 +9,7 @@ import pytest
 
 from server.archive import ArchiveStore, GroupMember
 from server.cases.catalog import Catalog
+from server.cases.links import Links, LinkSigner
 from server.cases.outcome import OutcomeService
 from server.errors import CloseCode, UserError
 from server.live.room import Presence, Role
@@ -56,7 +57,8 @@ async def room(tmp_path):
     people = {}
     for invitee in await archive.inspections.invitees(inspection.id):
         people[invitee.role] = FakeParticipant(invitee.id, Role(invitee.role), invitee.role)
-    service = RoomService(settings, archive, OutcomeService(archive, Catalog(archive)))
+    links = Links(settings, archive, LinkSigner(b"test secret"))
+    service = RoomService(settings, archive, OutcomeService(archive, Catalog(archive)), links)
     live = await service.room_for(inspection.id)
     yield live, people
     await archive.close()
