@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..errors import (
+    Denied,
     NotAuthorised,
     NotFound,
     Removed,
@@ -167,6 +168,13 @@ class Room:
             self.members[member_id] = member
         elif member.presence == Presence.REMOVED:
             raise Removed("您已被主持人移出 / the host removed you from this inspection")
+        elif member.presence == Presence.DENIED:
+            # Knocking again changes nothing (and disturbs nobody) until the host lets them in.
+            raise Denied(
+                "主持人未准许您进入本场勘验。如需进入，请联系主持人，待主持人准许后重新打开链接。"
+                " / The host has not let you in. Contact the host, and open your link again once"
+                " they allow it."
+            )
         member.connections += 1
         reconnected = member.admitted_once
         if role == Role.HOST or member.admitted_once:
@@ -186,6 +194,14 @@ class Room:
         return target
 
     def admit(self, actor_id: int, target_id: int) -> Member:
+        """Let someone in from the lobby; or take back a denial: a denied person, no longer
+        connected, walks in when they next open their link."""
+        self.require(actor_id, Action.ADMIT)
+        target = self.member(target_id)
+        if target.presence == Presence.DENIED:
+            target.presence = Presence.LEFT
+            target.admitted_once = True
+            return target
         target = self._lobby_target(actor_id, Action.ADMIT, target_id)
         target.presence = Presence.ADMITTED
         target.admitted_once = True
@@ -277,10 +293,15 @@ class Room:
     def lobby(self) -> list[Member]:
         return [m for m in self.members.values() if m.presence == Presence.LOBBY]
 
+    def denied(self) -> list[Member]:
+        return [m for m in self.members.values() if m.presence == Presence.DENIED]
+
     def roster(self, viewer_id: int) -> list[dict[str, object]]:
-        """What this viewer may see: the seated members, and the lobby for the host."""
+        """What this viewer may see: the seated members, and for the host the lobby and the
+        people denied (whom the host may still admit)."""
         viewer = self.members.get(viewer_id)
         rows = [m.view() for m in self.seated()]
         if viewer is not None and allowed(viewer.role, Action.SEE_LOBBY):
             rows += [m.view() for m in self.lobby()]
+            rows += [m.view() for m in self.denied()]
         return rows

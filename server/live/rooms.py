@@ -163,7 +163,13 @@ class LiveRoom:
     # -- host actions -------------------------------------------------------------------------
 
     async def admit(self, actor: int, target_id: int) -> None:
+        before = self.room.members.get(target_id)
+        denied = before is not None and before.presence == Presence.DENIED
         target = self.room.admit(actor, target_id)
+        if denied:
+            await self._log("participant.allowed", actor, participant=target.id)
+            await self.broadcast_roster()
+            return
         await self._log("participant.admitted", actor, participant=target.id)
         participant = self.connections.get(target.id)
         if participant is not None:
