@@ -195,7 +195,7 @@ async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
     catalog = Catalog(archive)
     app[CATALOG] = catalog
     app[CASES] = CaseService(archive, catalog)
-    app[ROOMS] = RoomService(settings, archive, app[CASES].outcome, app[LINKS])
+    app[ROOMS] = RoomService(settings, archive, app[CASES], app[LINKS])
     files = EvidenceFiles.from_settings(settings.recordings_dir, settings.storage)
     app[EVIDENCE] = files
     records = RecordMaker(archive, app[CASES].outcome, settings.recordings_dir, files)

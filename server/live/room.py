@@ -274,10 +274,14 @@ class Room:
             raise UserError("此人不在房间中 / this person is not in the room", code="not_in_room")
         return target
 
-    def start(self, actor_id: int) -> None:
+    def check_start(self, actor_id: int) -> None:
+        """Whether `actor_id` may start the session now (nothing changes)."""
         self.require(actor_id, Action.START)
         if self.state != RoomState.OPEN:
             raise UserError("勘验已经开始 / the session has already started", code="already_live")
+
+    def start(self, actor_id: int) -> None:
+        self.check_start(actor_id)
         self.state = RoomState.LIVE
 
     def end(self, actor_id: int, *, interrupted: bool = False) -> None:

@@ -16,6 +16,7 @@ from ..archive import ArchiveStore, Case, Event, Inspection
 from ..cases.checklist import Checklist
 from ..cases.links import Links
 from ..cases.outcome import OutcomeService
+from ..cases.workflow import CaseService
 from ..config import Settings
 from ..errors import BadRequest, CloseCode, KanyanError, LinkError, UserError
 from ..states import InspectionState
@@ -248,9 +249,7 @@ class LiveRoom:
         message = error.message
         if cancel_reason and member.role in STAFF:
             # Staff hear why (the host who pressed start included); others only that it is off.
-            message = (
-                f"本场勘验已取消：{cancel_reason} / this inspection was cancelled: {cancel_reason}"
-            )
+            message = f"本场勘验已取消 / this inspection was cancelled — {cancel_reason}"
         await participant.send(protocol.bye("revoked", message))
         await participant.close(error.close_code, error.code)
 
@@ -259,8 +258,13 @@ class LiveRoom:
         await self.broadcast_roster()
 
     async def start(self, actor: int) -> None:
-        # Nothing may start on a link that no longer holds (moved, cancelled, withdrawn).
+        self.room.check_start(actor)
+        # Nothing starts on a link that no longer holds (moved, cancelled, withdrawn) ...
         await self.recheck_links()
+        self.room.check_start(actor)
+        # ... nor for a case that the dishonesty list or the catalog excludes by now: that
+        # cancels the inspection, and the room closes telling staff why.
+        await self.service.cases.check_before_start(self.inspection.id)
         self.room.start(actor)
         try:
             self.inspection = await self.archive.inspections.start(
@@ -501,11 +505,12 @@ class RoomService:
     """The live rooms of this server, by inspection."""
 
     def __init__(
-        self, settings: Settings, archive: ArchiveStore, outcome: OutcomeService, links: Links
+        self, settings: Settings, archive: ArchiveStore, cases: CaseService, links: Links
     ) -> None:
         self.settings = settings
         self.archive = archive
-        self.outcome = outcome
+        self.cases = cases
+        self.outcome: OutcomeService = cases.outcome
         self.links = links
         self._rooms: dict[int, LiveRoom] = {}
         self._opening = asyncio.Lock()

@@ -8,9 +8,9 @@ import asyncio
 import pytest
 
 from server.archive import ArchiveStore, GroupMember
-from server.cases.catalog import Catalog
+from server.cases.catalog import SHIPPED, Catalog, load_file
 from server.cases.links import Links, LinkSigner
-from server.cases.outcome import OutcomeService
+from server.cases.workflow import CaseService
 from server.errors import CloseCode, UserError
 from server.live.room import Presence, Role
 from server.live.rooms import RoomService
@@ -47,8 +47,10 @@ class FakeParticipant:
 async def room(tmp_path):
     settings = make_settings(tmp_path, media={"reconnect_grace_s": 1})
     archive = await ArchiveStore.open(tmp_path / "k.sqlite3")
+    catalog = Catalog(archive)
+    await catalog.sync_file(load_file(SHIPPED), "shipped")
     case = await archive.cases.create(
-        application_no="A", applicant_name="a", item_code="X", item_name="x"
+        application_no="A", applicant_name="a", item_code="FOOD-OPERATION", item_name="x"
     )
     group = [GroupMember(role, role) for role in ("host", "clerk", "applicant")]
     inspection = await archive.inspections.schedule(
@@ -58,7 +60,7 @@ async def room(tmp_path):
     for invitee in await archive.inspections.invitees(inspection.id):
         people[invitee.role] = FakeParticipant(invitee.id, Role(invitee.role), invitee.role)
     links = Links(settings, archive, LinkSigner(b"test secret"))
-    service = RoomService(settings, archive, OutcomeService(archive, Catalog(archive)), links)
+    service = RoomService(settings, archive, CaseService(archive, catalog), links)
     live = await service.room_for(inspection.id)
     yield live, people
     await archive.close()
