@@ -8,6 +8,7 @@ in step with this module.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -80,6 +81,15 @@ class IceSettings:
         [],
         "Addresses the server offers as ICE host candidates. Empty: every interface but "
         'loopback. ["127.0.0.1"] for a loopback-only machine (tests).',
+    )
+    peer_networks: list[str] = setting(
+        ["public", "own"],
+        "Addresses a participant's ICE candidates may name, which the server will send "
+        'connectivity checks to: "public" (globally routable addresses), "own" (the networks '
+        "of the server's own host addresses: a LAN deployment, or coturn beside the server) "
+        'and networks such as "10.20.0.0/16". Loopback, link-local, private, multicast and '
+        "unspecified addresses are refused unless listed, so that a participant cannot aim "
+        "the server at internal services.",
     )
 
 
@@ -416,6 +426,15 @@ def validate(settings: Settings, source: str) -> None:
         raise ConfigError(f"{source}: archive.url must be a postgresql:// URL (or empty: SQLite)")
     if settings.ice.turn_urls and not settings.ice.turn_secret:
         raise ConfigError(f"{source}: ice.turn_urls needs ice.turn_secret")
+    for entry in settings.ice.peer_networks:
+        if entry not in ("public", "own"):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"{source}: ice.peer_networks: {entry!r} is not public, own or a network "
+                    "such as 10.0.0.0/8"
+                ) from None
     if not 0 <= settings.server.port <= 65535:
         raise ConfigError(f"{source}: server.port must be 0–65535")
     for key in ("session_hours", "login_max_failures", "login_max_failures_per_address"):
