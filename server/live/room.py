@@ -67,6 +67,10 @@ def allowed(role: Role, action: Action) -> bool:
     return action in PERMISSIONS[role]
 
 
+# The bureau's people in a room: a live session needs one of them present.
+STAFF = frozenset({Role.HOST, Role.CLERK, Role.EXPERT})
+
+
 class RoomState(StrEnum):
     OPEN = "open"  # people gather and are admitted; nothing is recorded yet
     LIVE = "live"  # the host started the session: recording runs until the end

@@ -18,21 +18,18 @@ from ..cases.links import Links
 from ..cases.outcome import OutcomeService
 from ..cases.workflow import CaseService
 from ..config import Settings
-from ..errors import BadRequest, CloseCode, KanyanError, LinkError, UserError
+from ..errors import BadRequest, CloseCode, KanyanError, UserError
 from ..states import InspectionState
 from . import protocol
 from .media import KINDS, MediaHub, Publication
 from .outcome import RoomOutcome
 from .participant import Participant, RoomRecorder
 from .reencode import ReencodeForwarding
+from .revocation import LINK_CHANGES, RoomLinks
 from .room import Action, Presence, Role, Room, RoomState, allowed
 from .watchdog import MediaWatchdog, stall_notice
 
 log = logging.getLogger(__name__)
-
-# Committed changes after which every link in the inspection's room is checked again.
-LINK_CHANGES = frozenset({"invitee.revoked", "inspection.rescheduled", "inspection.cancelled"})
-STAFF = frozenset({Role.HOST, Role.CLERK, Role.EXPERT})
 
 
 class LiveRoom:
@@ -51,7 +48,7 @@ class LiveRoom:
         self.hub = MediaHub(media.keyframe_interval_ms / 1000, forwarding)
         self.connections: dict[int, Participant] = {}
         # Each member's room link, checked again whenever links may have changed.
-        self._tokens: dict[int, str] = {}
+        self.links = RoomLinks(self)
         # System participants (the recorder) receive everything and have no seat.
         self.systems: list[Participant] = []
         # Set by the recorder when it joins (RoomService.on_open).
@@ -92,7 +89,7 @@ class LiveRoom:
         old = self.connections.get(participant.id)
         self.connections[participant.id] = participant
         if token is not None:
-            self._tokens[participant.id] = token
+            self.links.remember(participant.id, token)
         timer = self._grace.pop(participant.id, None)
         if timer is not None:
             timer.cancel()
@@ -191,67 +188,33 @@ class LiveRoom:
     async def remove(self, actor: int, target_id: int) -> None:
         target = self.room.remove(actor, target_id)
         await self.archive.inspections.remove_from_room(target.id, actor=str(actor))
-        timer = self._grace.pop(target.id, None)
-        if timer is not None:
-            timer.cancel()
-        participant = self.connections.pop(target.id, None)
-        if participant is not None:
-            await participant.send(
-                protocol.bye("removed", "您已被主持人移出 / the host removed you")
-            )
-            await participant.close(CloseCode.REMOVED, "removed by the host")
-        self.hub.drop(target.id)
+        await self.evict(
+            target.id, CloseCode.REMOVED, "removed", "您已被主持人移出 / the host removed you"
+        )
         await self.reconcile()
         await self.broadcast_roster()
 
-    async def recheck_links(self) -> None:
-        """Check every present member's link again, as at `hello`: after a link is withdrawn
-        or the inspection moved or cancelled, whoever's link no longer holds leaves at once, out
-        of the roster and the recording. A room left empty before its session closes."""
-        failed: dict[int, LinkError] = {}
-        for member_id, token in list(self._tokens.items()):
-            member = self.room.members.get(member_id)
-            if member is None or not member.present:
-                continue
-            try:
-                await self.service.links.recheck(token, self.inspection.id)
-            except LinkError as exc:
-                failed[member_id] = exc
-        if not failed:
-            return
-        reason = None
-        if any(_why(error) == "cancelled" for error in failed.values()):
-            reason = await self.archive.inspections.cancel_reason(self.inspection.id)
-        for member_id, error in failed.items():
-            await self._evict(member_id, error, reason)
-        if self.room.state == RoomState.OPEN and not any(
-            m.present for m in self.room.members.values()
-        ):
-            await self.shutdown(CloseCode.REVOKED, "links revoked")
-            return
-        await self.reconcile()
-        await self.broadcast_roster()
-
-    async def _evict(self, member_id: int, error: LinkError, cancel_reason: str | None) -> None:
-        member = self.room.members[member_id]
-        was = member.presence
-        if self.room.revoke(member_id) is None:
-            return
-        self._tokens.pop(member_id, None)
+    async def evict(
+        self,
+        member_id: int,
+        code: int,
+        bye: str,
+        message: str,
+        *,
+        left: tuple[Presence, str] | None = None,
+    ) -> None:
+        """Out at the host's or the server's word (the Room says so already): seat and media
+        freed at once, told why, disconnected. `left`: (presence before, reason) to log."""
         timer = self._grace.pop(member_id, None)
         if timer is not None:
             timer.cancel()
         self.hub.drop(member_id)
-        await self._log("participant.left", member_id, was=str(was), reason=f"link {_why(error)}")
+        if left is not None:
+            await self._log("participant.left", member_id, was=str(left[0]), reason=left[1])
         participant = self.connections.pop(member_id, None)
-        if participant is None:
-            return
-        message = error.message
-        if cancel_reason and member.role in STAFF:
-            # Staff hear why (the host who pressed start included); others only that it is off.
-            message = f"本场勘验已取消 / this inspection was cancelled — {cancel_reason}"
-        await participant.send(protocol.bye("revoked", message))
-        await participant.close(error.close_code, error.code)
+        if participant is not None:
+            await participant.send(protocol.bye(bye, message))
+            await participant.close(code, bye)
 
     async def set_media(self, actor: int, audio: bool, video: bool) -> None:
         self.room.set_media(actor, audio, video)
@@ -260,7 +223,7 @@ class LiveRoom:
     async def start(self, actor: int) -> None:
         self.room.check_start(actor)
         # Nothing starts on a link that no longer holds (moved, cancelled, withdrawn) ...
-        await self.recheck_links()
+        await self.links.recheck()
         self.room.check_start(actor)
         # ... nor for a case that the dishonesty list or the catalog excludes by now: that
         # cancels the inspection, and the room closes telling staff why.
@@ -493,7 +456,7 @@ class LiveRoom:
         self._grace.clear()
         participants = list(self.connections.values()) + list(self.systems)
         self.connections.clear()
-        self._tokens.clear()
+        self.links.clear()
         for participant in participants:
             if self.room.disconnect(participant.id, deliberate=True) is not None:
                 await self._log("participant.left", participant.id, reason=reason)
@@ -529,7 +492,7 @@ class RoomService:
         for inspection_id in changed:
             room = self._rooms.get(inspection_id) if inspection_id is not None else None
             if room is not None:
-                await room.recheck_links()
+                await room.links.recheck()
 
     def spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -575,8 +538,3 @@ class RoomService:
         can start more."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-
-def _why(error: LinkError) -> str:
-    details = error.details if isinstance(error.details, dict) else {}
-    return str(details.get("why", error.code))
