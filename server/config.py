@@ -270,6 +270,24 @@ class RecordingSettings:
 
 
 @dataclass
+class WatchdogSettings:
+    no_staff_s: int = setting(
+        600,
+        "A live session with nobody of the staff (host, clerk, expert) in the room for this "
+        "many seconds is interrupted (中止), as the host would; the same links start a new "
+        "session. 0: never.",
+    )
+    recorder_silent_s: int = setting(
+        10,
+        "A recorder process reports every second; one silent this long is stuck: it is "
+        "killed, the host is told and recording goes on in a new segment.",
+    )
+    loop_lag_s: float = setting(
+        1.0, "An event-loop turn longer than this is logged with the stack of the loop's thread."
+    )
+
+
+@dataclass
 class DemoSettings:
     enabled: bool = setting(True, "Create a demo case and inspection on start and print its links.")
 
@@ -328,6 +346,7 @@ class Settings:
     sms: SmsSettings = field(default_factory=SmsSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
+    watchdog: WatchdogSettings = field(default_factory=WatchdogSettings)
     # Where relative paths are resolved from: the directory `make run` starts in.
     base_dir: Path = field(default_factory=Path.cwd, metadata={"internal": True})
 
@@ -470,6 +489,13 @@ def validate(settings: Settings, source: str) -> None:
     if settings.cases.deadline_check_s < 10:
         raise ConfigError(f"{source}: cases.deadline_check_s must be at least 10")
     validate_recording(settings.recording, source)
+    watchdog = settings.watchdog
+    if watchdog.no_staff_s < 0:
+        raise ConfigError(f"{source}: watchdog.no_staff_s must be 0 or more")
+    if watchdog.recorder_silent_s < 2:
+        raise ConfigError(f"{source}: watchdog.recorder_silent_s must be at least 2")
+    if watchdog.loop_lag_s < 0.05:
+        raise ConfigError(f"{source}: watchdog.loop_lag_s must be at least 0.05")
 
 
 X264_PRESETS = (

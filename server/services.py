@@ -27,6 +27,7 @@ from .errors import ConfigError
 from .live import hooks
 from .live.rooms import RoomService
 from .live.signalling import ReconnectLimiter
+from .live.watchdog import watchdogs
 from .notices.delivery import Channel, Delivery, Mail, Sms, Webhooks
 from .notices.rules import Rules
 from .staff.accounts import Accounts, LoginThrottle
@@ -159,6 +160,7 @@ def install(app: web.Application, settings: Settings) -> None:
     app.cleanup_ctx.append(_notices_ctx)
     app.cleanup_ctx.append(_file_checks_ctx)
     app.cleanup_ctx.append(_offload_ctx)
+    app.cleanup_ctx.append(_watchdog_ctx)
     app.on_shutdown.append(_close_rooms)
 
 
@@ -220,6 +222,12 @@ async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
     video.close()
     records.close()
     await archive.close()
+
+
+async def _watchdog_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The rooms looked at every second, and the event loop watched for stalls."""
+    async with watchdogs(app[ROOMS], app[SETTINGS].watchdog.loop_lag_s):
+        yield
 
 
 async def _close_rooms(app: web.Application) -> None:

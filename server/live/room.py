@@ -294,6 +294,17 @@ class Room:
             raise UserError("勘验尚未开始 / the session has not started", code="not_live")
         self.state = RoomState.INTERRUPTED if interrupted else RoomState.ENDED
 
+    def lapse(self) -> None:
+        """Nobody of the staff attended the live session for too long: it stops (中止) at the
+        server's word, like the host's `interrupt`."""
+        if self.state != RoomState.LIVE:
+            raise UserError("勘验尚未开始 / the session has not started", code="not_live")
+        self.state = RoomState.INTERRUPTED
+
+    def staff_present(self) -> bool:
+        """Someone of the staff has a seat (a dropped one keeps it for the grace period)."""
+        return any(m.role in STAFF and m.in_room for m in self.members.values())
+
     def seated(self) -> list[Member]:
         """Members with a seat in the grid, in arrival order."""
         return [m for m in self.members.values() if m.in_room]

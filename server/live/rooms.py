@@ -27,7 +27,7 @@ from .participant import Participant, RoomRecorder
 from .reencode import ReencodeForwarding
 from .revocation import LINK_CHANGES, RoomLinks
 from .room import Action, Presence, Role, Room, RoomState, allowed
-from .watchdog import MediaWatchdog, stall_notice
+from .watchdog import UNATTENDED_REASON, MediaWatchdog, Unattended, stall_notice
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ class LiveRoom:
         self.outcome = RoomOutcome(self, service.outcome, checklist)
         self._seated_hooks: list[Callable[[Participant], Awaitable[None]]] = []
         self._grace: dict[int, asyncio.TimerHandle] = {}
+        self._unattended = Unattended()
         self._tasks: set[asyncio.Task[Any]] = set()
         # Whether the lobby was last told that the host is online (docs/protocol.md `lobby`).
         self._host_online_told = False
@@ -267,15 +268,28 @@ class LiveRoom:
         if not 2 <= len(reason) <= 300:
             raise BadRequest("请说明中止原因 / give the reason for interrupting", code="invalid")
         self.room.end(actor, interrupted=True)
+        await self._interrupted(reason, str(actor))
+
+    async def _interrupted(self, reason: str, actor: str) -> None:
         try:
             self.inspection = await self.archive.inspections.interrupt(
-                self.inspection.id, reason, actor=str(actor)
+                self.inspection.id, reason, actor=actor
             )
         except KanyanError:
             self.room.state = RoomState.LIVE
             raise
         await self.broadcast(self.state_message())
         await self.shutdown(CloseCode.INTERRUPTED, "the session was interrupted")
+
+    async def watch(self, now: float) -> None:
+        """Once a second (server.live.watchdog): the recorder checks its process, and a live
+        session nobody of the staff attends for watchdog.no_staff_s is interrupted."""
+        if self.recorder is not None:
+            self.recorder.check()
+        if self._unattended.due(self.room, now, self.service.settings.watchdog.no_staff_s):
+            self.room.lapse()
+            await self.broadcast(protocol.notice("unattended", "error", UNATTENDED_REASON))
+            await self._interrupted(UNATTENDED_REASON, "system:watchdog")
 
     async def screenshot(
         self, actor: int, target_id: int, note: str | None = None
@@ -519,6 +533,13 @@ class RoomService:
                     await hook(room)
                 self._rooms[inspection_id] = room
         return room
+
+    async def watch(self, now: float) -> None:
+        for room in list(self._rooms.values()):
+            try:
+                await room.watch(now)
+            except Exception:
+                log.exception("watching the room of inspection %s failed", room.inspection.id)
 
     def get(self, inspection_id: int) -> LiveRoom | None:
         return self._rooms.get(inspection_id)
