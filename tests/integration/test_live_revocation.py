@@ -144,7 +144,7 @@ async def test_start_checks_the_links_again_even_for_changes_made_elsewhere(serv
     invited = await server.invite("host", "applicant")
     host, (applicant,) = await seated(server, invited, "applicant")
     try:
-        other = await ArchiveStore.open(server.archive.path)
+        other = await ArchiveStore.open(server.settings.archive_location)
         try:
             later = clock.iso(clock.now() + timedelta(hours=3))
             await other.inspections.reschedule(
