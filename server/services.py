@@ -25,7 +25,7 @@ from .cases.workflow import CaseService
 from .config import Settings, load_or_create_secret
 from .errors import ConfigError
 from .live import hooks
-from .live.rooms import RoomService
+from .live.registry import RoomService
 from .live.signalling import ReconnectLimiter
 from .live.watchdog import watchdogs
 from .notices.delivery import Channel, Delivery, Mail, Sms, Webhooks

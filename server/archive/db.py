@@ -150,7 +150,7 @@ class Database:
         # Called with every event appended, inside its transaction (server.notices).
         self.listeners: list[Listener] = []
         # Called with the events of every transaction that committed some, after the commit and
-        # outside the write lock, before the writer returns (server.live.rooms). A hook that
+        # outside the write lock, before the writer returns (server.live.registry). A hook that
         # fails is logged: the change is committed whatever it does.
         self.after_commit: list[AfterCommit] = []
 

@@ -10,14 +10,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..archive import ArchiveStore, Case, Event, Inspection
+from ..archive import ArchiveStore, Case, Inspection
 from ..cases.checklist import Checklist
-from ..cases.links import Links
-from ..cases.outcome import OutcomeService
-from ..cases.workflow import CaseService
-from ..config import Settings
 from ..errors import BadRequest, CloseCode, KanyanError, UserError
 from ..states import InspectionState
 from . import protocol
@@ -25,9 +21,12 @@ from .media import KINDS, MediaHub, Publication
 from .outcome import RoomOutcome
 from .participant import Participant, RoomRecorder
 from .reencode import ReencodeForwarding
-from .revocation import LINK_CHANGES, RoomLinks
+from .revocation import RoomLinks
 from .room import Action, Presence, Role, Room, RoomState, allowed
 from .watchdog import UNATTENDED_REASON, MediaWatchdog, Unattended, stall_notice
+
+if TYPE_CHECKING:
+    from .registry import RoomService
 
 log = logging.getLogger(__name__)
 
@@ -476,86 +475,3 @@ class LiveRoom:
                 await self._log("participant.left", participant.id, reason=reason)
         await asyncio.gather(*(p.close(code, reason) for p in participants), return_exceptions=True)
         self.hub.close()
-
-
-class RoomService:
-    """The live rooms of this server, by inspection."""
-
-    def __init__(
-        self, settings: Settings, archive: ArchiveStore, cases: CaseService, links: Links
-    ) -> None:
-        self.settings = settings
-        self.archive = archive
-        self.cases = cases
-        self.outcome: OutcomeService = cases.outcome
-        self.links = links
-        self._rooms: dict[int, LiveRoom] = {}
-        self._opening = asyncio.Lock()
-        self._tasks: set[asyncio.Task[Any]] = set()
-        # Called once for every room that opens: system participants join here (the recorder).
-        self.on_open: list[Callable[[LiveRoom], Awaitable[None]]] = []
-        # Called (in the background) once a session has ended with its conclusion, when its
-        # recordings are final: the inspection record is made here.
-        self.on_concluded: list[Callable[[Inspection], Awaitable[Any]]] = []
-        # A revocation, a move or a cancellation, from whatever page, API or command wrote
-        # it, reaches the room as soon as it is committed.
-        archive.db.after_commit.append(self._committed)
-
-    async def _committed(self, events: list[Event]) -> None:
-        changed = {e.inspection_id for e in events if e.type in LINK_CHANGES}
-        for inspection_id in changed:
-            room = self._rooms.get(inspection_id) if inspection_id is not None else None
-            if room is not None:
-                await room.links.recheck()
-
-    def spawn(self, coro: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background work failed", exc_info=task.exception())
-
-    async def room_for(self, inspection_id: int) -> LiveRoom:
-        room = self._rooms.get(inspection_id)
-        if room is not None:
-            return room
-        async with self._opening:
-            room = self._rooms.get(inspection_id)
-            if room is None:
-                inspection = await self.archive.inspections.get(inspection_id)
-                case = await self.archive.cases.get(inspection.case_id)
-                checklist = await self.outcome.load(inspection)
-                room = LiveRoom(self, inspection, case, checklist)
-                for hook in self.on_open:
-                    await hook(room)
-                self._rooms[inspection_id] = room
-        return room
-
-    async def watch(self, now: float) -> None:
-        for room in list(self._rooms.values()):
-            try:
-                await room.watch(now)
-            except Exception:
-                log.exception("watching the room of inspection %s failed", room.inspection.id)
-
-    def get(self, inspection_id: int) -> LiveRoom | None:
-        return self._rooms.get(inspection_id)
-
-    def forget(self, room: LiveRoom) -> None:
-        if self._rooms.get(room.inspection.id) is room:
-            del self._rooms[room.inspection.id]
-
-    async def close(self) -> None:
-        if self._committed in self.archive.db.after_commit:
-            self.archive.db.after_commit.remove(self._committed)
-        for room in list(self._rooms.values()):
-            await room.shutdown()
-
-    async def drain(self) -> None:
-        """Wait for the background work rooms left (records being made), once no connection
-        can start more."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)

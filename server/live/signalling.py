@@ -24,8 +24,9 @@ from . import protocol
 from .ice import ice_servers
 from .media import MediaHub, Publication
 from .peer import Peer
+from .registry import RoomService
 from .room import PERMISSIONS, Action, Role
-from .rooms import LiveRoom, RoomService
+from .rooms import LiveRoom
 
 log = logging.getLogger(__name__)
 

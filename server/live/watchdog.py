@@ -32,7 +32,7 @@ from . import protocol
 from .room import Member, Room, RoomState
 
 if TYPE_CHECKING:
-    from .rooms import RoomService
+    from .registry import RoomService
 
 log = logging.getLogger(__name__)
 

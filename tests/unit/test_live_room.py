@@ -12,8 +12,8 @@ from server.cases.catalog import SHIPPED, Catalog, load_file
 from server.cases.links import Links, LinkSigner
 from server.cases.workflow import CaseService
 from server.errors import CloseCode, UserError
+from server.live.registry import RoomService
 from server.live.room import Presence, Role
-from server.live.rooms import RoomService
 from tests.support.server import make_settings
 
 
