@@ -174,6 +174,19 @@ class RecorderParticipant:
             return None, None  # nothing is being recorded right now
         return segment.composite.id, at - segment.t0
 
+    def check(self) -> None:
+        """Once a second (the room's watchdog): a process silent for watchdog.recorder_silent_s
+        is stuck. Killed, it is handled like any death: files recovered, host told, next
+        segment."""
+        process, segment = self._process, self.segment.number if self.segment else 0
+        if process is not None and process.running and not process.finishing:
+            silent = process.silent_for()
+            if silent >= self.settings.watchdog.recorder_silent_s:
+                log.error("recorder of segment %s silent for %.1f s: killed", segment, silent)
+                stuck = self._log("recording.stuck", segment=segment, silent_s=round(silent, 1))
+                self._spawn(stuck)
+                process.kill()
+
     # -- the room, as the recorder hears it ---------------------------------------------------
 
     def _roster(self, members: list[dict[str, Any]]) -> None:
@@ -485,7 +498,15 @@ class RecorderParticipant:
         self._wake.set()
         process = self._process
         if process is not None:
-            await process.finish(self._ended_at or time.time())
+            try:
+                # A stuck recorder takes nothing from its pipe: without a bound, the end of
+                # the session would wait for it for ever.
+                await asyncio.wait_for(
+                    process.finish(self._ended_at or time.time()), FINISH_TIMEOUT_S
+                )
+            except TimeoutError:
+                log.error("the recorder took nothing more in time; killing it")
+                process.kill()
         if self._supervisor is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(self._supervisor), FINISH_TIMEOUT_S)

@@ -8,6 +8,7 @@ in step with this module.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -80,6 +81,15 @@ class IceSettings:
         [],
         "Addresses the server offers as ICE host candidates. Empty: every interface but "
         'loopback. ["127.0.0.1"] for a loopback-only machine (tests).',
+    )
+    peer_networks: list[str] = setting(
+        ["public", "own"],
+        "Addresses a participant's ICE candidates may name, which the server will send "
+        'connectivity checks to: "public" (globally routable addresses), "own" (the networks '
+        "of the server's own host addresses: a LAN deployment, or coturn beside the server) "
+        'and networks such as "10.20.0.0/16". Loopback, link-local, private, multicast and '
+        "unspecified addresses are refused unless listed, so that a participant cannot aim "
+        "the server at internal services.",
     )
 
 
@@ -260,6 +270,24 @@ class RecordingSettings:
 
 
 @dataclass
+class WatchdogSettings:
+    no_staff_s: int = setting(
+        600,
+        "A live session with nobody of the staff (host, clerk, expert) in the room for this "
+        "many seconds is interrupted (中止), as the host would; the same links start a new "
+        "session. 0: never.",
+    )
+    recorder_silent_s: int = setting(
+        20,
+        "A recorder process reports every second; one silent this long is stuck: it is "
+        "killed, the host is told and recording goes on in a new segment.",
+    )
+    loop_lag_s: float = setting(
+        1.0, "An event-loop turn longer than this is logged with the stack of the loop's thread."
+    )
+
+
+@dataclass
 class DemoSettings:
     enabled: bool = setting(True, "Create a demo case and inspection on start and print its links.")
 
@@ -318,6 +346,7 @@ class Settings:
     sms: SmsSettings = field(default_factory=SmsSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
+    watchdog: WatchdogSettings = field(default_factory=WatchdogSettings)
     # Where relative paths are resolved from: the directory `make run` starts in.
     base_dir: Path = field(default_factory=Path.cwd, metadata={"internal": True})
 
@@ -416,6 +445,15 @@ def validate(settings: Settings, source: str) -> None:
         raise ConfigError(f"{source}: archive.url must be a postgresql:// URL (or empty: SQLite)")
     if settings.ice.turn_urls and not settings.ice.turn_secret:
         raise ConfigError(f"{source}: ice.turn_urls needs ice.turn_secret")
+    for entry in settings.ice.peer_networks:
+        if entry not in ("public", "own"):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"{source}: ice.peer_networks: {entry!r} is not public, own or a network "
+                    "such as 10.0.0.0/8"
+                ) from None
     if not 0 <= settings.server.port <= 65535:
         raise ConfigError(f"{source}: server.port must be 0–65535")
     for key in ("session_hours", "login_max_failures", "login_max_failures_per_address"):
@@ -451,6 +489,13 @@ def validate(settings: Settings, source: str) -> None:
     if settings.cases.deadline_check_s < 10:
         raise ConfigError(f"{source}: cases.deadline_check_s must be at least 10")
     validate_recording(settings.recording, source)
+    watchdog = settings.watchdog
+    if watchdog.no_staff_s < 0:
+        raise ConfigError(f"{source}: watchdog.no_staff_s must be 0 or more")
+    if watchdog.recorder_silent_s < 2:
+        raise ConfigError(f"{source}: watchdog.recorder_silent_s must be at least 2")
+    if watchdog.loop_lag_s < 0.05:
+        raise ConfigError(f"{source}: watchdog.loop_lag_s must be at least 0.05")
 
 
 X264_PRESETS = (

@@ -25,8 +25,9 @@ from .cases.workflow import CaseService
 from .config import Settings, load_or_create_secret
 from .errors import ConfigError
 from .live import hooks
-from .live.rooms import RoomService
+from .live.registry import RoomService
 from .live.signalling import ReconnectLimiter
+from .live.watchdog import watchdogs
 from .notices.delivery import Channel, Delivery, Mail, Sms, Webhooks
 from .notices.rules import Rules
 from .staff.accounts import Accounts, LoginThrottle
@@ -159,6 +160,7 @@ def install(app: web.Application, settings: Settings) -> None:
     app.cleanup_ctx.append(_notices_ctx)
     app.cleanup_ctx.append(_file_checks_ctx)
     app.cleanup_ctx.append(_offload_ctx)
+    app.cleanup_ctx.append(_watchdog_ctx)
     app.on_shutdown.append(_close_rooms)
 
 
@@ -195,7 +197,7 @@ async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
     catalog = Catalog(archive)
     app[CATALOG] = catalog
     app[CASES] = CaseService(archive, catalog)
-    app[ROOMS] = RoomService(settings, archive, app[CASES].outcome)
+    app[ROOMS] = RoomService(settings, archive, app[CASES], app[LINKS])
     files = EvidenceFiles.from_settings(settings.recordings_dir, settings.storage)
     app[EVIDENCE] = files
     records = RecordMaker(archive, app[CASES].outcome, settings.recordings_dir, files)
@@ -220,6 +222,12 @@ async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
     video.close()
     records.close()
     await archive.close()
+
+
+async def _watchdog_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The rooms looked at every second, and the event loop watched for stalls."""
+    async with watchdogs(app[ROOMS], app[SETTINGS].watchdog.loop_lag_s):
+        yield
 
 
 async def _close_rooms(app: web.Application) -> None:

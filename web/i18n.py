@@ -38,6 +38,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "lobby_empty": ("暂无等候人员", "Nobody is waiting"),
     "admit": ("准入", "Admit"),
     "deny": ("拒绝", "Deny"),
+    "denied_mark": ("已拒绝，可准入", "denied; may be admitted"),
     "remove": ("移出", "Remove"),
     "remove_confirm": (
         "确定将此人移出勘验？其链接将被撤销。",
@@ -67,7 +68,16 @@ STRINGS: dict[str, tuple[str, str]] = {
     "no_camera": ("未能打开摄像头：", "Could not open the camera: "),
     "ended_message": ("本次勘验已结束，感谢配合。", "The inspection has ended. Thank you."),
     "removed_message": ("您已被主持人移出。", "The host removed you."),
-    "denied_message": ("主持人未准入。", "The host did not admit you."),
+    "denied_message": (
+        "主持人未准入。如需进入，请联系主持人，待主持人准许后重新打开链接。",
+        "The host did not admit you. Contact the host, and open your link again once they "
+        "allow it.",
+    ),
+    "revoked_message": (
+        "您的链接已失效（邀请已撤销，或勘验已改期、取消）。",
+        "Your link no longer works (the invitation was withdrawn, or the inspection moved or "
+        "cancelled).",
+    ),
     "replaced_message": (
         "您已在其他窗口进入，本窗口已断开。",
         "You joined from another window; this one was disconnected.",

@@ -8,12 +8,16 @@ schema words that differ.
 `transaction()` is the only way to write. It serialises writers — SQLite's `BEGIN IMMEDIATE`
 write lock, PostgreSQL's transaction-scoped advisory lock — so two processes or nodes appending
 to the event log never fork the chain; the change and the events that record it are written
-through the same `Tx`, and any exception rolls everything back.
+through the same `Tx`, and any exception rolls everything back. Listeners see each event
+inside its transaction (what the event causes in the archive: the notices' outbox); hooks after
+commit see the committed events, outside the write lock, before the writer returns (what the
+event causes outside the archive: the live rooms disconnect a person whose link was revoked).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -76,6 +80,9 @@ def in_sections(column: str, sections: Iterable[str] | None) -> tuple[str, list[
 
 
 Listener = Callable[["Tx", "Event"], Awaitable[None]]
+AfterCommit = Callable[[list["Event"]], Awaitable[None]]
+
+log = logging.getLogger(__name__)
 
 
 class Tx:
@@ -83,6 +90,7 @@ class Tx:
 
     def __init__(self, listeners: list[Listener] | None = None) -> None:
         self.listeners = listeners or []
+        self.events: list[Event] = []  # appended in this transaction, in order
 
     async def execute(self, sql: str, args: Iterable[Any] = ()) -> int:
         """Run a statement; the number of rows it changed."""
@@ -126,6 +134,7 @@ class Tx:
         from .events import append
 
         event = await append(self, type, actor, case_id, inspection_id, data)
+        self.events.append(event)
         for listener in self.listeners:
             await listener(self, event)
         return event
@@ -140,9 +149,25 @@ class Database:
     def __init__(self) -> None:
         # Called with every event appended, inside its transaction (server.notices).
         self.listeners: list[Listener] = []
+        # Called with the events of every transaction that committed some, after the commit and
+        # outside the write lock, before the writer returns (server.live.registry). A hook that
+        # fails is logged: the change is committed whatever it does.
+        self.after_commit: list[AfterCommit] = []
 
-    def transaction(self) -> AbstractAsyncContextManager[Tx]:
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
         """Everything written through the Tx commits together, or not at all."""
+        async with self._transaction() as tx:
+            yield tx
+        if tx.events:
+            for hook in list(self.after_commit):
+                try:
+                    await hook(tx.events)
+                except Exception:
+                    log.exception("after-commit hook %r failed", hook)
+
+    def _transaction(self) -> AbstractAsyncContextManager[Tx]:
+        """The backend's transaction: writers serialised, committed on a clean exit."""
         raise NotImplementedError
 
     async def close(self) -> None:
@@ -239,7 +264,7 @@ class SqliteDatabase(Database):
         await self._writer.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    async def _transaction(self) -> AsyncIterator[Tx]:
         async with self._lock:
             await self._writer.execute("BEGIN IMMEDIATE")
             try:

@@ -15,6 +15,11 @@ aiortc is pinned to 1.16.*; tests/unit/test_hooks.py fails when any of these cha
    with `RTCRtpReceiver._send_rtcp_pli(media_ssrc)`.
 4. Host candidates. aioice gathers on every interface but 127.0.0.1
    (`aioice.ice.get_host_addresses`); `ice.host_addresses` narrows or widens that.
+5. Remote candidates. Every remote candidate, from the SDP (`add_remote_candidates` at
+   setRemoteDescription), trickled (`RTCIceTransport.addRemoteCandidate`) or an mDNS name once
+   resolved, reaches `aioice.ice.Connection._add_remote_candidate(candidate, network_host)`;
+   a check from an unknown address reaches `Connection.request_received`, which answers it and
+   learns a peer-reflexive candidate. Per connection, we put a policy in front of both.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 import aioice.ice
-from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 
 
 class ReceiverTap:
@@ -63,6 +68,51 @@ async def send_pli(receiver: RTCRtpReceiver) -> None:
     for source in receiver.getSynchronizationSources():
         # The RTX stream's SSRC is listed too; a PLI naming it is ignored by browsers.
         await receiver._send_rtcp_pli(source.source)
+
+
+def ice_connections(pc: RTCPeerConnection) -> list[aioice.ice.Connection]:
+    """The aioice connections behind `pc`'s transceivers (one per transport)."""
+    found: list[aioice.ice.Connection] = []
+    for transceiver in pc.getTransceivers():
+        for end in (transceiver.sender, transceiver.receiver):
+            dtls = getattr(end, "transport", None)
+            ice = getattr(dtls, "transport", None)
+            connection = getattr(ice, "_connection", None)
+            if not isinstance(connection, aioice.ice.Connection):
+                raise RuntimeError("aiortc changed: no aioice Connection behind a transceiver")
+            if connection not in found:
+                found.append(connection)
+    return found
+
+
+def guard_remote_candidates(
+    pc: RTCPeerConnection, allows: Callable[[str], bool], on_refused: Callable[[str], None]
+) -> None:
+    """Let `pc` check connectivity only with remote addresses that `allows` (hook 5): other
+    candidates are dropped, and checks from other addresses are neither answered nor learnt.
+    Call it before every remote description or candidate; transports added since are guarded
+    too."""
+    for connection in ice_connections(pc):
+        if getattr(connection, "_kanyan_guarded", False):
+            continue
+        add = connection._add_remote_candidate
+        received = connection.request_received
+
+        def guarded_add(candidate: Any, network_host: str, add: Any = add) -> None:
+            if allows(network_host):
+                add(candidate, network_host)
+            else:
+                on_refused(network_host)
+
+        def guarded_request(message: Any, addr: Any, protocol: Any, received: Any = received):
+            if allows(addr[0]):
+                received(message, addr, protocol)
+            else:
+                on_refused(addr[0])
+
+        connection._add_remote_candidate = guarded_add  # type: ignore[method-assign,assignment]
+        connection.request_received = guarded_request  # type: ignore[method-assign]
+        connection._kanyan_guarded = True  # type: ignore[attr-defined]
 
 
 _original_host_addresses = aioice.ice.get_host_addresses

@@ -30,6 +30,7 @@ from aiortc.sdp import candidate_from_sdp
 from ..config import Settings
 from ..errors import ProtocolError
 from . import hooks, protocol
+from .ice import CandidatePolicy
 from .media import KINDS, MediaHub, Publication, SlotTrack
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,9 @@ class Peer:
         self.closed = False
         self.publishing: dict[str, bool] = {"audio": False, "video": False}
         self.pc.on("connectionstatechange", self._connection_state_changed)
+        # A participant's SDP must not aim the server's STUN checks at internal addresses.
+        self._policy = CandidatePolicy.from_settings(settings)
+        self.refused: set[str] = set()  # remote addresses refused by the policy
 
     def start(self) -> None:
         """Open the two m-lines that receive this participant's microphone and camera."""
@@ -174,6 +178,7 @@ class Peer:
             raise ProtocolError(
                 "没有待应答的 offer / there is no offer to answer", code="unexpected_answer"
             )
+        self._guard()
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
         except Exception as exc:  # aiortc raises ValueError, AssertionError, … on bad SDP
@@ -214,7 +219,17 @@ class Peer:
         parsed.sdpMLineIndex = sdp_mline_index
         if sdp_mid is None and sdp_mline_index is None:
             parsed.sdpMLineIndex = 0
+        self._guard()
         await self.pc.addIceCandidate(parsed)
+
+    def _guard(self) -> None:
+        hooks.guard_remote_candidates(self.pc, self._policy.allows, self._refuse)
+
+    def _refuse(self, address: str) -> None:
+        if address not in self.refused:
+            self.refused.add(address)
+            # Browsers name their private addresses too: worth a debug line, not an error.
+            log.debug("participant %s: ICE candidate %s refused by policy", self.member_id, address)
 
     def _connection_state_changed(self) -> None:
         if self.pc.connectionState == "failed" and not self.closed:

@@ -130,6 +130,11 @@ def parse(raw: str | bytes) -> Message:
         raise ProtocolError(
             "消息不是有效的 JSON / message is not valid JSON", code="malformed_json"
         ) from None
+    except RecursionError:
+        # Thousands of nested brackets fit in a small message; no message nests more than 3.
+        raise ProtocolError(
+            "消息嵌套层数过多 / message nested too deeply", code="too_deep"
+        ) from None
     if not isinstance(data, dict):
         raise ProtocolError(
             "消息必须是 JSON 对象 / message must be a JSON object", code="malformed_message"

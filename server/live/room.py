@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..errors import (
+    Denied,
     NotAuthorised,
     NotFound,
     Removed,
@@ -66,6 +67,10 @@ def allowed(role: Role, action: Action) -> bool:
     return action in PERMISSIONS[role]
 
 
+# The bureau's people in a room: a live session needs one of them present.
+STAFF = frozenset({Role.HOST, Role.CLERK, Role.EXPERT})
+
+
 class RoomState(StrEnum):
     OPEN = "open"  # people gather and are admitted; nothing is recorded yet
     LIVE = "live"  # the host started the session: recording runs until the end
@@ -101,6 +106,11 @@ class Member:
     def in_room(self) -> bool:
         """Has a seat: in the grid and a media publisher (a dropped member keeps theirs)."""
         return self.presence in (Presence.ADMITTED, Presence.DROPPED)
+
+    @property
+    def present(self) -> bool:
+        """Seated, or waiting in the lobby."""
+        return self.in_room or self.presence == Presence.LOBBY
 
     def view(self) -> dict[str, object]:
         return {
@@ -162,6 +172,13 @@ class Room:
             self.members[member_id] = member
         elif member.presence == Presence.REMOVED:
             raise Removed("您已被主持人移出 / the host removed you from this inspection")
+        elif member.presence == Presence.DENIED:
+            # Knocking again changes nothing (and disturbs nobody) until the host lets them in.
+            raise Denied(
+                "主持人未准许您进入本场勘验。如需进入，请联系主持人，待主持人准许后重新打开链接。"
+                " / The host has not let you in. Contact the host, and open your link again once"
+                " they allow it."
+            )
         member.connections += 1
         reconnected = member.admitted_once
         if role == Role.HOST or member.admitted_once:
@@ -181,6 +198,14 @@ class Room:
         return target
 
     def admit(self, actor_id: int, target_id: int) -> Member:
+        """Let someone in from the lobby; or take back a denial: a denied person, no longer
+        connected, walks in when they next open their link."""
+        self.require(actor_id, Action.ADMIT)
+        target = self.member(target_id)
+        if target.presence == Presence.DENIED:
+            target.presence = Presence.LEFT
+            target.admitted_once = True
+            return target
         target = self._lobby_target(actor_id, Action.ADMIT, target_id)
         target.presence = Presence.ADMITTED
         target.admitted_once = True
@@ -214,6 +239,17 @@ class Room:
             member.presence = Presence.LEFT
         return member
 
+    def revoke(self, member_id: int) -> Member | None:
+        """The member's link no longer holds (withdrawn, the inspection moved or cancelled): out
+        at once, seat and lobby place. Their link keeps them out; should a new link be issued
+        (a move), its holder waits in the lobby like anyone else."""
+        member = self.members.get(member_id)
+        if member is None or not member.present:
+            return None
+        member.presence = Presence.LEFT
+        member.admitted_once = False
+        return member
+
     def expire(self, member_id: int) -> bool:
         """A dropped member did not come back within the grace period: free their seat."""
         member = self.members.get(member_id)
@@ -242,10 +278,14 @@ class Room:
             raise UserError("此人不在房间中 / this person is not in the room", code="not_in_room")
         return target
 
-    def start(self, actor_id: int) -> None:
+    def check_start(self, actor_id: int) -> None:
+        """Whether `actor_id` may start the session now (nothing changes)."""
         self.require(actor_id, Action.START)
         if self.state != RoomState.OPEN:
             raise UserError("勘验已经开始 / the session has already started", code="already_live")
+
+    def start(self, actor_id: int) -> None:
+        self.check_start(actor_id)
         self.state = RoomState.LIVE
 
     def end(self, actor_id: int, *, interrupted: bool = False) -> None:
@@ -254,6 +294,17 @@ class Room:
             raise UserError("勘验尚未开始 / the session has not started", code="not_live")
         self.state = RoomState.INTERRUPTED if interrupted else RoomState.ENDED
 
+    def lapse(self) -> None:
+        """Nobody of the staff attended the live session for too long: it stops (中止) at the
+        server's word, like the host's `interrupt`."""
+        if self.state != RoomState.LIVE:
+            raise UserError("勘验尚未开始 / the session has not started", code="not_live")
+        self.state = RoomState.INTERRUPTED
+
+    def staff_present(self) -> bool:
+        """Someone of the staff has a seat (a dropped one keeps it for the grace period)."""
+        return any(m.role in STAFF and m.in_room for m in self.members.values())
+
     def seated(self) -> list[Member]:
         """Members with a seat in the grid, in arrival order."""
         return [m for m in self.members.values() if m.in_room]
@@ -261,10 +312,15 @@ class Room:
     def lobby(self) -> list[Member]:
         return [m for m in self.members.values() if m.presence == Presence.LOBBY]
 
+    def denied(self) -> list[Member]:
+        return [m for m in self.members.values() if m.presence == Presence.DENIED]
+
     def roster(self, viewer_id: int) -> list[dict[str, object]]:
-        """What this viewer may see: the seated members, and the lobby for the host."""
+        """What this viewer may see: the seated members, and for the host the lobby and the
+        people denied (whom the host may still admit)."""
         viewer = self.members.get(viewer_id)
         rows = [m.view() for m in self.seated()]
         if viewer is not None and allowed(viewer.role, Action.SEE_LOBBY):
             rows += [m.view() for m in self.lobby()]
+            rows += [m.view() for m in self.denied()]
         return rows

@@ -60,7 +60,8 @@ def make_settings(tmp: Path, **sections: dict) -> config.Settings:
             "data_dir": str(tmp / "data"),
             "recordings_dir": str(tmp / "recordings"),
         },
-        "ice": {"host_addresses": ["127.0.0.1"]},
+        # Everything runs on loopback here, which a real deployment refuses: allowed explicitly.
+        "ice": {"host_addresses": ["127.0.0.1"], "peer_networks": ["public", "127.0.0.0/8"]},
         "demo": {"enabled": False},
     }
     for name, values in sections.items():

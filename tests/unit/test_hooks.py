@@ -97,3 +97,50 @@ def test_host_address_hook_replaces_and_restores_aioice_default():
         assert aioice.ice.get_host_addresses is hooks._original_host_addresses
     finally:
         aioice.ice.get_host_addresses = before
+
+
+async def test_remote_candidates_pass_the_guard_from_sdp_trickle_and_incoming_checks():
+    """Hook 5: every way a remote address reaches aioice goes through the policy."""
+    import aioice.ice
+    import aioice.stun
+    from aiortc import RTCSessionDescription
+    from aiortc.sdp import candidate_from_sdp
+
+    refused: list[str] = []
+    before = aioice.ice.get_host_addresses
+    hooks.use_host_addresses(["127.0.0.1"])
+    server, browser = RTCPeerConnection(), RTCPeerConnection()
+    try:
+        server.addTransceiver("video", direction="recvonly")
+        await server.setLocalDescription(await server.createOffer())
+        await browser.setRemoteDescription(server.localDescription)
+        await browser.setLocalDescription(await browser.createAnswer())
+        hooks.guard_remote_candidates(server, lambda a: a == "127.0.0.1", refused.append)
+        [connection] = hooks.ice_connections(server)
+        # In the answer's SDP: the browser's real candidate, and one aimed elsewhere; more
+        # may trickle (no end-of-candidates, as from a browser).
+        answer = browser.localDescription.sdp.replace(
+            "a=end-of-candidates", "a=candidate:9 1 udp 2130706431 10.1.2.3 80 typ host", 1
+        )
+        await server.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+        # Trickled.
+        trickled = candidate_from_sdp("7 1 udp 1 169.254.169.254 80 typ host")
+        trickled.sdpMid, trickled.sdpMLineIndex = "0", 0
+        await server.addIceCandidate(trickled)
+        assert {c.host for c in connection.remote_candidates} == {"127.0.0.1"}
+        # An authenticated check from an address the policy refuses: no answer, nothing learnt.
+        request = aioice.stun.Message(
+            message_method=aioice.stun.Method.BINDING,
+            message_class=aioice.stun.Class.REQUEST,
+        )
+        request.attributes["USERNAME"] = f"{connection.local_username}:x"
+        request.attributes["PRIORITY"] = 1
+        request.attributes["ICE-CONTROLLED"] = 1
+        request.add_message_integrity(connection.local_password.encode())
+        connection.request_received(request, ("10.9.9.9", 5000), connection._protocols[0])
+        assert {c.host for c in connection.remote_candidates} == {"127.0.0.1"}
+        assert refused == ["10.1.2.3", "169.254.169.254", "10.9.9.9"]
+    finally:
+        await server.close()
+        await browser.close()
+        aioice.ice.get_host_addresses = before

@@ -16,6 +16,9 @@ from tests.support.server import ROOT
     [
         ("{not json", "malformed_json"),
         (b"\xff\xfe", "malformed_json"),
+        ("[" * 50000, "too_deep"),
+        ('{"type": "note", "text": ' + "[" * 50000 + "]" * 50000 + "}", "too_deep"),
+        ('{"a":' * 50000, "too_deep"),
         ("[1, 2]", "malformed_message"),
         ('"hello"', "malformed_message"),
         ("{}", "unknown_type"),

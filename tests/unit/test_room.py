@@ -139,10 +139,25 @@ def test_a_dropped_member_who_does_not_return_loses_the_seat():
     assert room.arrive(APPLICANT, Role.APPLICANT, "a").member.presence == Presence.ADMITTED
 
 
-def test_denied_may_knock_again_removed_may_not():
+def test_a_denial_holds_until_the_host_admits_from_the_denied_list():
     room = full_room()
     room.deny(HOST, CLERK)
-    assert room.arrive(CLERK, Role.CLERK, "c").member.presence == Presence.LOBBY
+    for _ in range(3):  # knocking again changes nothing, and nobody hears of it
+        with pytest.raises(NotAuthorised) as err:
+            room.arrive(CLERK, Role.CLERK, "c")
+        assert err.value.code == "denied" and err.value.close_code == 4007
+    assert [m["id"] for m in room.roster(HOST) if m["status"] == "denied"] == [CLERK]
+    assert CLERK not in {m["id"] for m in room.roster(APPLICANT)}  # only the host sees it
+    with pytest.raises(NotAuthorised):
+        room.admit(OBSERVER, CLERK)  # only the host takes a denial back
+    room.admit(HOST, CLERK)
+    assert CLERK not in {m["id"] for m in room.roster(HOST)}  # gone from the denied list
+    # ... and walks straight in at the next connection.
+    assert room.arrive(CLERK, Role.CLERK, "c").member.presence == Presence.ADMITTED
+
+
+def test_removed_may_not_come_back():
+    room = full_room()
     room.admit(HOST, EXPERT)
     room.remove(HOST, EXPERT)
     with pytest.raises(NotAuthorised) as err:

@@ -504,3 +504,36 @@ async def test_concurrent_writers_keep_one_chain(tmp_path, archive_location):
     output = (await asyncio.wait_for(process.communicate(), 60))[0].decode()
     assert process.returncode == 0, output
     assert "ok: 120 events" in output
+
+
+async def test_hooks_after_commit_see_the_committed_events_only(archive, caplog):
+    """What an event causes outside the archive (a live room disconnecting someone) runs after
+    the commit, outside the write lock, before the writer returns; a rollback runs nothing."""
+    heard: list[list[str]] = []
+
+    async def hook(events):  # type: ignore[no-untyped-def]
+        heard.append([e.type for e in events])
+        if len(heard) == 1:
+            # Outside the lock: a hook may write (and hears of its own write, nested).
+            await archive.cases.create(
+                application_no="H1", applicant_name="h", item_code="X", item_name="x"
+            )
+            assert await archive.cases.find_by_application_no("A1") is not None  # committed
+
+    async def broken(events):  # type: ignore[no-untyped-def]
+        raise RuntimeError("hook failed")
+
+    archive.db.after_commit.extend([broken, hook])
+    case = await archive.cases.create(
+        application_no="A1", applicant_name="a", item_code="X", item_name="x"
+    )
+    assert heard == [["case.created"], ["case.created"]]
+    assert (await archive.cases.get(case.id)).application_no == "A1"
+    assert "hook failed" in caplog.text  # logged; the write it followed stands
+    with pytest.raises(RuntimeError, match="rolled back"):
+        async with archive.db.transaction() as tx:
+            await tx.event("case.annotated", actor="t", case_id=case.id, data={})
+            raise RuntimeError("rolled back")
+    async with archive.db.transaction() as tx:
+        await tx.execute("UPDATE cases SET site_address = 'x' WHERE id = ?", (case.id,))
+    assert len(heard) == 2  # nothing for a rollback, nor for a write without events

@@ -69,13 +69,16 @@ function render() {
   }
   tiles.retain(new Set(seated.map((m) => m.id)));
   $("#grid").dataset.count = String(seated.length);
-  if (can("admit")) renderLobby(roster.filter((m) => m.status === "lobby"));
+  if (can("admit")) renderLobby(roster.filter((m) => m.status === "lobby" || m.status === "denied"));
 }
 
-function renderLobby(waiting) {
+// The lobby list also holds the people the host denied: their knocks are refused until the
+// host admits them here, after which they walk in when they next open their link.
+function renderLobby(people) {
   const list = $("#lobby-list");
   list.replaceChildren();
-  for (const member of waiting) {
+  const waiting = people.filter((m) => m.status === "lobby");
+  for (const member of people) {
     const li = document.createElement("li");
     li.dataset.participant = member.id;
     li.innerHTML = '<span class="name"></span> <span class="role muted"></span> ';
@@ -85,6 +88,14 @@ function renderLobby(waiting) {
     admit.className = "primary small admit";
     admit.textContent = t("admit");
     admit.addEventListener("click", () => client.admit(member.id));
+    if (member.status === "denied") {
+      li.classList.add("denied");
+      li.querySelector(".role").textContent += ` · ${t("denied_mark")}`;
+      admit.className = "small admit";
+      li.append(admit);
+      list.append(li);
+      continue;
+    }
     const deny = document.createElement("button");
     deny.className = "small deny";
     deny.textContent = t("deny");

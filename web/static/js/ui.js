@@ -202,7 +202,7 @@ export function watchQuality(client, tiles, midOwner) {
 export function finalMessage(code) {
   return {
     ended: t("ended_message"), removed: t("removed_message"), denied: t("denied_message"),
-    replaced: t("replaced_message"), interrupted: t("interrupted_message"),
+    replaced: t("replaced_message"), interrupted: t("interrupted_message"), revoked: t("revoked_message"),
   }[code] || t("status_closed");
 }
 
