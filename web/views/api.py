@@ -62,6 +62,10 @@ async def _json_body(request: web.Request) -> Any:
         raise BadRequest(
             f"请求体不是有效的 JSON / the body is not valid JSON: {exc}", code="invalid_json"
         ) from None
+    except RecursionError:
+        raise BadRequest(
+            "请求体嵌套层数过多 / the body is nested too deeply", code="too_deep"
+        ) from None
 
 
 async def case_json(request: web.Request, case: Case) -> dict[str, Any]:
