@@ -8,6 +8,7 @@ in step with this module.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -189,6 +190,21 @@ class ArchiveSettings:
 
 
 @dataclass
+class MetricsSettings:
+    enabled: bool = setting(True, "Serve /metrics (Prometheus text format) to the addresses below.")
+    allowed_addresses: list[str] = setting(
+        ["127.0.0.1", "::1"],
+        "Client addresses or networks (CIDR) that may read /metrics without a token. A request "
+        "that came through a proxy (Forwarded or X-Forwarded-For header) always needs the token.",
+    )
+    token: str = setting(
+        "",
+        "Bearer token that lets any address read /metrics (Authorization: Bearer <token>), at "
+        "least 16 characters. Empty: only allowed_addresses.",
+    )
+
+
+@dataclass
 class RecordingSettings:
     preset: str = setting(
         "ultrafast",
@@ -268,6 +284,7 @@ class Settings:
     staff: StaffSettings = field(default_factory=StaffSettings)
     cases: CasesSettings = field(default_factory=CasesSettings)
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     uploads: UploadSettings = field(default_factory=UploadSettings)
     notices: NoticeSettings = field(default_factory=NoticeSettings)
     mail: MailSettings = field(default_factory=MailSettings)
@@ -380,6 +397,7 @@ def validate(settings: Settings, source: str) -> None:
     if settings.cases.deadline_check_s < 10:
         raise ConfigError(f"{source}: cases.deadline_check_s must be at least 10")
     validate_recording(settings.recording, source)
+    validate_metrics(settings.metrics, source)
 
 
 X264_PRESETS = (
@@ -408,6 +426,18 @@ def validate_recording(recording: RecordingSettings, source: str) -> None:
         raise ConfigError(f"{source}: recording.latency_ms must be 300–1000")
     if recording.max_backlog_mb < 1:
         raise ConfigError(f"{source}: recording.max_backlog_mb must be at least 1")
+
+
+def validate_metrics(metrics: MetricsSettings, source: str) -> None:
+    for address in metrics.allowed_addresses:
+        try:
+            ipaddress.ip_network(address, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"{source}: metrics.allowed_addresses: {address!r} is not an address or network"
+            ) from None
+    if metrics.token and len(metrics.token) < 16:
+        raise ConfigError(f"{source}: metrics.token must be at least 16 characters")
 
 
 def load(path: str | os.PathLike[str] | None = None) -> Settings:

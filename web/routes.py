@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import staff
+from . import metrics, staff
 from .middleware import error_pages, security_headers
 from .render import setup_templates
 from .views import admin, api, cases, login, notices, outcome, room, schedule, status, uploads
@@ -23,6 +23,7 @@ def setup(app: web.Application) -> None:
     r = app.router
     r.add_get("/", room.index)
     r.add_get("/healthz", room.healthz)
+    r.add_get("/metrics", metrics.serve)
     r.add_get(r"/room/{inspection:\d+}/{token}", room.room_page)
     r.add_get(
         r"/room/{inspection:\d+}/{token}/screenshots/{screenshot:\d+}.jpg", room.screenshot_image

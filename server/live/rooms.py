@@ -18,7 +18,7 @@ from ..config import Settings
 from ..errors import BadRequest, CloseCode, KanyanError, UserError
 from ..states import InspectionState
 from . import protocol
-from .media import KINDS, MediaHub, Publication
+from .media import KINDS, MediaHub, MediaStats, Publication
 from .outcome import RoomOutcome
 from .participant import Participant, RoomRecorder
 from .reencode import ReencodeForwarding
@@ -40,7 +40,7 @@ class LiveRoom:
         self.room = Room(inspection.id, state)
         media = service.settings.media
         forwarding = ReencodeForwarding() if media.forwarding == "reencode" else None
-        self.hub = MediaHub(media.keyframe_interval_ms / 1000, forwarding)
+        self.hub = MediaHub(media.keyframe_interval_ms / 1000, forwarding, service.media_stats)
         self.connections: dict[int, Participant] = {}
         # System participants (the recorder) receive everything and have no seat.
         self.systems: list[Participant] = []
@@ -372,6 +372,7 @@ class RoomService:
         self.archive = archive
         self.outcome = outcome
         self._rooms: dict[int, LiveRoom] = {}
+        self.media_stats = MediaStats()  # every room's forwarding, for /metrics
         self._opening = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         # Called once for every room that opens: system participants join here (the recorder).
@@ -408,6 +409,9 @@ class RoomService:
 
     def get(self, inspection_id: int) -> LiveRoom | None:
         return self._rooms.get(inspection_id)
+
+    def rooms(self) -> list[LiveRoom]:
+        return list(self._rooms.values())
 
     def forget(self, room: LiveRoom) -> None:
         if self._rooms.get(room.inspection.id) is room:
