@@ -5,7 +5,9 @@ sender packs the frames without encoding), decodes everything it receives, repor
 on stdout (`ready`, `stats`) and obeys `stats` and `quit` on stdin. SPEC: base_url,
 inspection, token, name, admit (admit whoever waits in the lobby), expect (how many
 publishers to decode before `ready`; 0: ready once connected), clip (path), audio (publish
-the microphone too; default true).
+the microphone too; default true), decode (decode what arrives; default true: false only
+counts whole frames, for long runs where the peers' CPU must stay small). `send JSON` on stdin
+sends a protocol message (e.g. the host's `start`).
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ class BenchPeer:
         self.errors = 0
         self.received_bytes = 0
         self._decoders: dict[Any, Any] = {}
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
 
     @staticmethod
     def report(**event: Any) -> None:
@@ -102,7 +105,7 @@ class BenchPeer:
         url = self.spec["base_url"].replace("https://", "wss://") + "/ws"
         async with aiohttp.ClientSession() as session:
             started = time.monotonic()
-            ws = await session.ws_connect(url, ssl=False, max_msg_size=0)
+            ws = self.ws = await session.ws_connect(url, ssl=False, max_msg_size=0)
             self.opened_at = time.monotonic()
             self.connect_ms = (self.opened_at - started) * 1000
             hello = {
@@ -139,6 +142,8 @@ class BenchPeer:
                     errors=self.errors,
                     lost=await self._packets_lost(),
                 )
+            elif command.startswith("send ") and self.ws is not None and not self.ws.closed:
+                await self.ws.send_str(command[5:])
             elif command == "quit":
                 return
 
@@ -237,11 +242,14 @@ class BenchPeer:
         info = self.media_map["remote"].get(transceiver.mid)
         if info is None:
             return
-        try:
-            decoded = len(self._decoders[transceiver].decode(av.Packet(data)))
-        except av.FFmpegError:
-            self.errors += 1
-            return
+        if not self.spec.get("decode", True):
+            decoded = 1
+        else:
+            try:
+                decoded = len(self._decoders[transceiver].decode(av.Packet(data)))
+            except av.FFmpegError:
+                self.errors += 1
+                return
         self.frames[transceiver.kind][info["participant"]] += decoded
         self.received_bytes += len(data)
         if transceiver.kind == "video" and not self.ready:
