@@ -457,6 +457,11 @@ def load(path: str | os.PathLike[str] | None = None) -> Settings:
         raise ConfigError(f"{path}: no such configuration file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:  # e.g. saved as GBK by a Windows editor
+        raise ConfigError(
+            f"{path}: 不是 UTF-8 文本，请另存为 UTF-8 / not UTF-8 text (byte {exc.start}): "
+            "save it as UTF-8"
+        ) from None
     # Relative paths in a config file are relative to the directory Kanyan starts in, like
     # the defaults, so `data` means the same thing with and without a file.
     return from_mapping(data, str(path), base_dir=Path.cwd())
