@@ -22,7 +22,7 @@ from server.errors import BadRequest, NotFound, UnsupportedMediaType
 from server.services import API_KEYS, ARCHIVE, CASES, SETTINGS, STATUS_LINKS
 from server.states import case_label
 
-from ..pages import public_base
+from ..pages import int_param, public_base
 from ..streaming import stream_package
 
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
@@ -31,18 +31,29 @@ KEY = web.RequestKey("api_key", ApiKey)
 ApiHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def api(handler: ApiHandler) -> ApiHandler:
-    """Authenticate by bearer key first, then run the handler (web.middleware renders every
-    error as JSON with the bad fields named)."""
+def api(handler: ApiHandler | None = None, *, query: tuple[str, ...] = ()) -> Any:
+    """Authenticate by bearer key first, refuse query parameters the operation does not take
+    (as unknown body fields are: `?mdoe=replace` must not quietly merge), then run the handler
+    (web.middleware renders every error as JSON with the bad fields named)."""
 
-    @functools.wraps(handler)
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        request[KEY] = await request.app[API_KEYS].authenticate(
-            request.headers.get("Authorization")
-        )
-        return await handler(request)
+    def decorate(handler: ApiHandler) -> ApiHandler:
+        @functools.wraps(handler)
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            request[KEY] = await request.app[API_KEYS].authenticate(
+                request.headers.get("Authorization")
+            )
+            unknown = sorted(set(request.query) - set(query))
+            if unknown:
+                raise BadRequest(
+                    "不支持的查询参数 / unknown query parameters: " + ", ".join(unknown)[:200],
+                    code="invalid",
+                    details={name[:60]: "未知参数 / unknown parameter" for name in unknown[:20]},
+                )
+            return await handler(request)
 
-    return wrapped
+        return wrapped
+
+    return decorate(handler) if handler is not None else decorate
 
 
 def _caller(request: web.Request) -> str:
@@ -61,6 +72,10 @@ async def _json_body(request: web.Request) -> Any:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(
             f"请求体不是有效的 JSON / the body is not valid JSON: {exc}", code="invalid_json"
+        ) from None
+    except RecursionError:  # nested deeper than the parser goes: no real request is
+        raise BadRequest(
+            "请求体嵌套过深 / the body is nested too deeply", code="invalid_json"
         ) from None
 
 
@@ -111,16 +126,14 @@ async def create_case(request: web.Request) -> web.Response:
 
 @api
 async def get_case(request: web.Request) -> web.Response:
-    try:
-        case_id = int(request.match_info["case"])
-    except ValueError:
-        raise NotFound("案件不存在 / no such case") from None
-    case = await request.app[ARCHIVE].cases.get(case_id)
+    case = await _api_case(request)
     return web.json_response(await case_json(request, case))
 
 
-@api
+@api(query=("mode",))
 async def import_dishonesty(request: web.Request) -> web.Response:
+    if "mode" in request.query:  # documented for CSV; never silently ignored
+        _check_mode(request.query["mode"])
     if request.content_type == "text/csv":
         mode = request.query.get("mode", "merge")
         _check_mode(mode)
@@ -181,8 +194,9 @@ FINDING_KINDS = {
 
 async def _api_case(request: web.Request) -> Case:
     try:
-        case_id = int(request.match_info["case"])
-    except ValueError:
+        # Beyond the archive's integer range an id names nothing (and SQLite would refuse it).
+        case_id = int_param(request.match_info["case"])
+    except NotFound:
         raise NotFound("案件不存在 / no such case") from None
     return await request.app[ARCHIVE].cases.get(case_id)
 
@@ -198,7 +212,7 @@ async def record_finding(request: web.Request) -> web.Response:
     for key in sorted(set(data) - {"kind", "text"}):
         fields[key] = "未知字段 / unknown field"
     kind = data.get("kind")
-    if kind not in FINDING_KINDS:
+    if not isinstance(kind, str) or kind not in FINDING_KINDS:
         fields["kind"] = "应为 " + " | ".join(FINDING_KINDS)
     text = data.get("text")
     if not isinstance(text, str) or not 2 <= len(text.strip()) <= 1000:
