@@ -15,15 +15,26 @@ aiortc is pinned to 1.16.*; tests/unit/test_hooks.py fails when any of these cha
    with `RTCRtpReceiver._send_rtcp_pli(media_ssrc)`.
 4. Host candidates. aioice gathers on every interface but 127.0.0.1
    (`aioice.ice.get_host_addresses`); `ice.host_addresses` narrows or widens that.
+5. A connection closed while it starts. `RTCPeerConnection.__connect` runs as a task nobody
+   awaits (`asyncio.ensure_future` in `setRemoteDescription`); closed while it is still starting
+   transports, it fails with InvalidStateError and asyncio logs "Task exception was never
+   retrieved" with a traceback. `settle_connect_tasks(pc)`, before `pc.close()`, retrieves that
+   expected error (any other is still logged).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import aioice.ice
 from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc.exceptions import InvalidStateError
+
+log = logging.getLogger(__name__)
+CONNECT_TASK = "RTCPeerConnection.__connect"
 
 
 class ReceiverTap:
@@ -79,3 +90,22 @@ def use_host_addresses(addresses: list[str]) -> None:
         return [a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
 
     aioice.ice.get_host_addresses = get_host_addresses
+
+
+def settle_connect_tasks(pc: Any) -> None:
+    """Before closing `pc`: its unawaited connect task may fail because of the close; that
+    failure is expected and retrieved here, instead of being logged as lost (hook 5)."""
+    for task in asyncio.all_tasks():
+        coro = task.get_coro()
+        frame = getattr(coro, "cr_frame", None)
+        if getattr(coro, "__qualname__", "") == CONNECT_TASK and frame is not None:
+            if frame.f_locals.get("self") is pc:
+                task.add_done_callback(_settled)
+
+
+def _settled(task: asyncio.Task[Any]) -> None:
+    if task.cancelled():
+        return
+    error = task.exception()  # retrieved: asyncio no longer reports it
+    if error is not None and not isinstance(error, InvalidStateError):
+        log.error("a connection failed while it started", exc_info=error)
