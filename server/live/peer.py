@@ -216,7 +216,10 @@ class Peer:
         await self.pc.addIceCandidate(parsed)
 
     def _connection_state_changed(self) -> None:
-        if self.pc.connectionState == "failed" and not self.closed:
+        # "closed" without our close(): aiortc shuts a connection down by itself once its
+        # transports closed (ICE consent expired, the other end said goodbye). Its media is
+        # gone for good either way, so the participant must reconnect.
+        if self.pc.connectionState in ("failed", "closed") and not self.closed:
             self._on_failed()
 
     async def close(self) -> None:
@@ -229,4 +232,5 @@ class Peer:
             slot.track.detach()
         for publication, upstream in self._upstreams:
             publication.detach(upstream)
+        hooks.settle_connect_tasks(self.pc)
         await self.pc.close()
