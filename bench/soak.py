@@ -68,6 +68,7 @@ class Sample:
     recorders_cpu: float  # seconds, its children (recorder processes), living ones
     metrics: dict[tuple[str, tuple[tuple[str, str], ...]], float]
     peer_video: int = 0  # frames the peers received so far, all together
+    reconnects: int = 0  # times the server asked a peer to reconnect (e.g. its media failed)
 
 
 @dataclass
@@ -124,6 +125,7 @@ class Soak:
         if with_peers:
             stats = await asyncio.gather(*(p.stats() for p in self.peers))
             taken.peer_video = sum(s["video"] for s in stats)
+            taken.reconnects = sum(s.get("reconnects", 0) for s in stats)
         self.samples.append(taken)
         return taken
 
@@ -286,13 +288,26 @@ async def run(workdir: Path, options: argparse.Namespace) -> None:
         await asyncio.sleep(warmup)
         after_warmup = await soak.sample(with_peers=True)
         say(f"soak: warm-up done, RSS {after_warmup.rss / 1e6:.1f} MB")
+        previous = after_warmup
         while time.monotonic() - live_at < duration:
             await asyncio.sleep(min(options.sample, duration - (time.monotonic() - live_at)))
-            taken = await soak.sample()
+            taken = await soak.sample(with_peers=True)
+            rates = {
+                name: (value(taken, name, kind="video") - value(previous, name, kind="video"))
+                / max(taken.at - previous.at, 1e-3)
+                for name in ("kanyan_received_frames_total", "kanyan_forwarded_frames_total")
+            }
             say(
                 f"soak: {(taken.at - live_at) / 60:5.1f} min  RSS {taken.rss / 1e6:6.1f} MB  "
-                f"recorder drops {value(taken, 'kanyan_recorder_dropped_frames_total'):.0f}"
+                f"video in {rates['kanyan_received_frames_total']:5.0f}/s "
+                f"out {rates['kanyan_forwarded_frames_total']:5.0f}/s  "
+                f"legs {value(taken, 'kanyan_legs', kind='video'):.0f}  "
+                f"recordings {value(taken, 'kanyan_recordings_active'):.0f}  "
+                f"recorder drops {value(taken, 'kanyan_recorder_dropped_frames_total'):.0f}  "
+                f"failed segments {value(taken, 'kanyan_recording_failed_segments_total'):.0f}  "
+                f"reconnects {taken.reconnects}"
             )
+            previous = taken
         last = await soak.sample(with_peers=True)
         await soak.end_rooms()
     finally:
@@ -361,7 +376,8 @@ def report(
     print(
         f"forwarding: {forwarded / window:.0f} video frames/s to subscribers, "
         f"{peer_fps:.1f} fps per leg at the peers; queue drops (overflow) {overflow:.0f}, "
-        f"frames skipped waiting for a keyframe {keyframe_wait:.0f}"
+        f"frames skipped waiting for a keyframe {keyframe_wait:.0f}; peers reconnected "
+        f"{last.reconnects - warm.reconnects} times (media failed: ICE consent expired)"
     )
     print(
         f"composite: {written} frames written of {expected} for the sessions' length, "
