@@ -6,6 +6,8 @@ ignored (a typo in `mode` merged instead of replacing)."""
 
 from __future__ import annotations
 
+import json
+
 import aiohttp
 import pytest
 
@@ -107,6 +109,45 @@ async def test_json_nested_too_deeply_is_a_bad_request(server):
             f"{server.base_url}/api/v1/cases",
             ssl=False,
             data=("[" * 100_000 + "]" * 100_000).encode(),
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        ) as response,
+    ):
+        assert response.status == 400
+        assert (await response.json())["error"]["code"] == "invalid_json"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "/api/v1/dishonesty",
+            {"entries": [{"id_no": "91450221MA5KDEM012", "name": "示例\ud800公司"}]},
+        ),
+        (
+            "/api/v1/cases",
+            {
+                "application_no": "SQ20261126000999",
+                "applicant": {
+                    "name": "柳江区示例\udfff餐饮店",
+                    "id_no": "91450221MA5KDEM012",
+                    "phone": "13812345678",
+                },
+                "item_code": "FOOD-OPERATION",
+                "site_address": "柳州市柳江区拉堡镇示例路 1 号",
+                "section": "食品药品审批股",
+            },
+        ),
+    ],
+)
+async def test_lone_surrogates_in_a_json_body_are_a_bad_request(server, path, body):
+    """JSON may escape a lone surrogate (\\ud800); stored, it failed in UTF-8 (a 500)."""
+    _, key = await ApiKeys(server.archive).create("platform", actor="test")
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            server.base_url + path,
+            ssl=False,
+            data=json.dumps(body).encode(),
             headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
         ) as response,
     ):

@@ -68,7 +68,7 @@ async def _json_body(request: web.Request) -> Any:
         )
     raw = await request.read()
     try:
-        return json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(
             f"请求体不是有效的 JSON / the body is not valid JSON: {exc}", code="invalid_json"
@@ -77,6 +77,32 @@ async def _json_body(request: web.Request) -> Any:
         raise BadRequest(
             "请求体嵌套过深 / the body is nested too deeply", code="invalid_json"
         ) from None
+    if not _all_text(data):
+        raise BadRequest(
+            "请求体含无效字符（孤立的代理码位） / the body holds invalid characters "
+            "(lone surrogates such as \\ud800)",
+            code="invalid_json",
+        )
+    return data
+
+
+def _all_text(data: Any) -> bool:
+    """Whether every string in `data` is real text: JSON escapes may carry lone surrogates,
+    which UTF-8 (the archive, the pages) cannot hold."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return True
 
 
 async def case_json(request: web.Request, case: Case) -> dict[str, Any]:
