@@ -16,8 +16,12 @@ from ..errors import ProtocolError
 VERSION = 1
 
 
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # ids are the archive's 64-bit integers
+
+
 def _int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+    """An integer that fits in 64 bits: no id is larger, and SQLite refuses what is."""
+    return isinstance(v, int) and not isinstance(v, bool) and INT_MIN <= v <= INT_MAX
 
 
 def _str(v: Any) -> bool:

@@ -1,4 +1,6 @@
-"""Text fields of client messages must be text: JSON can carry lone surrogates ("\\ud800"),
+"""Client message fields hold what the archive can: text fields real text, integers 64 bits.
+
+Text fields of client messages must be text: JSON can carry lone surrogates ("\\ud800"),
 which passed the parser and failed in the archive's UTF-8 (found by fuzzing the room: 中止 with
 such a reason was an internal error that left the room ended and the archive live)."""
 
@@ -46,3 +48,27 @@ def test_a_lone_surrogate_is_a_bad_field(message):
 def test_the_same_message_with_real_text_parses(message):
     good = json.loads(json.dumps(message).replace("\\ud800", "").replace("\\udfff", "2026-12-01"))
     assert parse(json.dumps(good)).type == message["type"]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"type": "move_screenshot", "screenshot": 2**63, "item": None},
+        {"type": "move_screenshot", "screenshot": 1, "item": -(2**63) - 1},
+        {"type": "mark", "item": 10**30, "verdict": "conforms"},
+        {"type": "current", "item": 2**64},
+        {"type": "admit", "participant": 2**70},
+        {"type": "screenshot", "participant": 2**63},
+        {"type": "hello", "version": 1, "inspection": 2**63, "token": "x"},
+    ],
+    ids=lambda m: m["type"],
+)
+def test_an_integer_beyond_64_bits_is_a_bad_field(message):
+    """Such ids reached SQLite, which refuses them (OverflowError): an internal error."""
+    with pytest.raises(ProtocolError) as refused:
+        parse(json.dumps(message))
+    assert refused.value.code == "bad_field"
+
+
+def test_the_largest_64_bit_id_is_still_an_id():
+    assert parse(json.dumps({"type": "current", "item": 2**63 - 1}))["item"] == 2**63 - 1
