@@ -69,6 +69,7 @@ class Sample:
     metrics: dict[tuple[str, tuple[tuple[str, str], ...]], float]
     peer_video: int = 0  # frames the peers received so far, all together
     reconnects: int = 0  # times the server asked a peer to reconnect (e.g. its media failed)
+    peers_alive: int = 0
 
 
 @dataclass
@@ -123,7 +124,9 @@ class Soak:
             await self.scrape(),
         )
         if with_peers:
-            stats = await asyncio.gather(*(p.stats() for p in self.peers))
+            answers = await asyncio.gather(*(p.stats() for p in self.peers), return_exceptions=True)
+            stats = [a for a in answers if isinstance(a, dict)]
+            taken.peers_alive = len(stats)
             taken.peer_video = sum(s["video"] for s in stats)
             taken.reconnects = sum(s.get("reconnects", 0) for s in stats)
         self.samples.append(taken)
@@ -166,11 +169,13 @@ class Soak:
 
     async def end_rooms(self) -> None:
         conclude = {"type": "conclude", "verdict": "pass", "reasons": "长时运行测试 / soak test"}
-        for host in self.hosts:
-            await host.command("send " + json.dumps(conclude))
-        await asyncio.sleep(2)
-        for host in self.hosts:
-            await host.command("send " + json.dumps({"type": "end"}))
+        for message in (conclude, {"type": "end"}):
+            for host in self.hosts:
+                try:
+                    await host.command("send " + json.dumps(message))
+                except ConnectionError:
+                    say(f"soak: host {host.name} is gone; its session stays open")
+            await asyncio.sleep(2)
         await asyncio.gather(*(p.quit() for p in self.peers), return_exceptions=True)
 
 
@@ -305,7 +310,7 @@ async def run(workdir: Path, options: argparse.Namespace) -> None:
                 f"recordings {value(taken, 'kanyan_recordings_active'):.0f}  "
                 f"recorder drops {value(taken, 'kanyan_recorder_dropped_frames_total'):.0f}  "
                 f"failed segments {value(taken, 'kanyan_recording_failed_segments_total'):.0f}  "
-                f"reconnects {taken.reconnects}"
+                f"reconnects {taken.reconnects}  peers {taken.peers_alive}"
             )
             previous = taken
         last = await soak.sample(with_peers=True)
@@ -384,6 +389,7 @@ def report(
         f"{segments} segments; recorder dropped {recorder_drops:.0f} frames, "
         f"{value(final, 'kanyan_recording_failed_segments_total'):.0f} failed segments"
     )
+    print(f"peers alive at the end: {last.peers_alive} of {len(soak.peers)}")
     print(f"rss_growth_pct: {growth:.2f}")
     print(f"dropped_composite_frames: {int(recorder_drops) + missing}")
 
@@ -399,6 +405,9 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="kanyan-soak-"))
     try:
         asyncio.run(run(workdir, args))
+    except BaseException:
+        args.keep = True  # the logs say what went wrong
+        raise
     finally:
         if args.keep:
             say(f"soak: kept {workdir}")

@@ -34,8 +34,9 @@ from bench.support.clip import FPS, load_clip
 from server.live import hooks
 from server.live.media import OutgoingFrame
 
-# Close codes after which the page reconnects by itself (docs/protocol.md).
-RECONNECT_CODES = (4010, 4011, 4029, 4050)
+# Close codes after which the page does not reconnect (docs/protocol.md); after any other the
+# peer reconnects, as the page does.
+FINAL_CODES = (*range(4000, 4010), 4012)
 
 
 class LoopedTrack(MediaStreamTrack):
@@ -115,7 +116,11 @@ class BenchPeer:
             commands = asyncio.ensure_future(self._commands())
             while True:
                 started = time.monotonic()
-                ws = self.ws = await session.ws_connect(url, ssl=False, max_msg_size=0)
+                try:
+                    ws = self.ws = await session.ws_connect(url, ssl=False, max_msg_size=0)
+                except (aiohttp.ClientError, OSError):
+                    await asyncio.sleep(1)
+                    continue
                 if not self.opened_at:
                     self.opened_at = time.monotonic()
                     self.connect_ms = (self.opened_at - started) * 1000
@@ -129,7 +134,7 @@ class BenchPeer:
                 reading = asyncio.ensure_future(self._read(ws))
                 await asyncio.wait({reading, commands}, return_when=asyncio.FIRST_COMPLETED)
                 reading.cancel()
-                if commands.done() or ws.close_code not in RECONNECT_CODES:
+                if commands.done() or ws.close_code in FINAL_CODES:
                     break
                 # Like the page: the server asked for a new connection (media failed, idle).
                 await self._drop_media()
