@@ -24,6 +24,7 @@ from server.live import protocol
 from server.live.media import EncodedFrame, MediaHub, Publication
 from server.live.participant import Participant, RoomHandle
 from server.live.room import Action, Member, Role, RoomState, allowed
+from server.ops.metrics import RecorderHealth, RecorderStats
 
 from . import files, recovery
 from .process import RecorderProcess
@@ -82,8 +83,15 @@ class RecorderParticipant:
     role = Role.RECORDER
     name = "录制"
 
-    def __init__(self, room: RoomHandle, settings: Settings, font_path: Path) -> None:
+    def __init__(
+        self,
+        room: RoomHandle,
+        settings: Settings,
+        font_path: Path,
+        stats: RecorderStats | None = None,
+    ) -> None:
         self.id = RECORDER_ID
+        self.stats = stats or RecorderStats()
         self.room = room
         self.settings = settings
         self.font_path = font_path
@@ -158,6 +166,17 @@ class RecorderParticipant:
         self.keeper.push(frame)
         if self._process is not None:
             self._process.push(frame)
+
+    def health(self) -> RecorderHealth | None:
+        """The segment being written, for /metrics (server.ops.metrics)."""
+        process, segment = self._process, self.segment
+        if process is None or segment is None:
+            return None
+        lag = None
+        heard = self.progress.get("received_at", 0.0)
+        if heard >= segment.t0 and "duration_s" in self.progress:  # this segment's progress
+            lag = heard - segment.t0 - self.progress["duration_s"]
+        return RecorderHealth(lag, process.backlog(), process.dropped)
 
     # -- screenshots --------------------------------------------------------------------------
 
@@ -347,8 +366,10 @@ class RecorderParticipant:
                 self._tell_hosts(notice("recording_resumed", "info"))
         self._failing = False
         self._set_status("recording")
+        self.stats.started(self)
         code = await process.wait()
         self._process = None
+        self.stats.ended(self, dropped=process.dropped, failed=code != EXIT_FINISHED)
         if process.dropped:
             await self._log(
                 "recording.frames_dropped", segment=segment.number, frames=process.dropped
@@ -397,7 +418,7 @@ class RecorderParticipant:
                 log.warning(
                     "recorder of inspection %s lost sound: %s", self.room.inspection.id, event
                 )
-            self.progress = event
+            self.progress = {**event, "received_at": time.time()}
 
     async def _recover_segment(self, segment: SegmentState, code: int) -> float:
         """After an abnormal end: recover the segment's files, log, tell the host. Returns the
@@ -517,7 +538,9 @@ class RecorderParticipant:
                 await self._supervisor
 
 
-async def join_recorder(room: RoomHandle, *, settings: Settings, font_path: Path) -> None:
+async def join_recorder(
+    room: RoomHandle, *, settings: Settings, font_path: Path, stats: RecorderStats | None = None
+) -> None:
     """RoomService hook: every room gets its recorder when it opens."""
-    recorder = RecorderParticipant(room, settings, font_path)
+    recorder = RecorderParticipant(room, settings, font_path, stats)
     room.add_system(recorder, recorder=recorder, on_seated=recorder.greet)

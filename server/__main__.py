@@ -174,6 +174,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     video.add_argument("item_code", help="the catalog item, e.g. FOOD-OPERATION")
     video.add_argument("file", type=Path)
+    backing_up = commands.add_parser(
+        "backup", help="copy the archive and every file into DIR while the server runs"
+    )
+    backing_up.add_argument("dir", type=Path, help="an empty or new folder")
+    restoring = commands.add_parser(
+        "restore", help="restore a backup into empty data and recordings folders"
+    )
+    restoring.add_argument("dir", type=Path, help="a folder written by backup")
     admin_cli.add_commands(commands)
     args = parser.parse_args(argv)
     if args.command in (None, "run"):
@@ -191,6 +199,11 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(export(settings, args.case_no, args.out))
         if args.command == "check-video":
             return asyncio.run(check_video(settings, args.item_code, args.file))
+        if args.command in ("backup", "restore"):
+            from .ops.backup import run_backup, run_restore
+
+            run = run_backup if args.command == "backup" else run_restore
+            return asyncio.run(run(settings, args.dir))
         return asyncio.run(admin_cli.run(settings, args))
     except ConfigError as exc:
         print(f"kanyan: configuration error: {exc.message}", file=sys.stderr)

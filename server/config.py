@@ -238,6 +238,21 @@ class StorageSettings:
 
 
 @dataclass
+class MetricsSettings:
+    enabled: bool = setting(True, "Serve /metrics (Prometheus text format) to the addresses below.")
+    allowed_addresses: list[str] = setting(
+        ["127.0.0.1", "::1"],
+        "Client addresses or networks (CIDR) that may read /metrics without a token. A request "
+        "that came through a proxy (Forwarded or X-Forwarded-For header) always needs the token.",
+    )
+    token: str = setting(
+        "",
+        "Bearer token that lets any address read /metrics (Authorization: Bearer <token>), at "
+        "least 16 characters. Empty: only allowed_addresses.",
+    )
+
+
+@dataclass
 class RecordingSettings:
     preset: str = setting(
         "ultrafast",
@@ -340,6 +355,7 @@ class Settings:
     staff: StaffSettings = field(default_factory=StaffSettings)
     cases: CasesSettings = field(default_factory=CasesSettings)
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     uploads: UploadSettings = field(default_factory=UploadSettings)
     notices: NoticeSettings = field(default_factory=NoticeSettings)
     mail: MailSettings = field(default_factory=MailSettings)
@@ -496,6 +512,7 @@ def validate(settings: Settings, source: str) -> None:
         raise ConfigError(f"{source}: watchdog.recorder_silent_s must be at least 2")
     if watchdog.loop_lag_s < 0.05:
         raise ConfigError(f"{source}: watchdog.loop_lag_s must be at least 0.05")
+    validate_metrics(settings.metrics, source)
 
 
 X264_PRESETS = (
@@ -526,6 +543,18 @@ def validate_recording(recording: RecordingSettings, source: str) -> None:
         raise ConfigError(f"{source}: recording.max_backlog_mb must be at least 1")
 
 
+def validate_metrics(metrics: MetricsSettings, source: str) -> None:
+    for address in metrics.allowed_addresses:
+        try:
+            ipaddress.ip_network(address, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"{source}: metrics.allowed_addresses: {address!r} is not an address or network"
+            ) from None
+    if metrics.token and len(metrics.token) < 16:
+        raise ConfigError(f"{source}: metrics.token must be at least 16 characters")
+
+
 def load(path: str | os.PathLike[str] | None = None) -> Settings:
     """Load settings from `path`, $KANYAN_CONFIG, or config/kanyan.toml, in that order."""
     if path is None:
@@ -543,6 +572,11 @@ def load(path: str | os.PathLike[str] | None = None) -> Settings:
         raise ConfigError(f"{path}: no such configuration file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:  # e.g. saved as GBK by a Windows editor
+        raise ConfigError(
+            f"{path}: 不是 UTF-8 文本，请另存为 UTF-8 / not UTF-8 text (byte {exc.start}): "
+            "save it as UTF-8"
+        ) from None
     # Relative paths in a config file are relative to the directory Kanyan starts in, like
     # the defaults, so `data` means the same thing with and without a file.
     return from_mapping(data, str(path), base_dir=Path.cwd())

@@ -16,6 +16,8 @@ from .views.uploads import is_upload_path
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Kept from an aiohttp HTTP error when it is rendered: 405 must name the allowed methods.
+REFUSAL_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
 
 
 def wants_json(request: web.Request) -> bool:
@@ -64,7 +66,11 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
             return error_response(
                 request, 404, "not_found", "页面不存在 / there is no page at this address"
             )
-        return error_response(request, exc.status, "http", exc.text or exc.reason)
+        response = error_response(request, exc.status, "http", exc.text or exc.reason)
+        for name in REFUSAL_HEADERS:  # what the client needs to act on the refusal
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
+        return response
     except Exception:
         log.exception("unhandled error on %s", request.path)
         return error_response(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import staff
+from . import metrics, staff
 from .middleware import error_pages, security_headers
 from .render import setup_templates
 from .views import (
@@ -50,6 +50,7 @@ def setup(app: web.Application) -> None:
     r = app.router
     r.add_get("/", room.index)
     r.add_get("/healthz", room.healthz)
+    r.add_get("/metrics", metrics.serve)
     r.add_get(f"/room/{INSPECTION}/{{token}}", room.room_page)
     r.add_get(
         f"/room/{INSPECTION}/{{token}}/screenshots/{ident('screenshot')}.jpg", room.screenshot_image

@@ -5,7 +5,11 @@ sender packs the frames without encoding), decodes everything it receives, repor
 on stdout (`ready`, `stats`) and obeys `stats` and `quit` on stdin. SPEC: base_url,
 inspection, token, name, admit (admit whoever waits in the lobby), expect (how many
 publishers to decode before `ready`; 0: ready once connected), clip (path), audio (publish
-the microphone too; default true).
+the microphone too; default true), decode (decode what arrives; default true: false only
+counts whole frames, for long runs where the peers' CPU must stay small). `send JSON` on stdin
+sends a protocol message (e.g. the host's `start`). When the server closes the connection with a
+code after which the page reconnects (4050: media failed, …), the peer reconnects too, with a
+new RTCPeerConnection, and counts it (`reconnects` in `stats`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 from bench.support.clip import FPS, load_clip
 from server.live import hooks
 from server.live.media import OutgoingFrame
+
+# Close codes after which the page does not reconnect (docs/protocol.md); after any other the
+# peer reconnects, as the page does.
+FINAL_CODES = (*range(4000, 4010), 4012)
 
 
 class LoopedTrack(MediaStreamTrack):
@@ -93,6 +101,10 @@ class BenchPeer:
         self.errors = 0
         self.received_bytes = 0
         self._decoders: dict[Any, Any] = {}
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.clip = clip
+        self.published = 0  # video frames sent over connections that ended
+        self.reconnects = 0
 
     @staticmethod
     def report(**event: Any) -> None:
@@ -101,27 +113,48 @@ class BenchPeer:
     async def run(self) -> None:
         url = self.spec["base_url"].replace("https://", "wss://") + "/ws"
         async with aiohttp.ClientSession() as session:
-            started = time.monotonic()
-            ws = await session.ws_connect(url, ssl=False, max_msg_size=0)
-            self.opened_at = time.monotonic()
-            self.connect_ms = (self.opened_at - started) * 1000
-            hello = {
-                "type": "hello",
-                "version": 1,
-                "inspection": self.spec["inspection"],
-                "token": self.spec["token"],
-            }
-            await ws.send_str(json.dumps(hello))
-            reading = asyncio.ensure_future(self._read(ws))
             commands = asyncio.ensure_future(self._commands())
-            await asyncio.wait({reading, commands}, return_when=asyncio.FIRST_COMPLETED)
+            while True:
+                started = time.monotonic()
+                try:
+                    ws = self.ws = await session.ws_connect(url, ssl=False, max_msg_size=0)
+                except (aiohttp.ClientError, OSError):
+                    await asyncio.sleep(1)
+                    continue
+                if not self.opened_at:
+                    self.opened_at = time.monotonic()
+                    self.connect_ms = (self.opened_at - started) * 1000
+                hello = {
+                    "type": "hello",
+                    "version": 1,
+                    "inspection": self.spec["inspection"],
+                    "token": self.spec["token"],
+                }
+                await ws.send_str(json.dumps(hello))
+                reading = asyncio.ensure_future(self._read(ws))
+                await asyncio.wait({reading, commands}, return_when=asyncio.FIRST_COMPLETED)
+                reading.cancel()
+                if commands.done() or ws.close_code in FINAL_CODES:
+                    break
+                # Like the page: the server asked for a new connection (media failed, idle).
+                await self._drop_media()
+                self.reconnects += 1
+                await asyncio.sleep(1)
             if not ws.closed:
                 await ws.send_str(json.dumps({"type": "leave"}))
                 await ws.close()
-            for task in (reading, commands):
-                task.cancel()
-            if self.pc is not None:
-                await self.pc.close()
+            commands.cancel()
+            await self._drop_media()
+
+    async def _drop_media(self) -> None:
+        """Close the connection; the next one gets fresh tracks (a stopped track stays so)."""
+        if self.pc is not None:
+            pc, self.pc = self.pc, None
+            await pc.close()
+        self.published += self.video.sent
+        self.video = LoopedTrack("video", self.clip["video"], FPS, 90000)
+        self.audio = LoopedTrack("audio", self.clip["audio"], 50, 48000)
+        self._decoders.clear()
 
     async def _commands(self) -> None:
         loop = asyncio.get_running_loop()
@@ -134,11 +167,14 @@ class BenchPeer:
                     event="stats",
                     video=sum(self.frames["video"].values()),
                     audio=sum(self.frames["audio"].values()),
-                    published=self.video.sent,
+                    published=self.published + self.video.sent,
+                    reconnects=self.reconnects,
                     bytes=self.received_bytes,
                     errors=self.errors,
                     lost=await self._packets_lost(),
                 )
+            elif command.startswith("send ") and self.ws is not None and not self.ws.closed:
+                await self.ws.send_str(command[5:])
             elif command == "quit":
                 return
 
@@ -237,11 +273,14 @@ class BenchPeer:
         info = self.media_map["remote"].get(transceiver.mid)
         if info is None:
             return
-        try:
-            decoded = len(self._decoders[transceiver].decode(av.Packet(data)))
-        except av.FFmpegError:
-            self.errors += 1
-            return
+        if not self.spec.get("decode", True):
+            decoded = 1
+        else:
+            try:
+                decoded = len(self._decoders[transceiver].decode(av.Packet(data)))
+            except av.FFmpegError:
+                self.errors += 1
+                return
         self.frames[transceiver.kind][info["participant"]] += decoded
         self.received_bytes += len(data)
         if transceiver.kind == "video" and not self.ready:

@@ -20,15 +20,26 @@ aiortc is pinned to 1.16.*; tests/unit/test_hooks.py fails when any of these cha
    resolved, reaches `aioice.ice.Connection._add_remote_candidate(candidate, network_host)`;
    a check from an unknown address reaches `Connection.request_received`, which answers it and
    learns a peer-reflexive candidate. Per connection, we put a policy in front of both.
+6. A connection closed while it starts. `RTCPeerConnection.__connect` runs as a task nobody
+   awaits (`asyncio.ensure_future` in `setRemoteDescription`); closed while it is still starting
+   transports, it fails with InvalidStateError and asyncio logs "Task exception was never
+   retrieved" with a traceback. `settle_connect_tasks(pc)`, before `pc.close()`, retrieves that
+   expected error (any other is still logged).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import aioice.ice
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc.exceptions import InvalidStateError
+
+log = logging.getLogger(__name__)
+CONNECT_TASK = "RTCPeerConnection.__connect"
 
 
 class ReceiverTap:
@@ -129,3 +140,22 @@ def use_host_addresses(addresses: list[str]) -> None:
         return [a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
 
     aioice.ice.get_host_addresses = get_host_addresses
+
+
+def settle_connect_tasks(pc: Any) -> None:
+    """Before closing `pc`: its unawaited connect task may fail because of the close; that
+    failure is expected and retrieved here, instead of being logged as lost (hook 6)."""
+    for task in asyncio.all_tasks():
+        coro = task.get_coro()
+        frame = getattr(coro, "cr_frame", None)
+        if getattr(coro, "__qualname__", "") == CONNECT_TASK and frame is not None:
+            if frame.f_locals.get("self") is pc:
+                task.add_done_callback(_settled)
+
+
+def _settled(task: asyncio.Task[Any]) -> None:
+    if task.cancelled():
+        return
+    error = task.exception()  # retrieved: asyncio no longer reports it
+    if error is not None and not isinstance(error, InvalidStateError):
+        log.error("a connection failed while it started", exc_info=error)

@@ -48,6 +48,34 @@ class EncodedFrame:
         return CLOCK_RATES[self.kind]
 
 
+class MediaStats:
+    """What one server's forwarding did since it started, by kind: the counters of /metrics
+    (server.ops.metrics). Plain integers: this is on every frame's path."""
+
+    __slots__ = (
+        "dropped_frames",
+        "forwarded_bytes",
+        "forwarded_frames",
+        "keyframe_requests",
+        "received_bytes",
+        "received_frames",
+    )
+
+    def __init__(self) -> None:
+        self.received_frames = dict.fromkeys(KINDS, 0)
+        self.received_bytes = dict.fromkeys(KINDS, 0)
+        self.forwarded_frames = dict.fromkeys(KINDS, 0)  # handed to a subscriber's sender
+        self.forwarded_bytes = dict.fromkeys(KINDS, 0)
+        # (kind, reason): "overflow" (a subscriber fell a whole queue behind) or
+        # "keyframe_wait" (a new or skipped subscriber waits for a keyframe).
+        self.dropped_frames: dict[tuple[str, str], int] = {}
+        self.keyframe_requests = 0
+
+    def dropped(self, kind: str, reason: str, frames: int = 1) -> None:
+        key = (kind, reason)
+        self.dropped_frames[key] = self.dropped_frames.get(key, 0) + frames
+
+
 class FrameSink(Protocol):
     def push(self, frame: EncodedFrame) -> None: ...
 
@@ -61,9 +89,16 @@ class Upstream(Protocol):
 class Publication:
     """A member's audio or video, fanned out to sinks."""
 
-    def __init__(self, publisher_id: int, kind: str, keyframe_interval_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        publisher_id: int,
+        kind: str,
+        keyframe_interval_s: float = 0.5,
+        stats: MediaStats | None = None,
+    ) -> None:
         self.publisher_id = publisher_id
         self.kind = kind
+        self.stats = stats if stats is not None else MediaStats()
         self.epoch = 0
         self.frames = 0
         self.last_arrival = 0.0
@@ -115,6 +150,8 @@ class Publication:
         )
         self.frames += 1
         self.last_arrival = arrival
+        self.stats.received_frames[self.kind] += 1
+        self.stats.received_bytes[self.kind] += len(data)
         for sink in tuple(self._sinks):
             sink.push(frame)
 
@@ -127,6 +164,7 @@ class Publication:
         if wait <= 0:
             self._last_request = now
             self.keyframe_requests += 1
+            self.stats.keyframe_requests += 1
             self._upstream.request_keyframe()
         elif self._deferred is None:
             self._deferred = asyncio.get_running_loop().call_later(wait, self._deferred_request)
@@ -194,10 +232,12 @@ class ForwardedTrack(SlotTrack):
         self._offset = 0
         self._last_pts: int | None = None
         self._last_arrival = 0.0
+        self._stats = MediaStats()  # the server's, once attached
 
     def attach(self, publication: Publication) -> None:
         self.detach()
         self.publication = publication
+        self._stats = publication.stats
         self._waiting_keyframe = self.kind == "video"
         publication.add_sink(self)
         publication.request_keyframe()
@@ -219,6 +259,7 @@ class ForwardedTrack(SlotTrack):
         if self._waiting_keyframe:
             if not frame.keyframe:
                 self.skipped += 1
+                self._stats.dropped(self.kind, "keyframe_wait")
                 if self.publication is not None:
                     self.publication.request_keyframe()
                 return
@@ -226,8 +267,10 @@ class ForwardedTrack(SlotTrack):
         if len(self._queue) >= self._max_queue:
             # The subscriber's connection cannot keep up: skip ahead rather than lag.
             self.skipped += len(self._queue)
+            self._stats.dropped(self.kind, "overflow", len(self._queue))
             self._drain()
             if self.kind == "video":
+                self._stats.dropped(self.kind, "keyframe_wait")
                 self._waiting_keyframe = True
                 if self.publication is not None:
                     self.publication.request_keyframe()
@@ -257,6 +300,8 @@ class ForwardedTrack(SlotTrack):
         pts = frame.timestamp + self._offset
         self._last_pts, self._last_arrival = pts, frame.arrival
         self.forwarded += 1
+        self._stats.forwarded_frames[self.kind] += 1
+        self._stats.forwarded_bytes[self.kind] += len(frame.data)
         return OutgoingFrame(frame.data, pts, self._time_base)
 
     def stop(self) -> None:
@@ -305,9 +350,13 @@ class MediaHub:
     """The publications of one room, by (member, kind)."""
 
     def __init__(
-        self, keyframe_interval_s: float = 0.5, forwarding: Forwarding | None = None
+        self,
+        keyframe_interval_s: float = 0.5,
+        forwarding: Forwarding | None = None,
+        stats: MediaStats | None = None,
     ) -> None:
         self._interval = keyframe_interval_s
+        self.stats = stats if stats is not None else MediaStats()
         self.forwarding: Forwarding = forwarding or EncodedForwarding()
         self._publications: dict[tuple[int, str], Publication] = {}
         self.on_publication: list[Callable[[Publication], None]] = []
@@ -316,7 +365,7 @@ class MediaHub:
         key = (member_id, kind)
         publication = self._publications.get(key)
         if publication is None:
-            publication = Publication(member_id, kind, self._interval)
+            publication = Publication(member_id, kind, self._interval, self.stats)
             self._publications[key] = publication
             for callback in tuple(self.on_publication):
                 callback(publication)

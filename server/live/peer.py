@@ -232,7 +232,10 @@ class Peer:
             log.debug("participant %s: ICE candidate %s refused by policy", self.member_id, address)
 
     def _connection_state_changed(self) -> None:
-        if self.pc.connectionState == "failed" and not self.closed:
+        # "closed" without our close(): aiortc shuts a connection down by itself once its
+        # transports closed (ICE consent expired, the other end said goodbye). Its media is
+        # gone for good either way, so the participant must reconnect.
+        if self.pc.connectionState in ("failed", "closed") and not self.closed:
             self._on_failed()
 
     async def close(self) -> None:
@@ -245,4 +248,5 @@ class Peer:
             slot.track.detach()
         for publication, upstream in self._upstreams:
             publication.detach(upstream)
+        hooks.settle_connect_tasks(self.pc)
         await self.pc.close()

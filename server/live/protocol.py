@@ -16,12 +16,24 @@ from ..errors import ProtocolError
 VERSION = 1
 
 
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # ids are the archive's 64-bit integers
+
+
 def _int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+    """An integer that fits in 64 bits: no id is larger, and SQLite refuses what is."""
+    return isinstance(v, int) and not isinstance(v, bool) and INT_MIN <= v <= INT_MAX
 
 
 def _str(v: Any) -> bool:
-    return isinstance(v, str)
+    """Text that is text: JSON may carry lone surrogates (\\ud800), which no UTF-8 store or
+    page can hold."""
+    if not isinstance(v, str):
+        return False
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _bool(v: Any) -> bool:
@@ -29,7 +41,7 @@ def _bool(v: Any) -> bool:
 
 
 def _opt_str(v: Any) -> bool:
-    return v is None or isinstance(v, str)
+    return v is None or _str(v)
 
 
 def _opt_int(v: Any) -> bool:
@@ -37,15 +49,15 @@ def _opt_int(v: Any) -> bool:
 
 
 def _opt_note(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and len(v) <= 500)
+    return v is None or (_str(v) and len(v) <= 500)
 
 
 def _text(limit: int) -> Any:
-    return lambda v: isinstance(v, str) and len(v) <= limit
+    return lambda v: _str(v) and len(v) <= limit
 
 
 def _opt_text(limit: int) -> Any:
-    return lambda v: v is None or (isinstance(v, str) and len(v) <= limit)
+    return lambda v: v is None or (_str(v) and len(v) <= limit)
 
 
 def _one_of(*values: str) -> Any:
@@ -66,7 +78,7 @@ def _rectifications(v: Any) -> bool:
             isinstance(r, dict)
             and set(r) <= {"item", "text"}
             and _opt_int(r.get("item"))
-            and isinstance(r.get("text"), str)
+            and _str(r.get("text"))
             and len(r["text"]) <= 300
             for r in v
         )

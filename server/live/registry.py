@@ -13,6 +13,7 @@ from ..cases.links import Links
 from ..cases.outcome import OutcomeService
 from ..cases.workflow import CaseService
 from ..config import Settings
+from .media import MediaStats
 from .revocation import LINK_CHANGES
 from .rooms import LiveRoom
 
@@ -31,6 +32,7 @@ class RoomService:
         self.outcome: OutcomeService = cases.outcome
         self.links = links
         self._rooms: dict[int, LiveRoom] = {}
+        self.media_stats = MediaStats()  # every room's forwarding, for /metrics
         self._opening = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         # Called once for every room that opens: system participants join here (the recorder).
@@ -84,6 +86,9 @@ class RoomService:
 
     def get(self, inspection_id: int) -> LiveRoom | None:
         return self._rooms.get(inspection_id)
+
+    def rooms(self) -> list[LiveRoom]:
+        return list(self._rooms.values())
 
     def forget(self, room: LiveRoom) -> None:
         if self._rooms.get(room.inspection.id) is room:

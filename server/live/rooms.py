@@ -44,7 +44,7 @@ class LiveRoom:
         self.room = Room(inspection.id, state)
         media = service.settings.media
         forwarding = ReencodeForwarding() if media.forwarding == "reencode" else None
-        self.hub = MediaHub(media.keyframe_interval_ms / 1000, forwarding)
+        self.hub = MediaHub(media.keyframe_interval_ms / 1000, forwarding, service.media_stats)
         self.connections: dict[int, Participant] = {}
         # Each member's room link, checked again whenever links may have changed.
         self.links = RoomLinks(self)

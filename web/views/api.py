@@ -31,18 +31,29 @@ KEY = web.RequestKey("api_key", ApiKey)
 ApiHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def api(handler: ApiHandler) -> ApiHandler:
-    """Authenticate by bearer key first, then run the handler (web.middleware renders every
-    error as JSON with the bad fields named)."""
+def api(handler: ApiHandler | None = None, *, query: tuple[str, ...] = ()) -> Any:
+    """Authenticate by bearer key first, refuse query parameters the operation does not take
+    (as unknown body fields are: `?mdoe=replace` must not quietly merge), then run the handler
+    (web.middleware renders every error as JSON with the bad fields named)."""
 
-    @functools.wraps(handler)
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        request[KEY] = await request.app[API_KEYS].authenticate(
-            request.headers.get("Authorization")
-        )
-        return await handler(request)
+    def decorate(handler: ApiHandler) -> ApiHandler:
+        @functools.wraps(handler)
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            request[KEY] = await request.app[API_KEYS].authenticate(
+                request.headers.get("Authorization")
+            )
+            unknown = sorted(set(request.query) - set(query))
+            if unknown:
+                raise BadRequest(
+                    "不支持的查询参数 / unknown query parameters: " + ", ".join(unknown)[:200],
+                    code="invalid",
+                    details={name[:60]: "未知参数 / unknown parameter" for name in unknown[:20]},
+                )
+            return await handler(request)
 
-    return wrapped
+        return wrapped
+
+    return decorate(handler) if handler is not None else decorate
 
 
 def _caller(request: web.Request) -> str:
@@ -57,7 +68,7 @@ async def _json_body(request: web.Request) -> Any:
         )
     raw = await request.read()
     try:
-        return json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(
             f"请求体不是有效的 JSON / the body is not valid JSON: {exc}", code="invalid_json"
@@ -66,6 +77,32 @@ async def _json_body(request: web.Request) -> Any:
         raise BadRequest(
             "请求体嵌套层数过多 / the body is nested too deeply", code="too_deep"
         ) from None
+    if not _all_text(data):
+        raise BadRequest(
+            "请求体含无效字符（孤立的代理码位） / the body holds invalid characters "
+            "(lone surrogates such as \\ud800)",
+            code="invalid_json",
+        )
+    return data
+
+
+def _all_text(data: Any) -> bool:
+    """Whether every string in `data` is real text: JSON escapes may carry lone surrogates,
+    which UTF-8 (the archive, the pages) cannot hold."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return True
 
 
 async def case_json(request: web.Request, case: Case) -> dict[str, Any]:
@@ -119,8 +156,10 @@ async def get_case(request: web.Request) -> web.Response:
     return web.json_response(await case_json(request, case))
 
 
-@api
+@api(query=("mode",))
 async def import_dishonesty(request: web.Request) -> web.Response:
+    if "mode" in request.query:  # documented for CSV; never silently ignored
+        _check_mode(request.query["mode"])
     if request.content_type == "text/csv":
         mode = request.query.get("mode", "merge")
         _check_mode(mode)
@@ -180,7 +219,12 @@ FINDING_KINDS = {
 
 
 async def _api_case(request: web.Request) -> Case:
-    return await request.app[ARCHIVE].cases.get(int_param(request.match_info["case"]))
+    try:
+        # Beyond the archive's integer range an id names nothing (and SQLite would refuse it).
+        case_id = int_param(request.match_info["case"])
+    except NotFound:
+        raise NotFound("案件不存在 / no such case") from None
+    return await request.app[ARCHIVE].cases.get(case_id)
 
 
 @api
@@ -194,7 +238,7 @@ async def record_finding(request: web.Request) -> web.Response:
     for key in sorted(set(data) - {"kind", "text"}):
         fields[key] = "未知字段 / unknown field"
     kind = data.get("kind")
-    if kind not in FINDING_KINDS:
+    if not isinstance(kind, str) or kind not in FINDING_KINDS:
         fields["kind"] = "应为 " + " | ".join(FINDING_KINDS)
     text = data.get("text")
     if not isinstance(text, str) or not 2 <= len(text.strip()) <= 1000:
