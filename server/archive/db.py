@@ -241,6 +241,7 @@ class SqliteDatabase(Database):
     def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
         super().__init__()
         self.path = path
+        self._file = path
         self._writer = writer
         self._reader = reader
         # One writer at a time in this process; BEGIN IMMEDIATE orders them across processes.
@@ -276,19 +277,30 @@ class SqliteDatabase(Database):
             await asyncio.shield(self._writer.execute("COMMIT"))
 
     # -- reads: committed data only ----------------------------------------------------------
+    # Each read runs and is fetched in one step on the reader's thread: a statement left open
+    # between awaits would hold its read snapshot, and a read interleaved with it would miss
+    # what was committed meanwhile (a row just written, read back by its writer).
 
     async def one(self, sql: str, args: Iterable[Any] = ()) -> Row | None:
-        async with self._reader.execute(sql, tuple(args)) as cursor:
-            return await cursor.fetchone()
+        rows = await self._reader.execute_fetchall(sql, tuple(args))
+        return next(iter(rows), None)
 
     async def all(self, sql: str, args: Iterable[Any] = ()) -> list[Row]:
-        async with self._reader.execute(sql, tuple(args)) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._reader.execute_fetchall(sql, tuple(args)))
 
     async def rows(self, sql: str, args: Iterable[Any] = ()) -> AsyncIterator[Row]:
-        async with self._reader.execute(sql, tuple(args)) as cursor:
-            async for row in cursor:
-                yield row
+        # A long walk (the whole event log) on a connection of its own, so that its snapshot
+        # holds nobody else's reads back.
+        connection = await aiosqlite.connect(self._file, isolation_level=None)
+        try:
+            connection.row_factory = aiosqlite.Row
+            for pragma in PRAGMAS:
+                await connection.execute(pragma)
+            async with connection.execute(sql, tuple(args)) as cursor:
+                async for row in cursor:
+                    yield row
+        finally:
+            await connection.close()
 
     async def tables(self) -> list[str]:
         rows = await self.all("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")

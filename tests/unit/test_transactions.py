@@ -463,6 +463,25 @@ async def test_refused_writes_change_nothing(archive):
     assert await snapshot(archive) == before
 
 
+async def test_a_change_reads_back_while_the_event_log_is_being_walked(archive_location):
+    """verify-log walks every event; meanwhile a case created is read back by its writer (on
+    SQLite the walk once held the shared reader's snapshot, and the new case was not found)."""
+    archive = await ArchiveStore.open(archive_location)
+    try:
+        for _ in range(200):  # more than a driver fetches at once
+            await archive.events.append("tick", actor="t")
+        walk = archive.db.rows("SELECT id FROM events ORDER BY id")
+        assert (await anext(walk))[0] == 1
+        case = await archive.cases.create(
+            application_no="W1", applicant_name="甲", item_code="X", item_name="x"
+        )
+        assert case.application_no == "W1"
+        assert [row[0] async for row in walk] == list(range(2, 201))  # the walk's own snapshot
+        await walk.aclose()
+    finally:
+        await archive.close()
+
+
 async def test_concurrent_writers_keep_one_chain(tmp_path, archive_location):
     first = await ArchiveStore.open(archive_location)
     # Another connection, as a CLI command (or, on PostgreSQL, another node) would hold.
