@@ -208,3 +208,21 @@ async def test_something_else_is_not_taken_for_a_backup(tmp_path, content):
     code, _, err = await cli("--config", str(config), "restore", "not-a-backup", cwd=tmp_path)
     assert code == 2 and "kanyan:" in err
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize(
+    "sections",
+    [
+        {"archive": {"url": "postgresql://kanyan@db.example.invalid/kanyan"}},
+        {"storage": {"kind": "s3", "endpoint": "https://s3.example.invalid"}},
+    ],
+)
+async def test_a_province_is_told_to_use_its_databases_and_stores_tools(tmp_path, sections):
+    """backup copies one machine's SQLite file and folder: with the archive on PostgreSQL or the
+    files in an object store it would copy a fraction and call it a backup."""
+    config = write_config(tmp_path, **sections)
+    for command in (["backup", str(tmp_path / "b")], ["restore", str(tmp_path)]):
+        code, _, err = await cli("--config", str(config), *command, cwd=tmp_path)
+        assert code == 2
+        assert "pg_basebackup" in err
+    assert not (tmp_path / "b").exists()
