@@ -177,7 +177,10 @@ class ReconnectingClient(RoomClient):
             if self.pc.connectionState == "failed":
                 await self._reconnect_now("media failed")
                 continue
-            await self._check_media(now)
+            try:
+                await self._check_media(now)
+            except Exception:  # the connection is being replaced under our feet
+                continue
 
     async def _check_media(self, now: float) -> None:
         assert self.pc is not None
