@@ -144,10 +144,13 @@ async def test_kill_9_mid_session_everyone_comes_back_and_the_recording_goes_on(
                 timeout=60,
                 what="back in the room",
             )
-        await phone.wait_for_function(
-            "window.kanyan.client.pc && window.kanyan.client.pc !== window.oldPc"
-            " && window.kanyan.client.status === 'connected'",
-            timeout=60000,
+        # (Polled with evaluate: the page's CSP refuses the eval that wait_for_function uses.)
+        await until(
+            lambda: phone.evaluate(
+                "() => Boolean(window.kanyan.client.pc && window.kanyan.client.pc !== window.oldPc"
+                " && window.kanyan.client.status === 'connected')"
+            ),
+            "the phone back on a new connection",
         )
         await host.wait_for(
             lambda: (
