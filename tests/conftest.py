@@ -5,8 +5,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from server.live import hooks
 from tests.support.postgres import Postgres, binaries
 from tests.support.server import make_settings, running_server
+
+# Every test server runs on loopback and, by ice.peer_networks, checks connectivity only with
+# the addresses its settings allow: the aiortc peers of this process gather on loopback too,
+# wherever the server runs. (A peer in a network namespace runs in its own process.)
+hooks.use_host_addresses(["127.0.0.1"])
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from server.logs import setup_logging
 from server.services import ACCOUNTS, ARCHIVE, CASES, LINKS
 
 from .app import create_app
+from .listening import inherited_socket
 
 # aiohttp's default without the Referer: a room page's address must never be quoted twice.
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Dus "%{User-Agent}i"'
@@ -36,17 +37,22 @@ async def serve(settings: config.Settings) -> None:
     # The access log goes through server.logs like every line: link tokens and keys redacted.
     runner = web.AppRunner(app, access_log_format=ACCESS_LOG_FORMAT, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(
-        runner,
-        settings.server.host,
-        settings.server.port,
-        ssl_context=ssl_context,
-        reuse_address=True,
-    )
+    inherited = inherited_socket()
+    site: web.BaseSite
+    if inherited is not None:  # systemd socket activation: server.host and port are its
+        site = web.SockSite(runner, inherited, ssl_context=ssl_context)
+    else:
+        site = web.TCPSite(
+            runner,
+            settings.server.host,
+            settings.server.port,
+            ssl_context=ssl_context,
+            reuse_address=True,
+        )
     await site.start()
     port = runner.addresses[0][1]
     if not settings.server.public_url:
-        host = settings.server.host
+        host = inherited.getsockname()[0] if inherited is not None else settings.server.host
         if host in ("0.0.0.0", "::", ""):
             addresses = tls.local_addresses()
             host = addresses[0] if addresses else "127.0.0.1"

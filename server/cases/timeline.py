@@ -30,6 +30,7 @@ MARKERS: dict[str, tuple[str, str]] = {
     "participant.left": ("leave", "离开"),
     "participant.removed": ("leave", "被移出"),
     "recording.gap": ("gap", "录像中断"),
+    "room.restored": ("session", "服务器重启后恢复"),
     "checklist.current": ("current", "核实要点"),
     "checklist.marked": ("mark", "标记"),
     "record.entry": ("note", "工作记录"),
@@ -38,6 +39,12 @@ MARKERS: dict[str, tuple[str, str]] = {
     "conclusion.pronounced": ("conclusion", "宣布结论"),
     "conclusion.confirmed": ("conclusion", "申请人确认"),
     "conclusion.declined": ("conclusion", "申请人不予确认"),
+}
+# Why the recording has a gap (recorder.participant), as the timeline says it.
+GAP_REASONS = {
+    "server_restarted": "服务器重启",
+    "recorder_died": "录像进程中断",
+    "storage": "存储失败",
 }
 
 
@@ -143,6 +150,8 @@ def _marker(event: Event, at: float, names: dict[int, str]) -> Marker:
         label = f"宣布结论：{verdict_label(str(data.get('verdict', '')))}"
     elif event.type == "recording.gap":
         label = f"录像中断 {data.get('seconds', 0):.0f} 秒"
+        if data.get("reason") in GAP_REASONS:
+            label = f"{label}（{GAP_REASONS[data['reason']]}）"
     if who:
         label = f"{label} · {who}"
     return Marker(

@@ -72,6 +72,7 @@ class RoomService:
                 case = await self.archive.cases.get(inspection.case_id)
                 checklist = await self.outcome.load(inspection)
                 room = LiveRoom(self, inspection, case, checklist)
+                await room.restore()
                 for hook in self.on_open:
                     await hook(room)
                 self._rooms[inspection_id] = room

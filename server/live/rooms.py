@@ -16,7 +16,7 @@ from ..archive import ArchiveStore, Case, Inspection
 from ..cases.checklist import Checklist
 from ..errors import BadRequest, CloseCode, KanyanError, UserError
 from ..states import InspectionState
-from . import protocol
+from . import protocol, restore
 from .media import KINDS, MediaHub, Publication
 from .outcome import RoomOutcome
 from .participant import Participant, RoomRecorder
@@ -132,10 +132,7 @@ class LiveRoom:
             return
         if member.presence == Presence.DROPPED:
             await self._log("participant.dropped", participant.id)
-            grace = self.service.settings.media.reconnect_grace_s
-            self._grace[participant.id] = asyncio.get_running_loop().call_later(
-                grace, lambda: self._spawn(self._expire(participant.id))
-            )
+            self._hold_seat(participant.id)
         else:
             await self._log(
                 "participant.left", participant.id, was=str(before), deliberate=deliberate
@@ -143,6 +140,21 @@ class LiveRoom:
             self.hub.drop(participant.id)
             await self.reconcile()
         await self.broadcast_roster()
+
+    def _hold_seat(self, member_id: int) -> None:
+        """A dropped member's seat (and tiles) wait `reconnect_grace_s` for them."""
+        grace = self.service.settings.media.reconnect_grace_s
+        self._grace[member_id] = asyncio.get_running_loop().call_later(
+            grace, lambda: self._spawn(self._expire(member_id))
+        )
+
+    async def restore(self) -> None:
+        """After a restart: the admitted walk back in, the seated hold their seats."""
+        restored = await restore.recall(self.archive, self.inspection.id, self.room)
+        if restored is not None:
+            for member_id in restored["seated"]:
+                self._hold_seat(member_id)
+            await self._log("room.restored", "system", **restored)
 
     async def _expire(self, member_id: int) -> None:
         self._grace.pop(member_id, None)

@@ -28,13 +28,7 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcconfiguration import RTCBundlePolicy, RTCIceServer, RTCIceTransportPolicy
 from av import AudioFrame, VideoFrame
 
-from server.live import hooks
-
 VIDEO_CLOCK = 90000
-
-# Every test server runs on loopback and, by ice.peer_networks, checks connectivity only with
-# the addresses its settings allow: these peers gather on loopback too, wherever the server is.
-hooks.use_host_addresses(["127.0.0.1"])
 
 
 class ColourTrack(MediaStreamTrack):

@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -184,12 +185,31 @@ async def running_server(settings: config.Settings) -> AsyncIterator[RunningServ
         await runner.cleanup()
 
 
-class ServerProcess:
-    """`python -m server` in its own process group; reports the port it bound."""
+# What systemd does for a socket unit: the listening socket becomes fd 3 of the service, and
+# LISTEN_PID/LISTEN_FDS say so (web/listening.py). Then exec, keeping the pid.
+ACTIVATE = (
+    "import os, sys; fd = int(sys.argv[1]); os.dup2(fd, 3); "
+    "os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS='1'); "
+    "os.execv(sys.argv[2], sys.argv[2:])"
+)
 
-    def __init__(self, config_path: Path, cwd: Path, env: dict[str, str] | None = None) -> None:
+
+class ServerProcess:
+    """`python -m server` in its own process group; reports the port it bound. With `listen`
+    (a bound, listening socket the test keeps) it serves on that socket, as under a systemd
+    socket unit, so a restarted server is found at the same address."""
+
+    def __init__(
+        self,
+        config_path: Path,
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        *,
+        listen: socket.socket | None = None,
+    ) -> None:
         self.config_path = config_path
         self.cwd = cwd
+        self.listen = listen
         # PYTHONPATH: run this checkout's code even when another one is pip-installed.
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT), **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
@@ -198,14 +218,20 @@ class ServerProcess:
 
     def start(self, timeout: float = 30) -> ServerProcess:
         self.log = open(self.cwd / "server.log", "a")
+        command = [sys.executable, "-m", "server", "--config", str(self.config_path)]
+        passed: tuple[int, ...] = ()
+        if self.listen is not None:
+            passed = (self.listen.fileno(),)
+            command = [sys.executable, "-c", ACTIVATE, str(passed[0]), *command]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server", "--config", str(self.config_path)],
+            command,
             cwd=self.cwd,
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=self.log,
             text=True,
             start_new_session=True,
+            pass_fds=passed,
         )
         deadline = time.monotonic() + timeout
         assert self.proc.stdout is not None

@@ -5,6 +5,8 @@
 // media every other mid carries. A dropped connection is rebuilt from scratch with a new
 // RTCPeerConnection (aiortc has no ICE restart); the same link brings us back in.
 
+import { POLICY, heartbeat, reconnectDelay } from "./reconnect.js";
+
 export const PROTOCOL_VERSION = 1;
 
 // Close codes after which reconnecting cannot help.
@@ -149,7 +151,13 @@ export class KanyanClient extends EventTarget {
     this._setStatus(this._attempt ? "reconnecting" : "connecting");
     const ws = new WebSocket(this.url);
     this.ws = ws;
+    // A server that is starting (or a network that is still down) may leave the handshake
+    // hanging: give up on it and knock again.
+    const giveUp = setTimeout(() => {
+      if (ws.readyState === WebSocket.CONNECTING) ws.close();
+    }, POLICY.connectTimeoutMs);
     ws.onopen = () => {
+      clearTimeout(giveUp);
       this._lastHeard = Date.now();
       this.send("hello", { version: PROTOCOL_VERSION, inspection: this.inspection, token: this.token });
       this._startHeartbeat();
@@ -161,6 +169,7 @@ export class KanyanClient extends EventTarget {
       this._handle(message).catch((err) => this._emit("error", { code: "client", message: String(err) }));
     };
     ws.onclose = (event) => {
+      clearTimeout(giveUp);
       if (this.ws !== ws) return;
       this._teardown();
       const final = FINAL_CLOSES.get(event.code);
@@ -170,7 +179,7 @@ export class KanyanClient extends EventTarget {
         return;
       }
       this._attempt += 1;
-      const delay = event.code === 4029 ? 10000 : Math.min(5000, 250 * 2 ** Math.min(this._attempt, 5));
+      const delay = reconnectDelay(this._attempt, event.code);
       this._setStatus("reconnecting");
       this._retry = setTimeout(() => {
         this._retry = null;
@@ -188,14 +197,14 @@ export class KanyanClient extends EventTarget {
 
   _startHeartbeat() {
     clearInterval(this._heartbeat);
-    const ping = (this.welcome?.heartbeat?.ping_after_s || 20) * 1000;
+    const beat = heartbeat(this.welcome?.heartbeat?.ping_after_s);
     this._heartbeat = setInterval(() => {
-      if (Date.now() - this._lastHeard > 2 * ping) {
+      if (Date.now() - this._lastHeard > beat.silentMs) {
         this._reconnectNow("server silent"); // the socket is dead even if the OS has not noticed
       } else {
         this.send("ping");
       }
-    }, Math.min(ping, 15000) / 2);
+    }, beat.everyMs);
   }
 
   _teardown() {
@@ -306,7 +315,7 @@ export class KanyanClient extends EventTarget {
       clearTimeout(disconnectedTimer);
       if (pc.connectionState === "failed") this._reconnectNow("media failed");
       if (pc.connectionState === "disconnected") {
-        disconnectedTimer = setTimeout(() => this._reconnectNow("media lost"), 5000);
+        disconnectedTimer = setTimeout(() => this._reconnectNow("media lost"), POLICY.mediaLostMs);
       }
     };
     this.pc = pc;
