@@ -1,0 +1,98 @@
+"""Placements of rooms on media nodes (server/archive/nodes.py), on SQLite and PostgreSQL: one
+node per room while its lease holds, renewed by heartbeats, taken over once it ran out — and
+every placement and takeover in the event log."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from server.archive import ArchiveStore
+from server.cases.workflow import GroupMember
+
+
+@pytest.fixture
+async def archive(archive_location):
+    store = await ArchiveStore.open(archive_location)
+    yield store
+    await store.close()
+
+
+async def an_inspection(archive: ArchiveStore) -> int:
+    case = await archive.cases.create(
+        application_no="N1", applicant_name="申请人", item_code="X", item_name="x"
+    )
+    group = [GroupMember("host", "主持"), GroupMember("applicant", "申")]
+    inspection = await archive.inspections.schedule(
+        case.id, "2026-11-27T02:00:00.000Z", None, group, actor="t"
+    )
+    return inspection.id
+
+
+async def test_a_room_stays_on_the_node_it_was_placed_on(archive):
+    inspection = await an_inspection(archive)
+    first = await archive.nodes.place(inspection, "node-b", lease_s=30)
+    assert (first.node_id, first.epoch) == ("node-b", 1)
+    # Node A asks a moment later (a link opened there): the room is B's.
+    again = await archive.nodes.place(inspection, "node-a", lease_s=30)
+    assert (again.node_id, again.epoch) == ("node-b", 1)
+    events = [e for e in await archive.events.find(inspection_id=inspection)]
+    assert [(e.type, e.data) for e in events if e.type.startswith("room.")] == [
+        ("room.placed", {"node": "node-b"})
+    ]
+
+
+async def test_two_nodes_placing_at_once_agree(archive_location, archive):
+    inspection = await an_inspection(archive)
+    other = await ArchiveStore.open(archive_location)  # the other node's connection
+    try:
+        placed = await asyncio.gather(
+            *(
+                store.nodes.place(inspection, node, lease_s=30)
+                for store, node in [(archive, "node-a"), (other, "node-b")] * 5
+            )
+        )
+    finally:
+        await other.close()
+    assert len({p.node_id for p in placed}) == 1
+    events = await archive.events.find(inspection_id=inspection)
+    assert sum(e.type == "room.placed" for e in events) == 1
+
+
+async def test_a_lease_that_ran_out_is_taken_over_and_logged(archive):
+    inspection = await an_inspection(archive)
+    await archive.nodes.heartbeat("node-b", "https://b.example", 1, 0.1, lease_s=30)
+    await archive.nodes.place(inspection, "node-b", lease_s=0.2)
+    assert await archive.nodes.expired() == []
+    await asyncio.sleep(0.3)  # node B stopped heart-beating
+    assert [p.inspection_id for p in await archive.nodes.expired()] == [inspection]
+    taken = await archive.nodes.place(inspection, "node-a", lease_s=30)
+    assert (taken.node_id, taken.epoch) == ("node-a", 2)
+    last = (await archive.events.find(inspection_id=inspection))[-1]
+    assert last.type == "room.taken_over"
+    assert last.actor == "node:node-a"
+    assert (last.data["from"], last.data["node"], last.data["epoch"]) == ("node-b", "node-a", 2)
+    assert (await archive.verify_events())[1] is None
+
+
+async def test_heartbeats_renew_the_leases_and_leaving_frees_them(archive):
+    inspection = await an_inspection(archive)
+    await archive.nodes.place(inspection, "node-b", lease_s=0.3)
+    for _ in range(4):  # alive: its heartbeats keep the room
+        await asyncio.sleep(0.15)
+        await archive.nodes.heartbeat("node-b", "https://b.example", 1, 0.1, lease_s=0.3)
+        assert await archive.nodes.expired() == []
+    assert [n.id for n in await archive.nodes.alive(within_s=5)] == ["node-b"]
+    await archive.nodes.leave("node-b")  # stopped cleanly: free at once, and gone
+    assert [p.inspection_id for p in await archive.nodes.expired()] == [inspection]
+    assert await archive.nodes.alive(within_s=5) == []
+
+
+async def test_a_closed_room_is_released_only_by_its_node(archive):
+    inspection = await an_inspection(archive)
+    await archive.nodes.place(inspection, "node-b", lease_s=30)
+    await archive.nodes.release(inspection, "node-a")
+    assert (await archive.nodes.placement(inspection)) is not None
+    await archive.nodes.release(inspection, "node-b")
+    assert (await archive.nodes.placement(inspection)) is None
