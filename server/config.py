@@ -550,6 +550,11 @@ def validate_node(settings: Settings, source: str) -> None:
             f"{source}: node.id needs archive.url: the nodes of a province share the archive "
             "on PostgreSQL"
         )
+    if not (settings.security.link_secret and settings.staff.session_secret):
+        raise ConfigError(
+            f"{source}: node.id needs security.link_secret and staff.session_secret, the same "
+            "on every node: a link or a staff login made by one node must hold on the others"
+        )
     if node.public_url and urlsplit(node.public_url).scheme not in ("https", "http"):
         raise ConfigError(f"{source}: node.public_url must start with https://")
     if not 0.2 <= node.heartbeat_s <= node.lease_s / 2:

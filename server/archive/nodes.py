@@ -90,7 +90,7 @@ class NodeStore:
         async with self._db.transaction() as tx:
             await tx.execute(
                 "UPDATE placements SET lease_until = ? WHERE node_id = ?",
-                (clock.now_iso(), node_id),
+                (_later(-1), node_id),  # already over
             )
             await tx.execute("DELETE FROM nodes WHERE id = ?", (node_id,))
 
@@ -116,6 +116,13 @@ class NodeStore:
         rows = await self._db.all("SELECT * FROM placements ORDER BY inspection_id")
         return [Placement.of(row) for row in rows]
 
+    async def counts(self) -> dict[str, int]:
+        """Rooms placed on each node (opened or not yet)."""
+        rows = await self._db.all(
+            "SELECT node_id, COUNT(*) AS n FROM placements GROUP BY node_id ORDER BY node_id"
+        )
+        return {row["node_id"]: int(row["n"]) for row in rows}
+
     async def expired(self) -> list[Placement]:
         """Placements whose lease ran out: their node stopped heart-beating (or left)."""
         rows = await self._db.all(
@@ -125,10 +132,14 @@ class NodeStore:
         return [Placement.of(row) for row in rows]
 
     @writer
-    async def place(self, inspection_id: int, node_id: str, lease_s: float) -> Placement:
+    async def place(
+        self, inspection_id: int, node_id: str, lease_s: float, *, left: list[str] | None = None
+    ) -> Placement:
         """The room's node: the one holding a live lease, or else `node_id`, which takes it
-        (placed for the first time, or taken over from a node whose lease ran out). Writers
-        are serialised, so two nodes placing the same room at once agree on one."""
+        (placed for the first time, or taken over from a node whose lease ran out; `left`:
+        the files being recorded there, which stay unfinished until that node comes back and
+        recovers them). Writers are serialised, so two nodes placing the same room at once
+        agree on one."""
         now = clock.now_iso()
         async with self._db.transaction() as tx:
             row = await tx.one("SELECT * FROM placements WHERE inspection_id = ?", (inspection_id,))
@@ -172,6 +183,7 @@ class NodeStore:
                         "from": current.node_id,
                         "lease_until": current.lease_until,
                         "epoch": current.epoch + 1,
+                        "left_unfinished": left or [],
                     },
                 )
         placed = await self.placement(inspection_id)

@@ -11,7 +11,9 @@ placement lives in the shared archive (server/archive/nodes.py), any node answer
 - A placement whose lease ran out (its node stopped heart-beating for `node.lease_s`) is
   taken over by the first node that notices: the room opens there from the archive (the same
   admitted people, checklist and conclusion; server/live/restore.py), and the pages, whose
-  reconnects try the other nodes, are seated again. The recording goes on as a new segment.
+  reconnects try the other nodes, are seated again. The recording goes on as a new segment;
+  the dead node's unfinished files are named in `room.taken_over` and recovered (finished,
+  hashed, offloaded) when that node starts again.
 
 With `node.id` empty none of this runs: one process, one room registry.
 """
@@ -106,12 +108,13 @@ class Cluster:
 
     # -- where a room is -----------------------------------------------------------------------
 
-    def choose(self) -> str:
-        """The node a new room goes to: fewest rooms, then lowest load, then first by name."""
-        candidates = self.nodes or []
-        if not candidates:
+    async def choose(self) -> str:
+        """The node a new room goes to: fewest rooms placed on it, then lowest load, then
+        first by name."""
+        if not self.nodes:
             return self.id
-        best = min(candidates, key=lambda n: (n.rooms, round(n.load, 1), n.id))
+        placed = await self.archive.nodes.counts()
+        best = min(self.nodes, key=lambda n: (placed.get(n.id, 0), round(n.load, 1), n.id))
         return best.id
 
     async def home(self, inspection_id: int) -> str | None:
@@ -122,7 +125,9 @@ class Cluster:
         placed = await self.archive.nodes.placement(inspection_id)
         alive = {n.id: n for n in self.nodes}
         if placed is None or (placed.node_id not in alive and placed.node_id != self.id):
-            placed = await self.archive.nodes.place(inspection_id, self.choose(), self.node.lease_s)
+            placed = await self.archive.nodes.place(
+                inspection_id, await self.choose(), self.node.lease_s
+            )
         if placed.node_id == self.id:
             return None
         node = alive.get(placed.node_id) or await self.archive.nodes.get(placed.node_id)
@@ -152,8 +157,13 @@ class Cluster:
             if inspection.state not in OPEN_STATES:
                 await self.archive.nodes.release(placement.inspection_id, placement.node_id)
                 continue
+            left = [
+                r.path
+                for r in await self.archive.evidence.unfinished()
+                if r.inspection_id == placement.inspection_id
+            ]
             placed = await self.archive.nodes.place(
-                placement.inspection_id, self.id, self.node.lease_s
+                placement.inspection_id, self.id, self.node.lease_s, left=left
             )
             if placed.node_id != self.id:
                 continue  # another node was quicker
