@@ -26,6 +26,7 @@ from .cluster import Cluster
 from .config import Settings, load_or_create_secret
 from .errors import ConfigError
 from .live import hooks
+from .live.feed import LiveFeed
 from .live.registry import RoomService
 from .live.signalling import ReconnectLimiter
 from .live.watchdog import watchdogs
@@ -61,6 +62,7 @@ DELIVERY = web.AppKey("delivery", Delivery)
 FONT = web.AppKey("font", Path)  # the CJK font of watermarks and burned-in text
 EVIDENCE = web.AppKey("evidence", EvidenceFiles)  # archived files: the folder, the object store
 OFFLOAD = web.AppKey("offload", Offload)  # only with an object store
+FEED = web.AppKey("feed", LiveFeed)  # staff pages' live view of inspections, from any node
 CLUSTER = web.AppKey("cluster", Cluster)  # this node among a province's (idle without node.id)
 
 
@@ -201,6 +203,7 @@ async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
     app[CATALOG] = catalog
     app[CASES] = CaseService(archive, catalog)
     app[ROOMS] = RoomService(settings, archive, app[CASES], app[LINKS])
+    app[FEED] = LiveFeed(archive, app[CASES].outcome)
     app[CLUSTER] = Cluster(settings, archive, app[ROOMS])  # started once its address is known
     files = EvidenceFiles.from_settings(settings.recordings_dir, settings.storage)
     app[EVIDENCE] = files

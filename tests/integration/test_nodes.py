@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import sys
 import time
@@ -92,6 +93,16 @@ async def place(session: aiohttp.ClientSession, node: ServerProcess, path: str) 
         return location[: -len(path)]
 
 
+async def follow(tab: StaffBrowser, inspection: int, views: list[dict]) -> None:
+    """Read the case page's live stream (server-sent events) into `views`."""
+    async with tab.session.get(f"{tab.base_url}/inspections/{inspection}/live") as stream:
+        assert stream.status == 200
+        assert stream.headers["Content-Type"].startswith("text/event-stream")
+        async for line in stream.content:
+            if line.startswith(b"data: "):
+                views.append(json.loads(line[6:]))
+
+
 async def test_two_nodes_place_redirect_take_over_and_keep_the_evidence(tmp_path, postgres, s3):
     url = await postgres.create_database()
     province = Province(tmp_path, url, s3)
@@ -119,6 +130,14 @@ async def test_two_nodes_place_redirect_take_over_and_keep_the_evidence(tmp_path
         inspection = invited.inspection.id
         placed = await archive.nodes.placement(inspection)
         assert placed is not None and placed.node_id == "east"
+
+        # An inspector follows the inspection from west's case page, while the room is on east.
+        await make_account(archive, "zhangsan", "inspector")
+        inspector = StaffBrowser(west.base_url)
+        await inspector.__aenter__()
+        await inspector.login("zhangsan")
+        views: list[dict] = []
+        following = asyncio.ensure_future(follow(inspector, inspection, views))
 
         # Both open their links on west, are told to go to east, and meet there.
         host = ReconnectingClient(west.base_url, inspection, invited.token("host"))
@@ -150,6 +169,17 @@ async def test_two_nodes_place_redirect_take_over_and_keep_the_evidence(tmp_path
             "the mark",
         )
         await asyncio.sleep(3)  # a few seconds of recording on east
+        # What west's case page showed as it happened (PostgreSQL's NOTIFY from east's commits).
+        assert any(v["people"] == [] for v in views), views
+        assert any(
+            {(p["role"], p["presence"]) for p in v["people"]}
+            == {("host", "admitted"), ("applicant", "admitted")}
+            and v["state"] == "live"
+            and [m["label"] for m in v["marks"]] == ["符合"]
+            for v in views
+        ), views
+        following.cancel()
+        await inspector.__aexit__(None, None, None)
 
         # East dies.
         east.kill()

@@ -96,3 +96,30 @@ async def test_a_closed_room_is_released_only_by_its_node(archive):
     assert (await archive.nodes.placement(inspection)) is not None
     await archive.nodes.release(inspection, "node-b")
     assert (await archive.nodes.placement(inspection)) is None
+
+
+async def test_watchers_hear_of_commits_that_touch_an_inspection(archive_location, archive):
+    """On PostgreSQL every connection's commits (another node's) reach the watchers, through
+    NOTIFY; on SQLite this process's own. Rolled back changes are never heard of."""
+    inspection = await an_inspection(archive)
+    heard: list[set[int]] = []
+    await archive.db.watch(heard.append)
+    writer = archive
+    if archive.db.shared:
+        writer = await ArchiveStore.open(archive_location)  # another node
+    try:
+        with pytest.raises(RuntimeError):
+            async with writer.db.transaction() as tx:
+                await tx.event("x.failed", actor="t", inspection_id=inspection)
+                raise RuntimeError("rolled back")
+        await writer.events.append("x.done", actor="t", inspection_id=inspection)
+        await writer.events.append("x.nothing", actor="t")  # touches no inspection
+        for _ in range(50):
+            if heard:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.3)
+        assert heard == [{inspection}]
+    finally:
+        if writer is not archive:
+            await writer.close()
