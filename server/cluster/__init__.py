@@ -185,6 +185,36 @@ class Cluster:
             await self.archive.nodes.release(room.inspection.id, self.id)
 
 
+async def forget_node(archive: ArchiveStore, node_id: str) -> list[str]:
+    """A node that will never come back: the files it was writing when its rooms were taken
+    over are marked lost (`recording.lost`, with the reason), and it leaves the list of nodes.
+    The files themselves, should they turn up, are still recoverable by hand (docs/deploy.md).
+    Returns the paths marked lost."""
+    left: set[str] = set()
+    for event in await archive.events.find(types=["room.taken_over"]):
+        if event.data.get("from") == node_id:
+            left.update(event.data.get("left_unfinished") or [])
+    lost = []
+    for recording in await archive.evidence.unfinished():
+        if recording.path not in left:
+            continue
+        await archive.evidence.interrupt_recording(
+            recording.id,
+            path=recording.path,
+            original_path=None,
+            sha256=None,
+            original_sha256=None,
+            size_bytes=None,
+            duration_s=0.0,
+            frames=0,
+            why=f"节点 {node_id} 已停用，文件未能找回 / node {node_id} was retired; the file "
+            "was not recovered",
+        )
+        lost.append(recording.path)
+    await archive.nodes.leave(node_id)
+    return lost
+
+
 def ws_url(url: str) -> str:
     parts = urlsplit(url)
     scheme = "wss" if parts.scheme == "https" else "ws"

@@ -123,3 +123,39 @@ async def test_watchers_hear_of_commits_that_touch_an_inspection(archive_locatio
     finally:
         if writer is not archive:
             await writer.close()
+
+
+async def test_a_node_that_never_comes_back_has_its_cut_files_marked_lost(archive):
+    from server.cluster import forget_node
+
+    inspection = await an_inspection(archive)
+    case_id = (await archive.inspections.get(inspection)).case_id
+    cut = await archive.evidence.add_recording(
+        inspection_id=inspection,
+        case_id=case_id,
+        segment=1,
+        kind="composite",
+        path="KY/1/s01-composite.recording.mp4",
+        started_at="2026-11-27T02:00:00.000Z",
+    )
+    await archive.nodes.heartbeat("node-b", "https://b.example", 1, 0.1, lease_s=30)
+    await archive.nodes.place(inspection, "node-b", lease_s=0.1)
+    await asyncio.sleep(0.2)
+    await archive.nodes.place(inspection, "node-a", lease_s=30, left=[cut.path])
+    # Another node's file, still being written, is not touched.
+    elsewhere = await archive.evidence.add_recording(
+        inspection_id=inspection,
+        case_id=case_id,
+        segment=2,
+        kind="composite",
+        path="KY/1/s02-composite.recording.mp4",
+        started_at="2026-11-27T02:01:00.000Z",
+    )
+    assert await forget_node(archive, "node-b") == [cut.path]
+    assert (await archive.evidence.recording(cut.id)).state == "failed"
+    assert (await archive.evidence.recording(elsewhere.id)).state == "recording"
+    lost = await archive.events.find(types=["recording.lost"])
+    assert [e.data.get("path") or e.data.get("file") for e in lost] == [cut.path]
+    assert "node-b" in lost[0].data["why"]
+    assert await archive.nodes.get("node-b") is None
+    assert (await archive.verify_events())[1] is None
