@@ -17,7 +17,6 @@ from .cases.catalog import Catalog
 from .cases.intake import decode_upload, parse_dishonesty_csv
 from .cases.workflow import CaseService
 from .cluster import forget_node
-from .cluster import forget_node
 from .config import Settings
 from .errors import BadRequest, KanyanError
 from .notices.receivers import add_receiver
@@ -26,7 +25,7 @@ from .staff.accounts import Accounts, LoginThrottle
 from .staff.api_keys import ApiKeys
 from .staff.roles import StaffRole
 
-COMMANDS = ("user", "apikey", "dishonesty", "webhook")
+COMMANDS = ("user", "apikey", "dishonesty", "webhook", "node")
 ACTOR = "cli"
 
 
