@@ -130,6 +130,14 @@ async def test_two_nodes_place_redirect_take_over_and_keep_the_evidence(tmp_path
         inspection = invited.inspection.id
         placed = await archive.nodes.placement(inspection)
         assert placed is not None and placed.node_id == "east"
+        # East's room page lets the page reconnect to west (its CSP's connect-src).
+        async with aiohttp.ClientSession() as session:
+            path = f"{east.base_url}/room/{inspection}/{invited.token('host')}"
+            async with session.get(path, ssl=False) as page:
+                assert page.status == 200
+                policy = page.headers["Content-Security-Policy"]
+        west_netloc = west.base_url.split("//")[1]
+        assert f"wss://{west_netloc}" in policy.split("connect-src", 1)[1]
 
         # An inspector follows the inspection from west's case page, while the room is on east.
         await make_account(archive, "zhangsan", "inspector")
