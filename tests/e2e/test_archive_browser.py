@@ -16,7 +16,7 @@ from server.archive import ArchiveStore
 from server.archive.package import verify
 from tests.support.browser import ARGS, CHROMIUM
 from tests.support.peers import ColourTrack, RoomClient, ToneTrack
-from tests.support.server import ServerProcess, write_config
+from tests.support.server import ServerProcess, archive_at, write_config
 from tests.support.staff import PASSWORD, StaffBrowser, make_account
 
 pytestmark = [
@@ -111,7 +111,7 @@ def test_an_archivist_finds_plays_seeks_and_downloads(tmp_path: Path):
     from playwright.sync_api import expect, sync_playwright
 
     server = ServerProcess(write_config(tmp_path, demo={"enabled": True}), tmp_path).start()
-    database = tmp_path / "data" / "kanyan.sqlite3"
+    database = archive_at(tmp_path)
     try:
         made = asyncio.run(record_and_archive(server, database))
         case, composite = made["case"], made["composite"]

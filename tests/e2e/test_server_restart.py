@@ -28,7 +28,7 @@ from tests.support.browser import CHROMIUM, PHONE, TILE_VIDEO, launch, make_y4m
 from tests.support.peers import ColourTrack, ToneTrack
 from tests.support.reconnecting import ReconnectingClient
 from tests.support.recordings import close_to, decode, wait_recordings
-from tests.support.server import ServerProcess, write_config
+from tests.support.server import ServerProcess, archive_at, write_config
 
 pytestmark = [
     pytest.mark.browser,
@@ -189,7 +189,7 @@ async def test_kill_9_mid_session_everyone_comes_back_and_the_recording_goes_on(
             restarted.stop()
         listener.close()
 
-    archive = await ArchiveStore.open(tmp_path / "data" / "kanyan.sqlite3")
+    archive = await ArchiveStore.open(archive_at(tmp_path))
     try:
         inspection_id = int(urlsplit(links["host"]).path.split("/")[2])
         rows = await wait_recordings(archive, inspection_id)

@@ -18,7 +18,7 @@ from server.archive import ArchiveStore
 from server.staff.api_keys import ApiKeys
 from tests.support.peers import ColourTrack, RoomClient, ToneTrack
 from tests.support.recordings import wait_recordings
-from tests.support.server import ROOT, write_config
+from tests.support.server import ROOT, sqlite_only, write_config
 
 
 async def cli(*args: str, cwd: Path) -> tuple[int, str, str]:
@@ -94,6 +94,7 @@ async def keep_registering_cases(server, key: str, stop: asyncio.Event) -> int:
     return count
 
 
+@sqlite_only
 async def test_backup_while_the_server_writes_then_restore_and_verify(server, tmp_path):
     config = write_config(tmp_path)  # the same folders as the running server's
     ended = await record_a_session(server, end=True)
@@ -158,6 +159,7 @@ async def test_backup_while_the_server_writes_then_restore_and_verify(server, tm
         await store.close()
 
 
+@sqlite_only
 async def test_restore_refuses_a_folder_that_is_not_empty(server, tmp_path):
     config = write_config(tmp_path)
     await server.invite("host")
@@ -176,6 +178,7 @@ async def test_restore_refuses_a_folder_that_is_not_empty(server, tmp_path):
     assert code == 2 and "must be empty" in err
 
 
+@sqlite_only
 async def test_a_damaged_backup_is_not_restored(server, tmp_path):
     config = write_config(tmp_path)
     ended = await record_a_session(server, end=True)

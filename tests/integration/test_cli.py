@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from server.archive import ArchiveStore
-from tests.support.server import ROOT, write_config
+from tests.support.server import ROOT, sqlite_only, write_config
 
 
 def run(*args: str, cwd) -> subprocess.CompletedProcess[str]:
@@ -23,6 +23,7 @@ def run(*args: str, cwd) -> subprocess.CompletedProcess[str]:
     )
 
 
+@sqlite_only
 async def test_verify_log_exit_codes(tmp_path):
     config = write_config(tmp_path)
     store = await ArchiveStore.open(tmp_path / "data" / "kanyan.sqlite3")
@@ -44,6 +45,7 @@ async def test_verify_log_exit_codes(tmp_path):
     assert "event 3" in broken.stdout
 
 
+@sqlite_only
 def test_verify_log_without_an_archive_says_so(tmp_path):
     config = write_config(tmp_path)
     result = run("--config", str(config), "verify-log", cwd=tmp_path)

@@ -17,7 +17,7 @@ import pytest
 
 from server.archive.files import not_private
 from server.services import ARCHIVE
-from tests.support.server import make_settings, running_server
+from tests.support.server import make_settings, running_server, sqlite_only
 
 
 def modes(root: Path) -> dict[str, str]:
@@ -44,6 +44,7 @@ def loose_umask():
     os.umask(old)
 
 
+@sqlite_only
 async def test_a_fresh_start_makes_everything_private(tmp_path, loose_umask):
     settings = make_settings(tmp_path)
     async with running_server(settings) as server:
@@ -57,6 +58,7 @@ async def test_a_fresh_start_makes_everything_private(tmp_path, loose_umask):
         assert everything_private(settings.recordings_dir) == []
 
 
+@sqlite_only
 async def test_a_start_fixes_what_an_earlier_install_left_readable(tmp_path, loose_umask, caplog):
     settings = make_settings(tmp_path)
     data, recordings = settings.data_dir, settings.recordings_dir

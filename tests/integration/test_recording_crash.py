@@ -20,7 +20,7 @@ from server.clock import parse
 from tests.integration.test_forwarding import admit
 from tests.support.peers import ColourTrack, RoomClient, ToneTrack
 from tests.support.recordings import decode
-from tests.support.server import ROOT, ServerProcess, write_config
+from tests.support.server import ROOT, ServerProcess, archive_at, write_config
 
 
 def client_for(server: ServerProcess, role: str, **tracks) -> RoomClient:  # type: ignore[no-untyped-def]
@@ -82,7 +82,7 @@ async def test_kill_9_of_the_server_keeps_the_recording_up_to_two_seconds_before
         await back.close()
         restarted.stop()
 
-    archive = await ArchiveStore.open(tmp_path / "data" / "kanyan.sqlite3")
+    archive = await ArchiveStore.open(archive_at(tmp_path))
     try:
         inspection_id = int(urlsplit(server.links()["host"]).path.split("/")[2])
         rows = await archive.evidence.recordings(inspection_id)
@@ -202,7 +202,7 @@ async def test_stopping_the_server_finalises_the_recording(tmp_path):
     finally:
         await host.die()
         server.stop()
-    archive = await ArchiveStore.open(tmp_path / "data" / "kanyan.sqlite3")
+    archive = await ArchiveStore.open(archive_at(tmp_path))
     try:
         inspection_id = int(urlsplit(server.links()["host"]).path.split("/")[2])
         rows = await archive.evidence.recordings(inspection_id)

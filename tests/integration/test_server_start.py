@@ -15,7 +15,7 @@ import pytest
 
 from server.archive import ArchiveStore
 from server.cases.catalog import SHIPPED
-from tests.support.server import ROOT, ServerProcess, write_config
+from tests.support.server import ROOT, ServerProcess, archive_at, write_config
 
 ROLES = ("host", "clerk", "expert", "observer", "applicant")
 
@@ -85,7 +85,7 @@ def test_make_run_output_and_a_second_run_prints_working_links(tmp_path):
         second.stop()
     assert run_cli(config, "user", "list").stdout.startswith("admin\tadmin")
     assert password
-    asyncio.run(_demo_went_through_the_workflow(tmp_path / "data" / "kanyan.sqlite3"))
+    asyncio.run(_demo_went_through_the_workflow(archive_at(tmp_path)))
 
 
 async def _demo_went_through_the_workflow(path: Path) -> None:

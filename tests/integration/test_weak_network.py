@@ -30,7 +30,7 @@ from tests.integration.test_forwarding import admit
 from tests.support.peers import ColourTrack
 from tests.support.reconnecting import ReconnectingClient
 from tests.support.recordings import SCALE, Decoded, close_to, decode, wait_recordings
-from tests.support.server import ROOT, ServerProcess, write_config
+from tests.support.server import ROOT, ServerProcess, archive_at, write_config
 from tests.support.wan import Impairment, NetworkUnavailable, WeakLink
 
 RED, BLUE = (220, 30, 30), (40, 60, 230)
@@ -154,7 +154,7 @@ def longest_still(moved: list[int], fps: float) -> float:
 
 
 async def recorded(tmp_path: Path, server: ServerProcess):  # type: ignore[no-untyped-def]
-    archive = await ArchiveStore.open(tmp_path / "data" / "kanyan.sqlite3")
+    archive = await ArchiveStore.open(archive_at(tmp_path))
     try:
         inspection_id = int(urlsplit(server.links()["host"]).path.split("/")[2])
         rows = await wait_recordings(archive, inspection_id)

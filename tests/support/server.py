@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 
 from server import config
@@ -68,6 +69,19 @@ def make_settings(tmp: Path, **sections: dict) -> config.Settings:
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)
     return config.from_mapping(data, "test settings", base_dir=tmp)
+
+
+def archive_at(tmp: Path) -> Path | str:
+    """Where a test server with its folders in `tmp` keeps its archive: the SQLite file, or
+    with KANYAN_TEST_ARCHIVE=postgresql that folder's PostgreSQL database."""
+    return make_settings(tmp).archive_location
+
+
+# Tests of what only a SQLite archive has (its file, its modes, the backup command).
+sqlite_only = pytest.mark.skipif(
+    os.environ.get("KANYAN_TEST_ARCHIVE") == "postgresql",
+    reason="about the SQLite archive file (KANYAN_TEST_ARCHIVE=postgresql)",
+)
 
 
 def write_config(tmp: Path, **sections: dict) -> Path:

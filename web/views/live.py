@@ -19,6 +19,7 @@ from .case_ids import inspection_case_id
 
 KEEPALIVE_S = 15.0  # a comment line now and then: proxies close silent streams
 SETTLE_S = 0.3  # changes arriving together are sent as one view
+STREAM_POLICY = "default-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 
 
 async def send(response: web.StreamResponse, view: dict[str, object]) -> None:
@@ -38,6 +39,9 @@ async def live_stream(request: web.Request) -> web.StreamResponse:
                 "Content-Type": "text/event-stream; charset=utf-8",
                 "Cache-Control": "no-store",
                 "X-Accel-Buffering": "no",
+                # Headers go out before the middleware sees the response: set here.
+                "Content-Security-Policy": STREAM_POLICY,
+                "X-Content-Type-Options": "nosniff",
             }
         )
         await response.prepare(request)
