@@ -28,13 +28,13 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 
 from bench.support.clip import FPS, load_clip
 from server.live import hooks
-from server.live.media import OutgoingFrame
+from server.live.hooks import OutgoingFrame
 
 
 class LoopedTrack(MediaStreamTrack):
     """A camera or microphone playing pre-encoded frames in a loop, paced in real time.
 
-    It returns what aiortc's sender packs without encoding (server.media.OutgoingFrame), so
+    It returns what aiortc's sender packs without encoding (server.live.hooks.OutgoingFrame), so
     the peer spends no CPU on encoding. A keyframe request restarts the video loop at its
     keyframe."""
 

@@ -1,29 +1,54 @@
-"""Every private aiortc/aioice detail Kanyan relies on, in one place.
+"""Every private aiortc/aioice/pylibsrtp detail Kanyan relies on, in one place.
 
 aiortc is pinned to 1.16.*; tests/unit/test_hooks.py fails when any of these change.
 
-1. Receive without decoding. `RTCRtpReceiver._handle_rtp_packet` (on the event loop) hands each
-   complete encoded frame to `self.__decoder_queue.put((codec, JitterFrame))`; a decoder thread
-   started by `receive()` reads that queue. We swap the queue for a tap before `receive()`: the
-   frame goes straight to the media hub, and the tap's `get()` returns None so the decoder
-   thread ends at once. Nothing is ever decoded on the forwarding path.
-2. Send without encoding. `RTCRtpSender._next_encoded_frame` passes anything that is not an
-   `av.Frame` to `encoder.pack()`, which only packetises `bytes(obj)` at `obj.pts` in
-   `obj.time_base` (vpx.py, opus.py).
-3. Keyframe requests. A subscriber's PLI/FIR ends in `RTCRtpSender._send_keyframe()`, which
-   only flags the (unused) encoder; we replace it per sender to ask the publisher instead,
-   with `RTCRtpReceiver._send_rtcp_pli(media_ssrc)`.
-4. Host candidates. aioice gathers on every interface but 127.0.0.1
-   (`aioice.ice.get_host_addresses`); `ice.host_addresses` narrows or widens that.
+Receiving (a publisher's m-line):
+1. Frames for the recorder, without decoding. `RTCRtpReceiver._handle_rtp_packet` (on the
+   event loop) hands each complete encoded frame to `self.__decoder_queue.put((codec,
+   JitterFrame))`; a decoder thread started by `receive()` reads that queue. We swap the queue
+   for a tap before `receive()`: the frame goes to the media hub (the recorder, screenshots),
+   and the tap's `get()` returns None so the decoder thread ends at once.
+2. Packets for the subscribers. The same method hands every packet it accepted (known payload
+   type, SRTP already removed, RTX unwrapped, NACKs to the publisher sent) to
+   `self.__jitter_buffer.add(packet)`; a wrapper sees each packet there first.
+3. The publisher's RTCP: `_handle_rtcp_packet` receives its sender reports (observed, for
+   the subscribers' lip sync) and `_send_rtcp` carries the receiver's REMB (capped by what the
+   subscribers can take) and PLI (`_send_rtcp_pli(media_ssrc)`).
+
+Sending (a subscriber's m-line, one "leg"):
+4. `RTCRtpSender.send(parameters)` starts the sender once negotiated: we learn its payload
+   types and header extension ids there; `_ssrc` and `_rtx_ssrc` are in its SDP. Its RTP task
+   reads a track that never yields (`IdleTrack`): packets bypass it.
+5. RTCP from the subscriber is routed (by SSRC) to `_handle_rtcp_packet`, replaced per sender:
+   NACK, PLI/FIR, REMB and receiver reports come to the leg instead. The sender's own RTCP
+   task keeps sending SR + SDES through `_send_rtcp(packets)`, where the SR's sender info is
+   replaced by the leg's (rewritten timestamps, its own packet counts).
+6. Writing a packet: the DTLS transport's `_tx_srtp` (a pylibsrtp Session, set once the
+   handshake is done) protects it, and the ICE connection's nominated pair
+   (`aioice.Connection._nominated[1]`) gives the socket (`protocol.transport`) and address.
+
+7. Host candidates. aioice gathers on every interface but 127.0.0.1
+   (`aioice.ice.get_host_addresses`); `use_host_addresses` narrows or widens that.
+8. (bench peers) `RTCRtpSender._next_encoded_frame` passes anything that is not an `av.Frame`
+   to `encoder.pack()`, which only packetises `bytes(obj)` at `obj.pts` in `obj.time_base`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import aioice.ice
-from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender
+from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcrtpparameters import RTCRtpSendParameters
+from aiortc.rtp import AnyRtcpPacket, RtcpSrPacket, RtpPacket
+
+# -- receiving ---------------------------------------------------------------------------------
 
 
 class ReceiverTap:
@@ -51,19 +76,235 @@ def tap_receiver(receiver: RTCRtpReceiver, on_frame: Callable[[Any, Any], None])
     receiver._RTCRtpReceiver__decoder_queue = ReceiverTap(on_frame)  # type: ignore[attr-defined]
 
 
-def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
-    """Call `callback` when the remote end of `sender` sends PLI or FIR (hook 3)."""
-    if not callable(getattr(sender, "_send_keyframe", None)):
-        raise RuntimeError("aiortc changed: RTCRtpSender has no _send_keyframe")
-    sender._send_keyframe = callback  # type: ignore[method-assign]
+class PacketTap:
+    """Wraps an RTCRtpReceiver's jitter buffer: every accepted packet is seen first (hook 2)."""
+
+    def __init__(self, buffer: Any, on_packet: Callable[[RtpPacket], None]) -> None:
+        self._buffer = buffer
+        self._on_packet = on_packet
+
+    def add(self, packet: RtpPacket) -> Any:
+        self._on_packet(packet)
+        return self._buffer.add(packet)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._buffer, name)
 
 
-async def send_pli(receiver: RTCRtpReceiver) -> None:
+def tap_packets(receiver: RTCRtpReceiver, on_packet: Callable[[RtpPacket], None]) -> None:
+    """Call `on_packet(packet)` with every RTP packet `receiver` accepts, on the event loop,
+    before its frames are assembled. The packet is decrypted, RTX-unwrapped and parsed; it
+    must not be changed."""
+    buffer = getattr(receiver, "_RTCRtpReceiver__jitter_buffer", None)
+    if buffer is None or not callable(getattr(buffer, "add", None)):
+        raise RuntimeError("aiortc changed: RTCRtpReceiver has no jitter buffer to tap")
+    receiver._RTCRtpReceiver__jitter_buffer = PacketTap(buffer, on_packet)  # type: ignore[attr-defined]
+
+
+def observe_receiver_rtcp(
+    receiver: RTCRtpReceiver, on_report: Callable[[RtcpSrPacket], None]
+) -> None:
+    """Call `on_report(packet)` with each sender report the publisher sends (hook 3)."""
+    original = receiver._handle_rtcp_packet
+
+    async def handle(packet: AnyRtcpPacket) -> None:
+        if isinstance(packet, RtcpSrPacket):
+            on_report(packet)
+        await original(packet)
+
+    receiver._handle_rtcp_packet = handle  # type: ignore[method-assign]
+
+
+def filter_receiver_rtcp(
+    receiver: RTCRtpReceiver, change: Callable[[AnyRtcpPacket], AnyRtcpPacket | None]
+) -> Callable[[AnyRtcpPacket], Coroutine[Any, Any, None]]:
+    """Pass every RTCP packet `receiver` sends to its publisher through `change` (hook 3):
+    it returns the packet to send (the same or another), or None to send nothing. Returns the
+    way to send RTCP to the publisher past `change`."""
+    original: Callable[[AnyRtcpPacket], Coroutine[Any, Any, None]] = receiver._send_rtcp
+
+    async def send(packet: AnyRtcpPacket) -> None:
+        changed = change(packet)
+        if changed is not None:
+            await original(changed)
+
+    receiver._send_rtcp = send  # type: ignore[method-assign]
+    return original
+
+
+def receiver_rtcp_ssrc(receiver: RTCRtpReceiver) -> int | None:
+    """The SSRC the receiver signs its RTCP with (None until it started)."""
+    return receiver._RTCRtpReceiver__rtcp_ssrc  # type: ignore[attr-defined, no-any-return]
+
+
+async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int | None = None) -> None:
     """Ask the remote publisher of `receiver` for a keyframe (RTCP PLI)."""
+    if media_ssrc is not None:
+        await receiver._send_rtcp_pli(media_ssrc)
+        return
     for source in receiver.getSynchronizationSources():
         # The RTX stream's SSRC is listed too; a PLI naming it is ignored by browsers.
         await receiver._send_rtcp_pli(source.source)
 
+
+# -- sending -----------------------------------------------------------------------------------
+
+
+class IdleTrack(MediaStreamTrack):
+    """The track of a forwarding sender: never yields a frame, so aiortc's RTP task stays idle
+    (packets reach the transport without it) until the sender stops (hook 4)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self._stopped: asyncio.Future[None] | None = None
+
+    async def recv(self) -> Any:
+        if self.readyState == "live":
+            if self._stopped is None:
+                self._stopped = asyncio.get_running_loop().create_future()
+            await self._stopped
+        raise MediaStreamError
+
+    def stop(self) -> None:
+        super().stop()
+        if self._stopped is not None and not self._stopped.done():
+            self._stopped.set_result(None)
+
+
+@dataclass(frozen=True)
+class SenderIdentity:
+    """What a started sender put in the SDP and negotiated: the leg's own numbering."""
+
+    ssrc: int
+    rtx_ssrc: int
+    mid: str | None
+    cname: str | None
+    payload_type: int
+    clock_rate: int
+    mime_type: str
+    rtx_payload_type: int | None
+    extensions: dict[str, int]  # header extension URI -> id
+
+
+def identity(sender: RTCRtpSender, parameters: RTCRtpSendParameters) -> SenderIdentity:
+    codec = parameters.codecs[0]
+    assert codec.payloadType is not None, "a started sender has a negotiated payload type"
+    rtx = next(
+        (
+            c.payloadType
+            for c in parameters.codecs
+            if c.mimeType.lower().endswith("/rtx") and c.parameters.get("apt") == codec.payloadType
+        ),
+        None,
+    )
+    return SenderIdentity(
+        ssrc=sender._ssrc,
+        rtx_ssrc=sender._rtx_ssrc,
+        mid=parameters.muxId or None,
+        cname=parameters.rtcp.cname,
+        payload_type=codec.payloadType,
+        clock_rate=codec.clockRate,
+        mime_type=codec.mimeType.lower(),
+        rtx_payload_type=rtx,
+        extensions={e.uri: e.id for e in parameters.headerExtensions},
+    )
+
+
+def on_sender_start(sender: RTCRtpSender, started: Callable[[SenderIdentity], None]) -> None:
+    """Call `started(identity)` once aiortc starts `sender` (after each negotiation that makes
+    it send; aiortc starts a sender only once)."""
+    original = sender.send
+
+    async def send(parameters: RTCRtpSendParameters) -> None:
+        first = not sender._RTCRtpSender__started  # type: ignore[attr-defined]
+        await original(parameters)
+        if first:
+            started(identity(sender, parameters))
+
+    sender.send = send  # type: ignore[method-assign]
+
+
+def route_sender_rtcp(sender: RTCRtpSender, handle: Callable[[AnyRtcpPacket], None]) -> None:
+    """RTCP from the subscriber about `sender`'s stream goes to `handle` (hook 5)."""
+
+    async def handle_rtcp_packet(packet: AnyRtcpPacket) -> None:
+        handle(packet)
+
+    sender._handle_rtcp_packet = handle_rtcp_packet  # type: ignore[method-assign]
+
+
+def rewrite_sender_reports(
+    sender: RTCRtpSender, report: Callable[[RtcpSrPacket], RtcpSrPacket | None]
+) -> None:
+    """The sender's periodic SR goes through `report`, which returns the SR to send or None
+    to send no RTCP this time; BYE is sent as it is (hook 5)."""
+
+    async def send_rtcp(packets: list[AnyRtcpPacket]) -> None:
+        chosen: list[AnyRtcpPacket] = []
+        for packet in packets:
+            if isinstance(packet, RtcpSrPacket):
+                replaced = report(packet)
+                if replaced is None:
+                    return
+                packet = replaced
+            chosen.append(packet)
+        try:
+            await sender.transport._send_rtp(b"".join(bytes(p) for p in chosen))
+        except ConnectionError:
+            pass
+
+    sender._send_rtcp = send_rtcp  # type: ignore[method-assign]
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+
+def srtp_sender(transport: RTCDtlsTransport) -> Any:
+    """The pylibsrtp Session protecting what `transport` sends (None before the handshake)."""
+    return transport._tx_srtp
+
+
+def nominated_pairs(transport: RTCDtlsTransport) -> dict[int, Any]:
+    """The live dict of the ICE connection's nominated candidate pairs, by component (hook 6):
+    `pair.protocol`, `pair.remote_addr`."""
+    nominated: dict[int, Any] = transport.transport._connection._nominated
+    return nominated
+
+
+def datagram_writer(pair: Any) -> Callable[[bytes], None]:
+    """A function that writes one datagram on `pair` without awaiting: straight to the socket
+    for a host or server-reflexive pair, through aioice's TURN client for a relayed one."""
+    protocol, address = pair.protocol, pair.remote_addr
+    if type(protocol) is aioice.ice.StunProtocol:
+        sendto = protocol.transport.sendto
+
+        def write(data: bytes) -> None:
+            sendto(data, address)
+
+        return write
+
+    tasks: set[asyncio.Task[None]] = set()
+
+    def write_relayed(data: bytes) -> None:
+        # Created in order, each runs to its first await in order: TURN keeps the ordering.
+        task = asyncio.ensure_future(protocol.send_data(data, address))
+        tasks.add(task)
+        task.add_done_callback(_forget(tasks))
+
+    return write_relayed
+
+
+def _forget(tasks: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+    def done(task: asyncio.Task[None]) -> None:
+        tasks.discard(task)
+        if not task.cancelled():
+            task.exception()  # a failed relayed send is a lost packet, nothing more
+
+    return done
+
+
+# -- candidates --------------------------------------------------------------------------------
 
 _original_host_addresses = aioice.ice.get_host_addresses
 
@@ -79,3 +320,26 @@ def use_host_addresses(addresses: list[str]) -> None:
         return [a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
 
     aioice.ice.get_host_addresses = get_host_addresses
+
+
+# -- bench peers -------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class OutgoingFrame:
+    """What aiortc's sender packs without encoding: bytes(), pts and time_base (hook 8)."""
+
+    data: bytes
+    pts: int
+    time_base: Fraction
+
+    def __bytes__(self) -> bytes:
+        return self.data
+
+
+def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
+    """Call `callback` when the remote end of `sender` sends PLI or FIR (a sender that aiortc
+    feeds itself, like the bench's peers)."""
+    if not callable(getattr(sender, "_send_keyframe", None)):
+        raise RuntimeError("aiortc changed: RTCRtpSender has no _send_keyframe")
+    sender._send_keyframe = callback  # type: ignore[method-assign]

@@ -1,0 +1,121 @@
+"""The arithmetic of packet forwarding, without a network: keyframe detection, sequence
+number order, a publication's continuous numbering, the subscribers' bitrate."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci, unpack_remb_fci
+
+from server.live import rtcp
+from server.live.rtp_forward import RtpFanout, older, vp8_keyframe_start
+
+TAG_KEY, TAG_DELTA = b"\x10\x02\x00\x9d\x01\x2a", b"\x11\x02\x00"
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (b"\x10" + TAG_KEY, True),  # S=1, PID=0, keyframe
+        (b"\x10" + TAG_DELTA, False),  # interframe
+        (b"\x00" + TAG_KEY, False),  # not the start of the frame
+        (b"\x11" + TAG_KEY, False),  # a later partition
+        (b"\x90\x80\x05" + TAG_KEY, True),  # X, I with a 7-bit picture id
+        (b"\x90\x80\x85\x05" + TAG_KEY, True),  # 15-bit picture id
+        (b"\x90\xe0\x85\x05\x07\x40" + TAG_KEY, True),  # I, L and T
+        (b"\x90\xe0\x85\x05\x07\x40" + TAG_DELTA, False),
+        (b"\x90\x80", False),  # truncated
+        (b"\x10", False),
+        (b"", False),
+    ],
+)
+def test_vp8_keyframe_start(payload, expected):
+    assert vp8_keyframe_start(payload) is expected
+
+
+@pytest.mark.parametrize(
+    ("seq", "than", "expected"),
+    [(1, 2, True), (2, 1, False), (65535, 0, True), (0, 65535, False), (5, 5, False)],
+)
+def test_sequence_numbers_wrap(seq, than, expected):
+    assert older(seq, than) is expected
+
+
+def packet(seq: int, ts: int, ssrc: int = 1) -> RtpPacket:
+    return RtpPacket(payload_type=111, sequence_number=seq, timestamp=ts, ssrc=ssrc, payload=b"x")
+
+
+def test_a_publication_numbers_its_packets_continuously_across_reconnects():
+    fanout = RtpFanout("audio", lambda: None)
+    first, second = object(), object()
+    fanout.packet(first, packet(65534, 4294967000))
+    fanout.packet(first, packet(65535, 4294967000 + 960))
+    line = fanout.seq
+    ts = fanout.ts
+    time.sleep(0.05)
+    fanout.packet(second, packet(100, 777, ssrc=2))  # a new connection: its own numbers
+    assert fanout.seq == (line + 1) & 0xFFFF
+    assert 0 < (fanout.ts - ts) & 0xFFFFFFFF < 48000  # later, by about the time that passed
+    assert fanout.media_ssrc == 2
+
+
+def test_a_publication_keeps_time_running_when_the_publisher_timestamps_jump():
+    fanout = RtpFanout("video", lambda: None)
+    source = object()
+    fanout.packet(source, packet(1, 900_000))
+    before = fanout.ts
+    fanout.packet(source, packet(2, 0))  # 10 s back: a restarted timeline, not reordering
+    assert 0 < (fanout.ts - before) & 0xFFFFFFFF < 90000
+    fanout.packet(source, packet(3, 6000))
+    assert (fanout.ts - before) & 0xFFFFFFFF > 6000 - 1
+
+
+def test_reordered_packets_keep_their_place():
+    fanout = RtpFanout("video", lambda: None)
+    source = object()
+    fanout.packet(source, packet(10, 6000))
+    fanout.packet(source, packet(12, 12000))
+    fanout.packet(source, packet(11, 6000))  # late: the newest stays the newest
+    assert fanout.seq == 12 and fanout.ts == 12000
+
+
+def test_sender_reports_map_the_publishers_clock():
+    fanout = RtpFanout("audio", lambda: None)
+    fanout.packet(object(), packet(1, 48000, ssrc=7))
+    wall = time.time()
+    ntp = rtcp.ntp_time(wall)
+    fanout.sender_report(7, ntp, 96000)  # the publisher says: 96000 was at `wall`
+    assert fanout.timestamp_at(wall + 1) == 96000 + 48000
+    fanout.sender_report(8, ntp, 0)  # another SSRC's report: ignored
+    assert fanout.timestamp_at(wall) == 96000
+
+
+def remb(bps: int) -> RtcpPsfbPacket:
+    return RtcpPsfbPacket(RTCP_PSFB_APP, 1, 0, pack_remb_fci(bps, [5]))
+
+
+def test_the_publisher_is_told_what_the_weakest_subscriber_can_take():
+    bitrate = rtcp.SubscriberBitrate(floor_bps=150_000)
+    sent: list[int] = []
+    bitrate.send = sent.append
+    a, b = object(), object()
+    bitrate.estimated(a, 900_000)
+    bitrate.estimated(b, 400_000)
+    assert sent == [900_000, 400_000]  # a falling target goes at once
+    bitrate.estimated(b, 410_000)
+    assert sent == [900_000, 400_000]  # a small change does not
+    bitrate.estimated(b, 50_000)
+    assert sent[-1] == 150_000  # never below the floor
+    bitrate.forget(b)
+    assert bitrate.cap() == 900_000
+
+
+def test_the_uplink_estimate_is_capped_by_the_subscribers():
+    bitrate = rtcp.SubscriberBitrate()
+    assert bitrate.upstream(remb(2_000_000)).fci == remb(2_000_000).fci  # nobody to cap for
+    bitrate.estimated(object(), 600_000)
+    capped = bitrate.upstream(remb(2_000_000))
+    assert unpack_remb_fci(capped.fci) == (600_000, [5])
+    kept = remb(300_000)
+    assert bitrate.upstream(kept) is kept  # the uplink itself is the weaker
