@@ -13,40 +13,61 @@ Receiving (a publisher's m-line):
    `self.__jitter_buffer.add(packet)`; a wrapper sees each packet there first.
 3. The publisher's RTCP: `_handle_rtcp_packet` receives its sender reports (observed, for
    the subscribers' lip sync) and `_send_rtcp` carries the receiver's REMB (capped by what the
-   subscribers can take) and PLI (`_send_rtcp_pli(media_ssrc)`).
+   subscribers can take) and PLI (`_send_rtcp_pli(media_ssrc)`). The REMB comes from
+   `self.__remote_bitrate_estimator.add(...)`, which we feed per packet group.
+
+4. Receiving without a task switch per packet: aioice hands every datagram that is not STUN
+   to `Connection.data_received(data, component)`, which queues it for the DTLS transport's
+   reading task (`_recv_next`: SRTP `_rx_srtp.unprotect`, then `_handle_rtp_data(data,
+   arrival_time_ms)` or `unprotect_rtcp` and `_handle_rtcp_data(data)`). Once the transport
+   is connected we do the same as the datagram comes in.
 
 Sending (a subscriber's m-line, one "leg"):
-4. `RTCRtpSender.send(parameters)` starts the sender once negotiated: we learn its payload
+5. `RTCRtpSender.send(parameters)` starts the sender once negotiated: we learn its payload
    types and header extension ids there; `_ssrc` and `_rtx_ssrc` are in its SDP. Its RTP task
    reads a track that never yields (`IdleTrack`): packets bypass it.
-5. RTCP from the subscriber is routed (by SSRC) to `_handle_rtcp_packet`, replaced per sender:
+6. RTCP from the subscriber is routed (by SSRC) to `_handle_rtcp_packet`, replaced per sender:
    NACK, PLI/FIR, REMB and receiver reports come to the leg instead. The sender's own RTCP
    task keeps sending SR + SDES through `_send_rtcp(packets)`, where the SR's sender info is
    replaced by the leg's (rewritten timestamps, its own packet counts).
-6. Writing a packet: the DTLS transport's `_tx_srtp` (a pylibsrtp Session, set once the
-   handshake is done) protects it, and the ICE connection's nominated pair
-   (`aioice.Connection._nominated[1]`) gives the socket (`protocol.transport`) and address.
+7. Writing a packet: the DTLS transport's `_tx_srtp` (a pylibsrtp Session, set once the
+   handshake is done) holds the libsrtp context (`_srtp[0]`) we protect with, through
+   pylibsrtp's cffi binding (`srtp_protect(ctx, buffer, int *length)`); the ICE connection's
+   nominated pair (`aioice.Connection._nominated[1]`) gives the socket
+   (`protocol.transport`, duplicated) and the address.
 
-7. Host candidates. aioice gathers on every interface but 127.0.0.1
+And:
+8. Host candidates. aioice gathers on every interface but 127.0.0.1
    (`aioice.ice.get_host_addresses`); `use_host_addresses` narrows or widens that.
-8. (bench peers) `RTCRtpSender._next_encoded_frame` passes anything that is not an `av.Frame`
+9. (bench peers) `RTCRtpSender._next_encoded_frame` passes anything that is not an `av.Frame`
    to `encoder.pack()`, which only packetises `bytes(obj)` at `obj.pts` in `obj.time_base`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import aioice.ice
-from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender
+import pylibsrtp
+from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender, rtcdtlstransport
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
-from aiortc.rtp import AnyRtcpPacket, RtcpSrPacket, RtpPacket
+from aiortc.rtp import AnyRtcpPacket, RtcpSrPacket, RtpPacket, is_rtcp
+from pylibsrtp._binding import ffi as _srtp_ffi
+from pylibsrtp._binding import lib as _srtp_lib
+
+log = logging.getLogger(__name__)
+_NTP_UNIX_OFFSET = 2208988800
+_SRTP_BUFFER = 1500 + 148  # like pylibsrtp's: an MTU and libsrtp's largest trailer
+_SRTP_TRAILER = 148
 
 # -- receiving ---------------------------------------------------------------------------------
 
@@ -101,6 +122,15 @@ def tap_packets(receiver: RTCRtpReceiver, on_packet: Callable[[RtpPacket], None]
     receiver._RTCRtpReceiver__jitter_buffer = PacketTap(buffer, on_packet)  # type: ignore[attr-defined]
 
 
+def replace_bitrate_estimator(receiver: RTCRtpReceiver, wrap: Callable[[Any], Any]) -> None:
+    """Put `wrap(estimator)` in place of the receiver's remote bitrate estimator, which
+    `_handle_rtp_packet` feeds (`add(abs_send_time=, arrival_time_ms=, payload_size=, ssrc=)`)
+    with every video packet carrying abs-send-time, sending REMB when it returns one (hook 3)."""
+    estimator = receiver._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
+    if estimator is not None:
+        receiver._RTCRtpReceiver__remote_bitrate_estimator = wrap(estimator)  # type: ignore[attr-defined]
+
+
 def observe_receiver_rtcp(
     receiver: RTCRtpReceiver, on_report: Callable[[RtcpSrPacket], None]
 ) -> None:
@@ -147,12 +177,85 @@ async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int | None = None) -> N
         await receiver._send_rtcp_pli(source.source)
 
 
+def receive_without_queue(transport: RTCDtlsTransport) -> bool:
+    """Handle SRTP and SRTCP arriving on `transport`'s ICE connection as they come off the
+    socket (hook 4), instead of through aioice's queue and the DTLS transport's reading task:
+    one task switch less per packet. The same aiortc methods run, in the same order for each
+    kind; DTLS, STUN and anything before the handshake keep aiortc's path. Returns False when
+    it was already done."""
+    connection = transport.transport._connection
+    if getattr(connection, "_kanyan_fast", False):
+        return False
+    queued = connection.data_received
+    handle_rtp = transport._handle_rtp_data
+    handle_rtcp = transport._handle_rtcp_data
+    connected = rtcdtlstransport.State.CONNECTED
+
+    def data_received(data: bytes, component: int) -> None:
+        session = transport._rx_srtp
+        if session is None or transport._state is not connected or not 127 < data[0] < 192:
+            queued(data, component)
+            return
+        transport._RTCDtlsTransport__rx_bytes += len(data)  # type: ignore[attr-defined]
+        transport._RTCDtlsTransport__rx_packets += 1  # type: ignore[attr-defined]
+        try:
+            if is_rtcp(data):
+                run_now(handle_rtcp(session.unprotect_rtcp(data)))
+            else:
+                arrival_ms = int((time.time() + _NTP_UNIX_OFFSET) * 1000)  # aiortc's clock
+                run_now(handle_rtp(session.unprotect(data), arrival_time_ms=arrival_ms))
+        except pylibsrtp.Error:
+            pass  # what aiortc does with a packet that does not authenticate
+
+    connection.data_received = data_received  # type: ignore[method-assign]
+    connection._kanyan_fast = True  # type: ignore[attr-defined]
+    return True
+
+
+def run_now(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run `coroutine` now, on the caller's stack, as far as it goes without waiting (aiortc's
+    packet handlers await only sends that complete at once); if it must wait, asyncio
+    resumes it like a task would. Errors are logged, as a task's would be."""
+    try:
+        waiting = coroutine.send(None)
+    except StopIteration:
+        return
+    except Exception:
+        log.exception("handling a packet failed")
+        return
+    _Resumed(coroutine).wait(waiting)
+
+
+class _Resumed:
+    """The rest of a coroutine that `run_now` started and that had to wait."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        self._coroutine = coroutine
+
+    def wait(self, waiting: Any) -> None:
+        if waiting is None:  # a bare yield (asyncio.sleep(0)): go on at the next turn
+            asyncio.get_running_loop().call_soon(self._step)
+        else:
+            waiting._asyncio_future_blocking = False
+            waiting.add_done_callback(self._step)
+
+    def _step(self, *_: Any) -> None:
+        try:
+            waiting = self._coroutine.send(None)
+        except StopIteration:
+            return
+        except Exception:
+            log.exception("handling a packet failed")
+            return
+        self.wait(waiting)
+
+
 # -- sending -----------------------------------------------------------------------------------
 
 
 class IdleTrack(MediaStreamTrack):
     """The track of a forwarding sender: never yields a frame, so aiortc's RTP task stays idle
-    (packets reach the transport without it) until the sender stops (hook 4)."""
+    (packets reach the transport without it) until the sender stops (hook 5)."""
 
     def __init__(self, kind: str) -> None:
         super().__init__()
@@ -226,7 +329,7 @@ def on_sender_start(sender: RTCRtpSender, started: Callable[[SenderIdentity], No
 
 
 def route_sender_rtcp(sender: RTCRtpSender, handle: Callable[[AnyRtcpPacket], None]) -> None:
-    """RTCP from the subscriber about `sender`'s stream goes to `handle` (hook 5)."""
+    """RTCP from the subscriber about `sender`'s stream goes to `handle` (hook 6)."""
 
     async def handle_rtcp_packet(packet: AnyRtcpPacket) -> None:
         handle(packet)
@@ -238,7 +341,7 @@ def rewrite_sender_reports(
     sender: RTCRtpSender, report: Callable[[RtcpSrPacket], RtcpSrPacket | None]
 ) -> None:
     """The sender's periodic SR goes through `report`, which returns the SR to send or None
-    to send no RTCP this time; BYE is sent as it is (hook 5)."""
+    to send no RTCP this time; BYE is sent as it is (hook 6)."""
 
     async def send_rtcp(packets: list[AnyRtcpPacket]) -> None:
         chosen: list[AnyRtcpPacket] = []
@@ -266,42 +369,82 @@ def srtp_sender(transport: RTCDtlsTransport) -> Any:
 
 
 def nominated_pairs(transport: RTCDtlsTransport) -> dict[int, Any]:
-    """The live dict of the ICE connection's nominated candidate pairs, by component (hook 6):
+    """The live dict of the ICE connection's nominated candidate pairs, by component (hook 7):
     `pair.protocol`, `pair.remote_addr`."""
     nominated: dict[int, Any] = transport.transport._connection._nominated
     return nominated
 
 
-def datagram_writer(pair: Any) -> Callable[[bytes], None]:
-    """A function that writes one datagram on `pair` without awaiting: straight to the socket
-    for a host or server-reflexive pair, through aioice's TURN client for a relayed one."""
-    protocol, address = pair.protocol, pair.remote_addr
-    if type(protocol) is aioice.ice.StunProtocol:
-        sendto = protocol.transport.sendto
-
-        def write(data: bytes) -> None:
-            sendto(data, address)
-
-        return write
-
-    tasks: set[asyncio.Task[None]] = set()
-
-    def write_relayed(data: bytes) -> None:
-        # Created in order, each runs to its first await in order: TURN keeps the ordering.
-        task = asyncio.ensure_future(protocol.send_data(data, address))
-        tasks.add(task)
-        task.add_done_callback(_forget(tasks))
-
-    return write_relayed
+class SrtpError(RuntimeError):
+    """libsrtp refused to protect a packet."""
 
 
-def _forget(tasks: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
-    def done(task: asyncio.Task[None]) -> None:
-        tasks.discard(task)
+class SrtpProtector:
+    """SRTP protection with a pylibsrtp Session's libsrtp context, into a buffer of its own
+    (hook 7): `Session.protect` allocates an int and copies twice on every call."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session  # keeps the context alive
+        self._context = session._srtp[0]
+        self._buffer = _srtp_ffi.new("char[]", _SRTP_BUFFER)
+        self._view = _srtp_ffi.buffer(self._buffer)
+        self._length = _srtp_ffi.new("int *")
+
+    def protect(self, plain: bytes) -> bytes:
+        size = len(plain)
+        if size > _SRTP_BUFFER - _SRTP_TRAILER:
+            raise ValueError("RTP packet too long to protect")
+        self._view[0:size] = plain
+        self._length[0] = size
+        status = _srtp_lib.srtp_protect(self._context, self._buffer, self._length)
+        if status:
+            raise SrtpError(status)
+        return self._view[0 : self._length[0]]
+
+
+class DatagramWriter:
+    """Writes datagrams on an ICE candidate pair without awaiting (hook 7): straight to a
+    duplicate of the pair's socket for a host or server-reflexive pair (a full buffer raises
+    BlockingIOError: a lost packet, as in any SFU), through aioice's TURN client for a relayed
+    one."""
+
+    write: Callable[[bytes], None]
+
+    def __init__(self, pair: Any) -> None:
+        protocol, address = pair.protocol, pair.remote_addr
+        self._socket: socket.socket | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        if type(protocol) is aioice.ice.StunProtocol:
+            shared = protocol.transport.get_extra_info("socket")
+            self._socket = shared.dup()
+            sendto = self._socket.sendto
+
+            def write(data: bytes) -> None:
+                sendto(data, address)
+
+            self.write = write
+        else:
+
+            def write_relayed(data: bytes) -> None:
+                # Created in order, each runs to its first await in order: TURN keeps order.
+                task = asyncio.ensure_future(protocol.send_data(data, address))
+                self._tasks.add(task)
+                task.add_done_callback(self._done)
+
+            self.write = write_relayed
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
         if not task.cancelled():
             task.exception()  # a failed relayed send is a lost packet, nothing more
 
-    return done
+    def close(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+
+    def __del__(self) -> None:
+        self.close()
 
 
 # -- candidates --------------------------------------------------------------------------------
@@ -327,7 +470,7 @@ def use_host_addresses(addresses: list[str]) -> None:
 
 @dataclass(slots=True)
 class OutgoingFrame:
-    """What aiortc's sender packs without encoding: bytes(), pts and time_base (hook 8)."""
+    """What aiortc's sender packs without encoding: bytes(), pts and time_base (hook 9)."""
 
     data: bytes
     pts: int

@@ -279,11 +279,12 @@ class PacketForwarding:
 
         hooks.tap_receiver(receiver, on_frame)
         hooks.tap_packets(receiver, on_packet)
+        hooks.replace_bitrate_estimator(receiver, rtcp.GroupedEstimator)
         hooks.observe_receiver_rtcp(receiver, on_report)
         return upstream
 
     def answered(self, receiver: RTCRtpReceiver, publication: Publication) -> None:
-        pass
+        hooks.receive_without_queue(receiver.transport)  # bundled by now: the connection's
 
     def open_slot(self, pc: RTCPeerConnection, kind: str) -> PacketSlot:
         transceiver = pc.addTransceiver(hooks.IdleTrack(kind), direction="sendonly")
@@ -303,6 +304,7 @@ class PacketForwarding:
         link = self._links.get(transport)
         if link is None:
             link = self._links[transport] = SrtpLink(transport)
+            hooks.receive_without_queue(transport)  # subscribers' RTCP comes in the same way
         return link
 
     def retire(self, leg: Leg) -> None:

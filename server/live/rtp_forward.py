@@ -1,6 +1,6 @@
 """Packet-level forwarding: a publisher's RTP packets to each subscriber's leg.
 
-A publication's packets arrive once, decrypted and parsed by aiortc's receiver (hooks, hook 2).
+A publication's packets arrive once, decrypted and parsed by aiortc's receiver (hooks 2).
 `RtpFanout` puts them on one continuous numbering per publication — a publisher who reconnects
 (new SSRC, new numbers) or whose timestamps jump (aiortc restarts them when a track is
 replaced) carries on where it left off — and hands each packet to every `Leg`.

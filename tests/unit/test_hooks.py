@@ -9,6 +9,8 @@ from fractions import Fraction
 
 import aioice.ice
 import aiortc
+import aiortc.clock
+import aiortc.rate
 import pylibsrtp
 from aiortc import RTCPeerConnection, rtcdtlstransport, rtcrtpreceiver, rtcrtpsender
 from aiortc.codecs import vpx
@@ -80,6 +82,59 @@ def test_srtp_context_and_ice_pair_are_where_the_link_reads_them():
     assert callable(pylibsrtp.Session.protect)
 
 
+def test_packets_come_off_the_socket_the_way_receive_without_queue_repeats():
+    assert "self._queue.put_nowait((data, component))" in source(
+        aioice.ice.Connection.data_received
+    )
+    assert "self.receiver.data_received(data, self.local_candidate.component)" in source(
+        aioice.ice.StunProtocol.datagram_received
+    )
+    recv = source(rtcdtlstransport.RTCDtlsTransport._recv_next)
+    for step in (
+        "elif first_byte > 127 and first_byte < 192 and self._rx_srtp:",
+        "if is_rtcp(data):",
+        "data = self._rx_srtp.unprotect_rtcp(data)",
+        "await self._handle_rtcp_data(data)",
+        "data = self._rx_srtp.unprotect(data)",
+        "await self._handle_rtp_data(data, arrival_time_ms=arrival_time_ms)",
+        "self.__rx_bytes += len(data)",
+        "except pylibsrtp.Error as exc:",
+    ):
+        assert step in recv, step
+    # aiortc's arrival clock, which the fast path computes from time.time() the same way.
+    assert "delta = current_datetime() - NTP_EPOCH" in source(aiortc.clock.current_ms)
+
+
+def test_the_bitrate_estimator_is_fed_as_the_grouped_estimator_expects():
+    handle = source(rtcrtpreceiver.RTCRtpReceiver._handle_rtp_packet)
+    assert "remb = self.__remote_bitrate_estimator.add(" in handle
+    for keyword in ("abs_send_time=", "arrival_time_ms=", "payload_size=", "ssrc="):
+        assert keyword in handle
+    assert "abs_send_time << 8" in source(aiortc.rate.RemoteBitrateEstimator.add)
+    assert "TIMESTAMP_GROUP_LENGTH_MS = 5" in source(aiortc.rate)
+
+
+def test_our_srtp_protection_is_libsrtps_through_pylibsrtp():
+    assert "func(self._srtp[0], self._cdata, len_p)" in source(pylibsrtp.Session._Session__process)
+    key = bytes(range(30))
+
+    def session(direction: int) -> pylibsrtp.Session:
+        policy = pylibsrtp.Policy(
+            key=key,
+            ssrc_type=direction,
+            srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80,
+        )
+        return pylibsrtp.Session(policy)
+
+    packet = bytes(
+        RtpPacket(payload_type=96, sequence_number=7, ssrc=9, payload=b"x" * 900).serialize()
+    )
+    ours = hooks.SrtpProtector(session(pylibsrtp.Policy.SSRC_ANY_OUTBOUND)).protect(packet)
+    theirs = session(pylibsrtp.Policy.SSRC_ANY_OUTBOUND).protect(packet)
+    assert ours == theirs != packet
+    assert session(pylibsrtp.Policy.SSRC_ANY_INBOUND).unprotect(ours) == packet
+
+
 async def test_a_negotiated_sender_reports_its_identity():
     before = aioice.ice.get_host_addresses
     hooks.use_host_addresses(["127.0.0.1"])
@@ -105,7 +160,11 @@ async def test_a_negotiated_sender_reports_its_identity():
             "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
         }
         assert hooks.srtp_sender(transceiver.sender.transport) is not None
-        assert hooks.nominated_pairs(transceiver.sender.transport).get(1) is not None
+        pair = hooks.nominated_pairs(transceiver.sender.transport).get(1)
+        assert pair is not None and type(pair.protocol) is aioice.ice.StunProtocol
+        writer = hooks.DatagramWriter(pair)  # a duplicate of the pair's socket
+        writer.write(b"\x00")  # not RTP: the far end drops it
+        writer.close()
     finally:
         await server.close()
         await client.close()

@@ -119,3 +119,38 @@ def test_the_uplink_estimate_is_capped_by_the_subscribers():
     assert unpack_remb_fci(capped.fci) == (600_000, [5])
     kept = remb(300_000)
     assert bitrate.upstream(kept) is kept  # the uplink itself is the weaker
+
+
+def congested_trace(seconds: float = 30, capacity_bps: int = 1_000_000):
+    """Frames at 15 fps through a 1 Mbps bottleneck: 600 kbps for the first half, 1.6 Mbps
+    for the second (a queue builds). Yields (arrival ms, abs-send-time, size) per packet."""
+    free_at = 0.0
+    for frame in range(int(seconds * 15)):
+        sent = frame / 15
+        rate = 600_000 if sent < seconds / 2 else 1_600_000
+        size = rate / 8 / 15
+        packets = max(1, round(size / 1100))
+        for i in range(packets):
+            at = sent + i * 0.0005  # the pacer's burst
+            free_at = max(free_at, at) + size / packets * 8 / capacity_bps
+            abs_send = int(at * (1 << 18)) & 0xFFFFFF
+            yield int((free_at + 0.02) * 1000), abs_send, int(size / packets)
+
+
+def test_the_uplink_estimate_fed_per_group_follows_aiortc_fed_per_packet():
+    from aiortc.rate import RemoteBitrateEstimator
+
+    per_packet, grouped = RemoteBitrateEstimator(), rtcp.GroupedEstimator(RemoteBitrateEstimator())
+    reports: dict[str, list[int]] = {"packet": [], "group": []}
+    for arrival, abs_send, size in congested_trace():
+        for name, estimator in (("packet", per_packet), ("group", grouped)):
+            result = estimator.add(
+                arrival_time_ms=arrival, abs_send_time=abs_send, payload_size=size, ssrc=5
+            )
+            if result is not None:
+                reports[name].append(result[0])
+    for values in reports.values():
+        assert values and max(values) > values[0] * 1.4  # it grew while the link had room
+        assert values[-1] < 1_000_000  # and stays under the link, not the 1.6 Mbps sent
+    ratio = reports["group"][-1] / reports["packet"][-1]
+    assert 0.8 < ratio < 1.25, (reports["group"][-1], reports["packet"][-1])
