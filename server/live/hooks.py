@@ -20,7 +20,8 @@ Receiving (a publisher's m-line):
    to `Connection.data_received(data, component)`, which queues it for the DTLS transport's
    reading task (`_recv_next`: SRTP `_rx_srtp.unprotect`, then `_handle_rtp_data(data,
    arrival_time_ms)` or `unprotect_rtcp` and `_handle_rtcp_data(data)`). Once the transport
-   is connected we do the same as the datagram comes in.
+   is connected we do the same as the datagram comes in. asyncio reads every datagram into a
+   `max_size` buffer (256 KB): its sockets get 64 KB.
 
 Sending (a subscriber's m-line, one "leg"):
 5. `RTCRtpSender.send(parameters)` starts the sender once negotiated: we learn its payload
@@ -191,11 +192,17 @@ def receive_without_queue(transport: RTCDtlsTransport) -> bool:
     handle_rtcp = transport._handle_rtcp_data
     connected = rtcdtlstransport.State.CONNECTED
 
+    contexts: dict[int, SrtpContext] = {}
+
     def data_received(data: bytes, component: int) -> None:
         session = transport._rx_srtp
         if session is None or transport._state is not connected or not 127 < data[0] < 192:
             queued(data, component)
             return
+        srtp = contexts.get(id(session))
+        if srtp is None:
+            contexts.clear()
+            srtp = contexts[id(session)] = SrtpContext(session)
         transport._RTCDtlsTransport__rx_bytes += len(data)  # type: ignore[attr-defined]
         transport._RTCDtlsTransport__rx_packets += 1  # type: ignore[attr-defined]
         try:
@@ -203,13 +210,23 @@ def receive_without_queue(transport: RTCDtlsTransport) -> bool:
                 run_now(handle_rtcp(session.unprotect_rtcp(data)))
             else:
                 arrival_ms = int((time.time() + _NTP_UNIX_OFFSET) * 1000)  # aiortc's clock
-                run_now(handle_rtp(session.unprotect(data), arrival_time_ms=arrival_ms))
-        except pylibsrtp.Error:
+                run_now(handle_rtp(srtp.unprotect(data), arrival_time_ms=arrival_ms))
+        except (pylibsrtp.Error, SrtpError, ValueError):
             pass  # what aiortc does with a packet that does not authenticate
 
     connection.data_received = data_received  # type: ignore[method-assign]
     connection._kanyan_fast = True  # type: ignore[attr-defined]
+    for protocol in connection._protocols:
+        read_whole_datagrams_only(protocol.transport)
     return True
+
+
+def read_whole_datagrams_only(transport: Any) -> None:
+    """asyncio reads each datagram with `recvfrom(transport.max_size)`, 256 KB by default:
+    an allocation that cost ~12 us per packet here, against ~1 us for 64 KB, which still
+    holds the largest UDP datagram there is."""
+    if isinstance(getattr(transport, "max_size", None), int):
+        transport.max_size = 65536
 
 
 def run_now(coroutine: Coroutine[Any, Any, None]) -> None:
@@ -379,55 +396,73 @@ class SrtpError(RuntimeError):
     """libsrtp refused to protect a packet."""
 
 
-class SrtpProtector:
-    """SRTP protection with a pylibsrtp Session's libsrtp context, into a buffer of its own
-    (hook 7): `Session.protect` allocates an int and copies twice on every call."""
+class SrtpContext:
+    """SRTP with a pylibsrtp Session's libsrtp context, in a buffer of its own (hook 7):
+    `Session.protect`/`unprotect` allocate an int and copy twice on every call."""
 
     def __init__(self, session: Any) -> None:
-        self._session = session  # keeps the context alive
-        self._context = session._srtp[0]
-        self._buffer = _srtp_ffi.new("char[]", _SRTP_BUFFER)
-        self._view = _srtp_ffi.buffer(self._buffer)
-        self._length = _srtp_ffi.new("int *")
+        self.session = session  # keeps the context alive
+        self.context = session._srtp[0]
+        self.buffer = _srtp_ffi.new("char[]", _SRTP_BUFFER)
+        self.view = _srtp_ffi.buffer(self.buffer)
+        self.length = _srtp_ffi.new("int *")
 
     def protect(self, plain: bytes) -> bytes:
-        size = len(plain)
-        if size > _SRTP_BUFFER - _SRTP_TRAILER:
-            raise ValueError("RTP packet too long to protect")
-        self._view[0:size] = plain
-        self._length[0] = size
-        status = _srtp_lib.srtp_protect(self._context, self._buffer, self._length)
+        return self._run(_srtp_lib.srtp_protect, plain, _SRTP_TRAILER)
+
+    def unprotect(self, data: bytes) -> bytes:
+        return self._run(_srtp_lib.srtp_unprotect, data, 0)
+
+    def _run(self, function: Any, data: bytes, room: int) -> bytes:
+        size = len(data)
+        if size > _SRTP_BUFFER - room:
+            raise ValueError("packet too long for SRTP")
+        self.view[0:size] = data
+        self.length[0] = size
+        status = function(self.context, self.buffer, self.length)
         if status:
             raise SrtpError(status)
-        return self._view[0 : self._length[0]]
+        return self.view[0 : self.length[0]]  # type: ignore[no-any-return]
 
 
-class DatagramWriter:
-    """Writes datagrams on an ICE candidate pair without awaiting (hook 7): straight to a
-    duplicate of the pair's socket for a host or server-reflexive pair (a full buffer raises
-    BlockingIOError: a lost packet, as in any SFU), through aioice's TURN client for a relayed
-    one."""
+class PacketWriter:
+    """`write(plain)` protects an RTP packet with `session` and sends it on an ICE candidate
+    pair without awaiting (hook 7): straight to a duplicate of the pair's socket for a host or
+    server-reflexive pair (a full socket buffer raises BlockingIOError: a lost packet, as in
+    any SFU), through aioice's TURN client for a relayed one. One function call per packet:
+    this runs for every packet of every subscriber leg."""
 
     write: Callable[[bytes], None]
 
-    def __init__(self, pair: Any) -> None:
+    def __init__(self, session: Any, pair: Any) -> None:
+        srtp = SrtpContext(session)
         protocol, address = pair.protocol, pair.remote_addr
+        self._srtp = srtp
         self._socket: socket.socket | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         if type(protocol) is aioice.ice.StunProtocol:
-            shared = protocol.transport.get_extra_info("socket")
-            self._socket = shared.dup()
+            self._socket = protocol.transport.get_extra_info("socket").dup()
             sendto = self._socket.sendto
+            view, buffer, length, context = srtp.view, srtp.buffer, srtp.length, srtp.context
+            protect, largest = _srtp_lib.srtp_protect, _SRTP_BUFFER - _SRTP_TRAILER
 
-            def write(data: bytes) -> None:
-                sendto(data, address)
+            def write(plain: bytes) -> None:
+                size = len(plain)
+                if size > largest:
+                    raise ValueError("RTP packet too long for SRTP")
+                view[0:size] = plain
+                length[0] = size
+                status = protect(context, buffer, length)
+                if status:
+                    raise SrtpError(status)
+                sendto(view[0 : length[0]], address)
 
             self.write = write
         else:
 
-            def write_relayed(data: bytes) -> None:
+            def write_relayed(plain: bytes) -> None:
                 # Created in order, each runs to its first await in order: TURN keeps order.
-                task = asyncio.ensure_future(protocol.send_data(data, address))
+                task = asyncio.ensure_future(protocol.send_data(srtp.protect(plain), address))
                 self._tasks.add(task)
                 task.add_done_callback(self._done)
 

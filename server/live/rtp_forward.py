@@ -77,6 +77,10 @@ def _layout(ssrc: bytes, head: bytes, extra_id: bytes, extra_size: int) -> tuple
     return 0x90, ssrc + block + head + extra_id, bytes(padding)
 
 
+def _nowhere(plain: bytes) -> None:
+    pass
+
+
 def older(seq: int, than: int) -> bool:
     """RTP sequence numbers wrap: `seq` comes before `than`."""
     return (seq - than) & MASK16 >= 0x8000
@@ -208,7 +212,8 @@ class Leg:
         self.ts = 0
         self._paused_at = 0.0
         self._rtx_seq = random.randrange(0x8000)
-        self._history: list[bytes | None] = [None] * HISTORY if self.video else []
+        self._history: list[bytes | None] = [None] * HISTORY
+        self._write: Callable[[bytes], None] = _nowhere
         # (first header byte, bytes before the per-packet value, bytes after it): without and
         # with the value (abs-send-time for video, the audio level for audio).
         self._plain: tuple[int, bytes, bytes] = (0x80, b"", b"")
@@ -217,7 +222,7 @@ class Leg:
         self._pt = 0
         self.packets = 0
         self.octets = 0
-        self.frames = 0
+        self._marked = 0  # packets with the marker bit: a video frame's last
         self.retransmitted = 0
         self.keyframe_requests = 0
         self.remb_bps: int | None = None
@@ -230,6 +235,7 @@ class Leg:
     def start(self, identity: SenderIdentity, link: SrtpLink) -> None:
         """The subscriber's sender was negotiated and its connection is up: send from now."""
         self.identity, self.link = identity, link
+        self._write = link.write
         self._pt = identity.payload_type
         ssrc = struct.pack("!I", identity.ssrc)
         ids = identity.extensions
@@ -245,6 +251,11 @@ class Leg:
         self._with_extra = bool(extra_id)
         if self.fanout is not None and self.video:
             self.fanout.keyframe_wanted()
+
+    @property
+    def frames(self) -> int:
+        """Frames sent: video frames end on a marked packet; an Opus packet is a frame."""
+        return self._marked if self.video else self.packets
 
     @property
     def live(self) -> bool:
@@ -324,14 +335,11 @@ class Leg:
             extra = b""
         fixed = _FIXED.pack(b0, marker << 7 | self._pt, out_seq, out_ts)
         plain = b"".join((fixed, pre, extra, post, payload))
-        if self.video:
-            self._history[out_seq % HISTORY] = plain
-            self.frames += marker
-        else:
-            self.frames += 1
-        self.link.write(plain)  # type: ignore[union-attr]
+        self._history[out_seq % HISTORY] = plain
+        self._write(plain)
         self.packets += 1
         self.octets += len(payload)
+        self._marked += marker
 
     # -- feedback -----------------------------------------------------------------------------
 
@@ -341,7 +349,7 @@ class Leg:
             return
         rtx_pt = self.identity.rtx_payload_type
         for seq in lost:
-            plain = self._history[seq % HISTORY] if self._history else None
+            plain = self._history[seq % HISTORY]
             if plain is None or plain[2] << 8 | plain[3] != seq:
                 continue  # too old, or lost before it reached us
             if rtx_pt is not None:

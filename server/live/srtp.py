@@ -23,47 +23,40 @@ class SrtpLink:
 
     def __init__(self, transport: RTCDtlsTransport) -> None:
         self._transport = transport
-        self._protect: Callable[[bytes], bytes] | None = None
         self._nominated = hooks.nominated_pairs(transport)
         self._pair: Any = None
-        self._writer: hooks.DatagramWriter | None = None
+        self._writer: hooks.PacketWriter | None = None
+        self._send: Callable[[bytes], None] = _drop
         self.open = False
-        self.packets = 0
-        self.bytes = 0
         self.errors = 0
         transport.on("statechange", self._state_changed)
         self._state_changed()
 
     def _state_changed(self) -> None:
-        session = hooks.srtp_sender(self._transport)
-        if self._transport.state == "connected" and session is not None:
-            self._protect = hooks.SrtpProtector(session).protect
-        else:
-            self._protect = None
+        self.open = self._transport.state == "connected" and bool(
+            hooks.srtp_sender(self._transport)
+        )
+        if not self.open:
             self._use(None)
-        self.open = self._protect is not None
 
     def _use(self, pair: Any) -> None:
         if self._writer is not None:
             self._writer.close()
-        self._pair = pair
-        self._writer = None if pair is None else hooks.DatagramWriter(pair)
+            self._writer = None
+        self._pair, self._send = pair, _drop
+        if pair is not None and self.open:
+            self._writer = hooks.PacketWriter(hooks.srtp_sender(self._transport), pair)
+            self._send = self._writer.write
 
     def write(self, plain: bytes) -> None:
         """Send one RTP packet (header and payload, unencrypted); dropped when not connected."""
-        protect = self._protect
-        if protect is None:
-            return
-        pair = self._nominated.get(1)
-        if pair is not self._pair:
-            if pair is None:
-                return  # ICE lost its pair: the connection is going away
-            self._use(pair)
+        if self._nominated.get(1) is not self._pair:
+            self._use(self._nominated.get(1))  # ICE chose another pair, or lost its pair
         try:
-            data = protect(plain)
-            self._writer.write(data)  # type: ignore[union-attr]
+            self._send(plain)
         except (OSError, ValueError, hooks.SrtpError):
             self.errors += 1  # a full socket buffer or a closing connection: a lost packet
-            return
-        self.packets += 1
-        self.bytes += len(data)
+
+
+def _drop(plain: bytes) -> None:
+    pass

@@ -101,6 +101,10 @@ def test_packets_come_off_the_socket_the_way_receive_without_queue_repeats():
         "except pylibsrtp.Error as exc:",
     ):
         assert step in recv, step
+    import asyncio.selector_events as selector_events
+
+    reading = source(selector_events._SelectorDatagramTransport._read_ready)
+    assert "self._sock.recvfrom(self.max_size)" in reading
     # aiortc's arrival clock, which the fast path computes from time.time() the same way.
     assert "delta = current_datetime() - NTP_EPOCH" in source(aiortc.clock.current_ms)
 
@@ -129,10 +133,11 @@ def test_our_srtp_protection_is_libsrtps_through_pylibsrtp():
     packet = bytes(
         RtpPacket(payload_type=96, sequence_number=7, ssrc=9, payload=b"x" * 900).serialize()
     )
-    ours = hooks.SrtpProtector(session(pylibsrtp.Policy.SSRC_ANY_OUTBOUND)).protect(packet)
+    ours = hooks.SrtpContext(session(pylibsrtp.Policy.SSRC_ANY_OUTBOUND)).protect(packet)
     theirs = session(pylibsrtp.Policy.SSRC_ANY_OUTBOUND).protect(packet)
     assert ours == theirs != packet
     assert session(pylibsrtp.Policy.SSRC_ANY_INBOUND).unprotect(ours) == packet
+    assert hooks.SrtpContext(session(pylibsrtp.Policy.SSRC_ANY_INBOUND)).unprotect(ours) == packet
 
 
 async def test_a_negotiated_sender_reports_its_identity():
@@ -162,9 +167,11 @@ async def test_a_negotiated_sender_reports_its_identity():
         assert hooks.srtp_sender(transceiver.sender.transport) is not None
         pair = hooks.nominated_pairs(transceiver.sender.transport).get(1)
         assert pair is not None and type(pair.protocol) is aioice.ice.StunProtocol
-        writer = hooks.DatagramWriter(pair)  # a duplicate of the pair's socket
-        writer.write(b"\x00")  # not RTP: the far end drops it
+        writer = hooks.PacketWriter(hooks.srtp_sender(transceiver.sender.transport), pair)
+        writer.write(RtpPacket(payload_type=96, ssrc=1).serialize())  # an unknown SSRC there
         writer.close()
+        hooks.receive_without_queue(transceiver.sender.transport)
+        assert pair.protocol.transport.max_size == 65536
     finally:
         await server.close()
         await client.close()
