@@ -93,7 +93,9 @@ class MediaSettings:
     staff_video_kbps: int = setting(600, "Bitrate cap for staff and observer cameras.")
     applicant_video_kbps: int = setting(1500, "Bitrate cap for the applicant's site camera.")
     keyframe_interval_ms: int = setting(
-        500, "Minimum time between keyframe requests sent to one publisher."
+        500,
+        "How long a keyframe request to a publisher may go unanswered before it is repeated; "
+        "a subscriber's picture-loss report waits half of it after the last keyframe.",
     )
     reconnect_grace_s: int = setting(
         30, "How long a dropped participant's tiles stay before the others' media is renegotiated."

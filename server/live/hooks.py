@@ -178,20 +178,43 @@ async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int | None = None) -> N
         await receiver._send_rtcp_pli(source.source)
 
 
-def receive_without_queue(transport: RTCDtlsTransport) -> bool:
+class Incoming:
+    """One connection's packets taken off the socket without aioice's queue (hook 4), and
+    whether the far end has been heard since the handshake: its first SRTP or SRTCP proves it
+    holds the keys (and, in aiortc, started its receivers)."""
+
+    def __init__(self) -> None:
+        self.heard = False
+        self._waiting: list[Callable[[], None]] = []
+
+    def when_heard(self, callback: Callable[[], None]) -> None:
+        if self.heard:
+            callback()
+        else:
+            self._waiting.append(callback)
+
+    def hear(self) -> None:
+        self.heard = True
+        waiting, self._waiting = self._waiting, []
+        for callback in waiting:
+            callback()
+
+
+def receive_without_queue(transport: RTCDtlsTransport) -> Incoming:
     """Handle SRTP and SRTCP arriving on `transport`'s ICE connection as they come off the
     socket (hook 4), instead of through aioice's queue and the DTLS transport's reading task:
     one task switch less per packet. The same aiortc methods run, in the same order for each
-    kind; DTLS, STUN and anything before the handshake keep aiortc's path. Returns False when
-    it was already done."""
+    kind; DTLS, STUN and anything before the handshake keep aiortc's path. Done once per
+    connection; later calls return the same `Incoming`."""
     connection = transport.transport._connection
-    if getattr(connection, "_kanyan_fast", False):
-        return False
+    incoming: Incoming | None = getattr(connection, "_kanyan_incoming", None)
+    if incoming is not None:
+        return incoming
+    incoming = Incoming()
     queued = connection.data_received
     handle_rtp = transport._handle_rtp_data
     handle_rtcp = transport._handle_rtcp_data
     connected = rtcdtlstransport.State.CONNECTED
-
     contexts: dict[int, SrtpContext] = {}
 
     def data_received(data: bytes, component: int) -> None:
@@ -207,18 +230,24 @@ def receive_without_queue(transport: RTCDtlsTransport) -> bool:
         transport._RTCDtlsTransport__rx_packets += 1  # type: ignore[attr-defined]
         try:
             if is_rtcp(data):
-                run_now(handle_rtcp(session.unprotect_rtcp(data)))
+                plain = session.unprotect_rtcp(data)
+                if not incoming.heard:
+                    incoming.hear()
+                run_now(handle_rtcp(plain))
             else:
+                plain = srtp.unprotect(data)
+                if not incoming.heard:
+                    incoming.hear()
                 arrival_ms = int((time.time() + _NTP_UNIX_OFFSET) * 1000)  # aiortc's clock
-                run_now(handle_rtp(srtp.unprotect(data), arrival_time_ms=arrival_ms))
+                run_now(handle_rtp(plain, arrival_time_ms=arrival_ms))
         except (pylibsrtp.Error, SrtpError, ValueError):
             pass  # what aiortc does with a packet that does not authenticate
 
     connection.data_received = data_received  # type: ignore[method-assign]
-    connection._kanyan_fast = True  # type: ignore[attr-defined]
+    connection._kanyan_incoming = incoming  # type: ignore[attr-defined]
     for protocol in connection._protocols:
         read_whole_datagrams_only(protocol.transport)
-    return True
+    return incoming
 
 
 def read_whole_datagrams_only(transport: Any) -> None:

@@ -57,7 +57,8 @@ class FrameSink(Protocol):
 class Upstream(Protocol):
     """The publisher's end: the receiver that brings its media in."""
 
-    def request_keyframe(self) -> None: ...
+    def request_keyframe(self) -> None:
+        """Send the publisher a picture loss indication."""
 
     def send_remb(self, bps: int) -> None: ...
 
@@ -75,10 +76,13 @@ class Publication:
         self._upstream: Upstream | None = None
         self._interval = keyframe_interval_s
         self._last_request = -1e9
+        self._last_keyframe = -1e9
+        self._awaited = False  # a request is out and its keyframe has not come yet
         self._deferred: asyncio.TimerHandle | None = None
+        self._retry: asyncio.TimerHandle | None = None
         self.keyframe_requests = 0
         self.on_close: list[Callable[[], None]] = []
-        self.packets = RtpFanout(kind, self.request_keyframe)
+        self.packets = RtpFanout(kind, self.request_keyframe, self.keyframe_arrived)
         if kind == "video":
             self.packets.bitrate = rtcp.SubscriberBitrate()
             self.packets.bitrate.send = self._send_remb
@@ -132,27 +136,54 @@ class Publication:
         for sink in tuple(self._sinks):
             sink.push(frame)
 
-    def request_keyframe(self) -> None:
-        """Ask the publisher for a keyframe, at most once per interval (later ones deferred)."""
+    def request_keyframe(self, prompt: bool = True) -> None:
+        """Ask the publisher for a keyframe. While one is on its way, asking again does
+        nothing (it will serve everyone waiting); an unanswered request is repeated after the
+        interval. A prompt request (a new subscriber, the recorder) goes at once; a
+        subscriber's picture-loss report waits until half an interval has passed since the
+        last keyframe, so that one lossy subscriber cannot make a publisher send nothing else."""
         if self.kind != "video" or self._upstream is None:
             return
         now = time.monotonic()
-        wait = self._last_request + self._interval - now
-        if wait <= 0:
-            self._last_request = now
-            self.keyframe_requests += 1
-            self._upstream.request_keyframe()
-        elif self._deferred is None:
-            self._deferred = asyncio.get_running_loop().call_later(wait, self._deferred_request)
+        if self._awaited and now - self._last_request < self._interval:
+            return
+        wait = 0.0 if prompt else self._last_keyframe + self._interval / 2 - now
+        if wait > 0:
+            if self._deferred is None:
+                self._deferred = asyncio.get_running_loop().call_later(wait, self._deferred_request)
+            return
+        self._send_request(now)
+
+    def _send_request(self, now: float) -> None:
+        assert self._upstream is not None
+        self._awaited, self._last_request = True, now
+        self.keyframe_requests += 1
+        self._upstream.request_keyframe()
+        if self._retry is not None:
+            self._retry.cancel()
+        self._retry = asyncio.get_running_loop().call_later(self._interval, self._unanswered)
+
+    def _unanswered(self) -> None:
+        self._retry = None
+        if self._awaited and self._upstream is not None:
+            self._send_request(time.monotonic())  # the request or its keyframe was lost
 
     def _deferred_request(self) -> None:
         self._deferred = None
-        self.request_keyframe()
+        self.request_keyframe(prompt=True)
+
+    def keyframe_arrived(self) -> None:
+        """The first packet of a keyframe came in: whoever asked gets it now."""
+        self._awaited, self._last_keyframe = False, time.monotonic()
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
 
     def close(self) -> None:
-        if self._deferred is not None:
-            self._deferred.cancel()
-            self._deferred = None
+        for timer in (self._deferred, self._retry):
+            if timer is not None:
+                timer.cancel()
+        self._deferred = self._retry = None
         self._sinks.clear()
         for leg in self.packets.legs:
             leg.detach()
@@ -304,7 +335,6 @@ class PacketForwarding:
         link = self._links.get(transport)
         if link is None:
             link = self._links[transport] = SrtpLink(transport)
-            hooks.receive_without_queue(transport)  # subscribers' RTCP comes in the same way
         return link
 
     def retire(self, leg: Leg) -> None:

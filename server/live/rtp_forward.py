@@ -35,6 +35,7 @@ NTP_UNIX_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
 # B-frames: a newer packet never carries an earlier time.)
 TIMESTAMP_AHEAD_S = 2.0
 BASE_WINDOW = 4096  # how far back a leg still recognises packets from before its start
+KEEP_KEYFRAME_S = 0.5  # a newcomer starts on a keyframe this recent rather than ask for one
 
 URI_MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
 URI_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
@@ -81,6 +82,11 @@ def _nowhere(plain: bytes) -> None:
     pass
 
 
+def abs_send_time(wall: float) -> bytes:
+    """The abs-send-time header extension's value: NTP seconds, 6.18 fixed point, 24 bits."""
+    return (int((wall + NTP_UNIX_OFFSET) * 262144) & 0xFFFFFF).to_bytes(3, "big")
+
+
 def older(seq: int, than: int) -> bool:
     """RTP sequence numbers wrap: `seq` comes before `than`."""
     return (seq - than) & MASK16 >= 0x8000
@@ -89,11 +95,17 @@ def older(seq: int, than: int) -> bool:
 class RtpFanout:
     """One publication's packets, renumbered continuously, to its legs."""
 
-    def __init__(self, kind: str, keyframe_wanted: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        kind: str,
+        keyframe_wanted: Callable[[bool], None],
+        keyframe_arrived: Callable[[], None] = lambda: None,
+    ) -> None:
         self.kind = kind
         self.video = kind == "video"
         self.clock_rate = CLOCK_RATES[kind]
-        self.keyframe_wanted = keyframe_wanted
+        self.keyframe_wanted = keyframe_wanted  # (prompt): a new leg, or a subscriber's PLI
+        self._keyframe_arrived = keyframe_arrived
         self._legs: list[Leg] = []
         self._snapshot: tuple[Leg, ...] = ()
         self._source: object = None
@@ -106,6 +118,9 @@ class RtpFanout:
         self.arrival = 0.0  # wall clock when the newest packet arrived
         self._report: tuple[float, int] | None = None  # publisher's SR: (its wall, our ts)
         self.bitrate: Any = None  # rtcp.SubscriberBitrate of a video publication
+        # The latest keyframe's packets and those since, for a newcomer (video, kept briefly).
+        self._since_keyframe: list[tuple[int, int, int, bytes, bool]] | None = None
+        self._keyframe_at = 0.0
         self.packets = 0
         self.bytes = 0
 
@@ -146,16 +161,37 @@ class RtpFanout:
         payload = packet.payload
         self.packets += 1
         self.bytes += len(payload)
+        marker = packet.marker
         if self.video:
             keystart = vp8_keyframe_start(payload) if payload else False
-            extra = (int((now + NTP_UNIX_OFFSET) * 262144) & 0xFFFFFF).to_bytes(3, "big")
+            if keystart:
+                self._keyframe_arrived()
+                self._since_keyframe, self._keyframe_at = [], now
+            if self._since_keyframe is not None:
+                if now - self._keyframe_at < KEEP_KEYFRAME_S:
+                    self._since_keyframe.append((seq, ts, marker, payload, keystart))
+                else:
+                    self._since_keyframe = None
+            extra = abs_send_time(now)
         else:
             keystart = True  # audio: any packet can start a leg
             level = packet.extensions.audio_level
             extra = b"" if level is None else _LEVELS[(0x80 if level[0] else 0) | level[1]]
-        marker = packet.marker
         for leg in self._snapshot:
             leg.send(seq, ts, marker, payload, keystart, extra)
+
+    def catch_up(self, leg: Leg) -> bool:
+        """Start a waiting video leg on the latest keyframe, if it came less than
+        KEEP_KEYFRAME_S ago: the packets since go out now (with this moment's send time), so a
+        newcomer sees a picture without waiting for a keyframe it would have to ask for."""
+        kept = self._since_keyframe
+        if kept is None or time.time() - self._keyframe_at >= KEEP_KEYFRAME_S:
+            return False
+        extra = abs_send_time(time.time())
+        for seq, ts, marker, payload, keystart in kept:
+            leg.send(seq, ts, marker, payload, keystart, extra)
+        leg.caught_up += 1
+        return True
 
     def _new_source(self, source: object, ssrc: int, seq_in: int, ts_in: int, now: float) -> None:
         """The publisher (re)connected: carry on after the newest packet of the last one."""
@@ -170,6 +206,7 @@ class RtpFanout:
         self._source, self.media_ssrc = source, ssrc
         self._in_ts = ts_in
         self._report = None
+        self._since_keyframe = None  # the old stream's pictures: no start for the new one
 
     def _continue_timeline(self, ts_in: int, now: float) -> None:
         gap = max(1, int((now - self.arrival) * self.clock_rate))
@@ -190,7 +227,7 @@ class RtpFanout:
         """This publication's RTP time at `wall`: from the publisher's sender report when there
         is one (it keeps the publisher's audio and video in sync), else from arrival times."""
         at, ts = self._report or (self.arrival, self.ts)
-        return (ts + int((wall - at) * self.clock_rate)) & MASK32
+        return (ts + round((wall - at) * self.clock_rate)) & MASK32
 
 
 class Leg:
@@ -225,6 +262,7 @@ class Leg:
         self._marked = 0  # packets with the marker bit: a video frame's last
         self.retransmitted = 0
         self.keyframe_requests = 0
+        self.caught_up = 0  # starts on a kept keyframe
         self.remb_bps: int | None = None
         self.fraction_lost = 0.0
         self.rtt: float | None = None
@@ -249,8 +287,13 @@ class Leg:
             size = 3 if self.video else 1  # abs-send-time 6.18 fixed point; audio level byte
             self._extra = _layout(ssrc, head, bytes((extra_id << 4 | (size - 1),)), size)
         self._with_extra = bool(extra_id)
-        if self.fanout is not None and self.video:
-            self.fanout.keyframe_wanted()
+        link.when_ready(self._ready)
+
+    def _ready(self) -> None:
+        """The subscriber can take packets: start on a kept keyframe, or ask for one."""
+        if self.fanout is not None and self.video and self._waiting:
+            if not self.fanout.catch_up(self):
+                self.fanout.keyframe_wanted(True)
 
     @property
     def frames(self) -> int:
@@ -259,7 +302,7 @@ class Leg:
 
     @property
     def live(self) -> bool:
-        return self.link is not None and self.link.open
+        return self.link is not None and self.link.ready
 
     # -- what it carries ----------------------------------------------------------------------
 
@@ -269,8 +312,9 @@ class Leg:
         self.fanout = fanout
         self._waiting, self._same_line = True, False
         fanout.add(self)
-        if self.video and self.live:
-            fanout.keyframe_wanted()
+        if self.video and not (self.live and fanout.catch_up(self)):
+            # Even before this leg's connection is up: the keyframe will be here by then.
+            fanout.keyframe_wanted(True)
 
     def detach(self) -> None:
         if self.fanout is not None:
@@ -318,10 +362,10 @@ class Leg:
         """One packet of the fanout, on its line's numbering: rewrite, keep, protect, write."""
         if self._waiting:
             link = self.link
-            if link is None or not link.open:
+            if link is None or not link.ready:
                 return
             if not keystart:
-                self.fanout.keyframe_wanted()  # type: ignore[union-attr]
+                self.fanout.keyframe_wanted(True)  # type: ignore[union-attr]
                 return
             self._resume(seq, ts)
         elif (seq - self._base) & 0x8000:
@@ -373,7 +417,7 @@ class Leg:
             return (self.fanout.timestamp_at(wall) + self._ts_offset) & MASK32
         if self.seq is None:
             return None
-        return (self.ts + int((wall - self._paused_at) * self.clock_rate)) & MASK32
+        return (self.ts + round((wall - self._paused_at) * self.clock_rate)) & MASK32
 
     def estimated(self, bps: int) -> None:
         """The subscriber's REMB: what it thinks its link can take."""
@@ -385,4 +429,4 @@ class Leg:
         """The subscriber lost its picture (PLI/FIR): ask the publisher."""
         self.keyframe_requests += 1
         if self.fanout is not None:
-            self.fanout.keyframe_wanted()
+            self.fanout.keyframe_wanted(False)

@@ -10,6 +10,7 @@ through the same context.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -17,27 +18,61 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport
 
 from . import hooks
 
+READY_AFTER_S = 0.25
+
 
 class SrtpLink:
-    """Protect and write RTP packets on one DTLS transport (one subscriber connection)."""
+    """Protect and write RTP packets on one DTLS transport (one subscriber connection).
+
+    It is `ready` once the far end can take them: the handshake can end on our side a flight
+    before it ends on theirs, and aiortc starts its receivers only after that, so packets sent
+    at once may be thrown away there (a newcomer's first keyframe, the worst to lose). Ready
+    means we heard SRTP or SRTCP from them since, or READY_AFTER_S passed (someone who
+    publishes nothing may have nothing to send us yet)."""
 
     def __init__(self, transport: RTCDtlsTransport) -> None:
         self._transport = transport
         self._nominated = hooks.nominated_pairs(transport)
+        self._incoming = hooks.receive_without_queue(transport)
         self._pair: Any = None
         self._writer: hooks.PacketWriter | None = None
         self._send: Callable[[bytes], None] = _drop
+        self._waiting: list[Callable[[], None]] = []
+        self._fallback: asyncio.TimerHandle | None = None
         self.open = False
+        self.ready = False
         self.errors = 0
         transport.on("statechange", self._state_changed)
         self._state_changed()
+
+    def when_ready(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once the far end can take packets (now, if it can)."""
+        if self.ready:
+            callback()
+        else:
+            self._waiting.append(callback)
 
     def _state_changed(self) -> None:
         self.open = self._transport.state == "connected" and bool(
             hooks.srtp_sender(self._transport)
         )
-        if not self.open:
+        if self.open:
+            self._incoming.when_heard(self._heard)
+            if not self.ready and self._fallback is None:
+                self._fallback = asyncio.get_running_loop().call_later(READY_AFTER_S, self._heard)
+        else:
+            self.ready = False
             self._use(None)
+
+    def _heard(self) -> None:
+        if self._fallback is not None:
+            self._fallback.cancel()
+            self._fallback = None
+        if self.open and not self.ready:
+            self.ready = True
+            waiting, self._waiting = self._waiting, []
+            for callback in waiting:
+                callback()
 
     def _use(self, pair: Any) -> None:
         if self._writer is not None:

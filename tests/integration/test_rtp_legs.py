@@ -101,7 +101,7 @@ async def leg_to():
         await subscriber.pc.setLocalDescription(await subscriber.pc.createAnswer())
         await server.setRemoteDescription(subscriber.pc.localDescription)
         requests: list[int] = []
-        fanout = RtpFanout(kind, lambda: requests.append(1))
+        fanout = RtpFanout(kind, requests.append)
         slot.attach(_Publication(fanout))  # type: ignore[arg-type]
         deadline = time.monotonic() + 10
         while not slot.leg.live or slot.leg.identity is None:
@@ -172,6 +172,21 @@ async def test_a_video_leg_starts_at_a_keyframe_with_its_own_numbering(leg_to):
     assert first.extensions.abs_send_time is not None
 
 
+async def test_a_newcomer_starts_on_a_keyframe_that_just_came_without_asking(leg_to):
+    slot, subscriber, _, _ = await leg_to("video")
+    requests: list[bool] = []
+    other = RtpFanout("video", requests.append)
+    source = object()
+    await play(other, source, [DELTA, KEY, DELTA, DELTA], 900, 0)  # before the leg joins
+    slot.attach(_Publication(other))  # type: ignore[arg-type]
+    await subscriber.wait_for(lambda: len(subscriber.packets) == 3, "the kept packets")
+    assert [p.payload for p in subscriber.packets] == [KEY, DELTA, DELTA]
+    assert requests == [] and slot.leg.caught_up == 1
+    await play(other, source, [DELTA], 904, 24000)
+    await subscriber.wait_for(lambda: len(subscriber.packets) == 4, "the live packet")
+    assert contiguous(subscriber.packets) and monotonic(subscriber.packets)
+
+
 async def test_numbering_runs_on_across_a_reconnect_a_keyframe_wait_and_a_timestamp_jump(leg_to):
     _slot, subscriber, fanout, _ = await leg_to("video")
     first = object()
@@ -192,7 +207,7 @@ async def test_numbering_runs_on_across_a_reconnect_a_keyframe_wait_and_a_timest
 async def test_a_slot_moved_to_another_publication_runs_on(leg_to):
     slot, subscriber, fanout, _ = await leg_to("video")
     await play(fanout, object(), [KEY, DELTA], 100, 5_000)
-    other = RtpFanout("video", lambda: None)
+    other = RtpFanout("video", lambda prompt: None)
     slot.attach(_Publication(other))  # type: ignore[arg-type]
     await play(other, object(), [DELTA, KEY, DELTA], 30000, 2_000_000_000, ssrc=3333)
     await subscriber.wait_for(lambda: len(subscriber.packets) == 4, "four packets")

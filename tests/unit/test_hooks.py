@@ -170,8 +170,18 @@ async def test_a_negotiated_sender_reports_its_identity():
         writer = hooks.PacketWriter(hooks.srtp_sender(transceiver.sender.transport), pair)
         writer.write(RtpPacket(payload_type=96, ssrc=1).serialize())  # an unknown SSRC there
         writer.close()
-        hooks.receive_without_queue(transceiver.sender.transport)
+        incoming = hooks.receive_without_queue(transceiver.sender.transport)
+        assert incoming is hooks.receive_without_queue(transceiver.sender.transport)  # once
         assert pair.protocol.transport.max_size == 65536
+        heard: list[bool] = []
+        incoming.when_heard(lambda: heard.append(True))
+        receiver = client.getTransceivers()[0].receiver
+        await receiver._send_rtcp_pli(transceiver.sender._ssrc)  # SRTCP from the far end
+        for _ in range(250):
+            if heard:
+                break
+            await asyncio.sleep(0.02)
+        assert heard == [True] and incoming.heard
     finally:
         await server.close()
         await client.close()

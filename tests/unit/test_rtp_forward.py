@@ -3,12 +3,14 @@ number order, a publication's continuous numbering, the subscribers' bitrate."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci, unpack_remb_fci
 
 from server.live import rtcp
+from server.live.media import Publication
 from server.live.rtp_forward import RtpFanout, older, vp8_keyframe_start
 
 TAG_KEY, TAG_DELTA = b"\x10\x02\x00\x9d\x01\x2a", b"\x11\x02\x00"
@@ -47,7 +49,7 @@ def packet(seq: int, ts: int, ssrc: int = 1) -> RtpPacket:
 
 
 def test_a_publication_numbers_its_packets_continuously_across_reconnects():
-    fanout = RtpFanout("audio", lambda: None)
+    fanout = RtpFanout("audio", lambda prompt: None)
     first, second = object(), object()
     fanout.packet(first, packet(65534, 4294967000))
     fanout.packet(first, packet(65535, 4294967000 + 960))
@@ -61,7 +63,7 @@ def test_a_publication_numbers_its_packets_continuously_across_reconnects():
 
 
 def test_a_publication_keeps_time_running_when_the_publisher_timestamps_jump():
-    fanout = RtpFanout("video", lambda: None)
+    fanout = RtpFanout("video", lambda prompt: None)
     source = object()
     fanout.packet(source, packet(1, 900_000))
     before = fanout.ts
@@ -72,7 +74,7 @@ def test_a_publication_keeps_time_running_when_the_publisher_timestamps_jump():
 
 
 def test_reordered_packets_keep_their_place():
-    fanout = RtpFanout("video", lambda: None)
+    fanout = RtpFanout("video", lambda prompt: None)
     source = object()
     fanout.packet(source, packet(10, 6000))
     fanout.packet(source, packet(12, 12000))
@@ -81,7 +83,7 @@ def test_reordered_packets_keep_their_place():
 
 
 def test_sender_reports_map_the_publishers_clock():
-    fanout = RtpFanout("audio", lambda: None)
+    fanout = RtpFanout("audio", lambda prompt: None)
     fanout.packet(object(), packet(1, 48000, ssrc=7))
     wall = time.time()
     ntp = rtcp.ntp_time(wall)
@@ -154,3 +156,71 @@ def test_the_uplink_estimate_fed_per_group_follows_aiortc_fed_per_packet():
         assert values[-1] < 1_000_000  # and stays under the link, not the 1.6 Mbps sent
     ratio = reports["group"][-1] / reports["packet"][-1]
     assert 0.8 < ratio < 1.25, (reports["group"][-1], reports["packet"][-1])
+
+
+class Upstream:
+    """The publisher's end, as a publication sees it: counts what it is asked."""
+
+    def __init__(self) -> None:
+        self.keyframes = 0
+        self.rembs: list[int] = []
+
+    def request_keyframe(self) -> None:
+        self.keyframes += 1
+
+    def send_remb(self, bps: int) -> None:
+        self.rembs.append(bps)
+
+
+async def until(predicate, what: str) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(500):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never: {what}")
+
+
+async def test_a_keyframe_on_its_way_serves_everyone_who_asks():
+    publication = Publication(1, "video", keyframe_interval_s=30)
+    upstream = Upstream()
+    publication.attach(upstream)
+    publication.request_keyframe()
+    publication.request_keyframe()  # a second subscriber, before the keyframe came
+    publication.request_keyframe(prompt=False)
+    assert upstream.keyframes == 1
+    publication.keyframe_arrived()
+    publication.request_keyframe()  # a new subscriber after it: asked at once
+    assert upstream.keyframes == 2
+    publication.close()
+
+
+async def test_an_unanswered_request_is_repeated():
+    publication = Publication(1, "video", keyframe_interval_s=0.05)
+    upstream = Upstream()
+    publication.attach(upstream)
+    publication.request_keyframe()
+    await until(lambda: upstream.keyframes >= 2, "a repeated request")
+    publication.keyframe_arrived()
+    repeated = upstream.keyframes
+    await asyncio.sleep(0.15)
+    assert upstream.keyframes == repeated  # answered: no more repeats
+    publication.close()
+
+
+async def test_picture_loss_right_after_a_keyframe_waits_a_little():
+    publication = Publication(1, "video", keyframe_interval_s=0.2)
+    upstream = Upstream()
+    publication.attach(upstream)
+    publication.keyframe_arrived()
+    publication.request_keyframe(prompt=False)
+    assert upstream.keyframes == 0  # deferred, not dropped
+    await until(lambda: upstream.keyframes == 1, "the deferred request")
+    publication.close()
+
+
+def test_audio_publications_ask_for_no_keyframes():
+    publication = Publication(1, "audio")
+    upstream = Upstream()
+    publication.attach(upstream)
+    publication.request_keyframe()
+    assert upstream.keyframes == 0
