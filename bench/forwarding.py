@@ -309,13 +309,16 @@ class Bench:
 
         host = await PeerProcess.start(spec(0, 0), self.log)
         times = []
+        self.join_timelines: list[dict[str, float]] = []
         try:
             await host.event("ready", 60)
             await asyncio.sleep(1)
             for i in range(1, count + 1):
                 joiner = await PeerProcess.start(spec(i, 1), self.log)
                 try:
-                    times.append((await joiner.event("ready", 60))["join_ms"])
+                    ready = await joiner.event("ready", 60)
+                    times.append(ready["join_ms"])
+                    self.join_timelines.append(ready.get("timeline", {}))
                 finally:
                     await joiner.quit()
                 await asyncio.sleep(0.5)
@@ -400,7 +403,8 @@ async def run(workdir: Path, options: argparse.Namespace) -> None:
         finally:
             server.stop()
     bench.close()
-    report(results, joins, clip, load_before, time.monotonic() - started, options)
+    timelines = getattr(bench, "join_timelines", [])
+    report(results, joins, timelines, clip, load_before, time.monotonic() - started, options)
 
 
 def mean_ms(results: list[RoomResult], label: str, n: int) -> float | None:
@@ -414,6 +418,7 @@ def mean_ms(results: list[RoomResult], label: str, n: int) -> float | None:
 def report(
     results: list[RoomResult],
     joins: list[float],
+    timelines: list[dict[str, float]],
     clip: dict[str, Any],
     load_before: tuple[float, float, float],
     elapsed: float,
@@ -502,6 +507,21 @@ def report(
             f"joins: {len(joins)} x (WebSocket open -> first decoded remote frame, lobby and "
             f"admission included), ms: {', '.join(f'{j:.0f}' for j in joins)}"
         )
+    if timelines:
+        steps = sorted(
+            {step for timeline in timelines for step in timeline},
+            key=lambda step: statistics.median(t[step] for t in timelines if step in t),
+        )
+        medians = (
+            f"{step} {statistics.median(t[step] for t in timelines if step in t):.0f}"
+            for step in steps
+        )
+        print(f"a join, median ms after the WebSocket opened: {', '.join(medians)}")
+        typical = statistics.median(joins)
+        for took, timeline in zip(joins, timelines, strict=False):
+            if took > 3 * typical:
+                steps = ", ".join(f"{step} {at:.0f}" for step, at in timeline.items())
+                print(f"a slow join ({took:.0f} ms): {steps}")
     forwarded = {
         label: [r for r in results if r.case.label == label and r.case.n == 6]
         for label in ("kanyan+audio", "janus+audio")

@@ -91,6 +91,7 @@ class MediaPeer:
             "audio": defaultdict(int),
         }
         self.opened_at = 0.0
+        self.timeline: dict[str, float] = {}  # ms after the WebSocket opened, first time each
         self.connect_ms = 0.0
         self.ready = False
         self.errors = 0
@@ -131,6 +132,8 @@ class MediaPeer:
             RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         )
         pc.on("connectionstatechange", self._check_ready)
+        pc.on("iceconnectionstatechange", lambda: self.mark(f"ice {pc.iceConnectionState}"))
+        pc.on("connectionstatechange", lambda: self.mark(f"pc {pc.connectionState}"))
         self.pcs.append(pc)
         return pc
 
@@ -218,6 +221,7 @@ class MediaPeer:
         participant = self.owner(transceiver)
         if participant is None:
             return
+        self.mark(f"first {transceiver.kind} frame")
         decoder = self._decoders[transceiver]
         if decoder is None:
             decoded = 1  # counting only: a whole frame arrived
@@ -244,7 +248,14 @@ class MediaPeer:
         if done:
             self.ready = True
             first = (time.monotonic() - self.opened_at) * 1000
-            self.report(event="ready", join_ms=first, connect_ms=self.connect_ms)
+            self.report(
+                event="ready", join_ms=first, connect_ms=self.connect_ms, timeline=self.timeline
+            )
+
+    def mark(self, step: str) -> None:
+        """Note when `step` first happened, for the join's timeline."""
+        if step not in self.timeline and self.opened_at:
+            self.timeline[step] = round((time.monotonic() - self.opened_at) * 1000, 1)
 
 
 class KanyanPeer(MediaPeer):
@@ -292,6 +303,7 @@ class KanyanPeer(MediaPeer):
                 continue
             message = json.loads(msg.data)
             kind = message["type"]
+            self.mark(kind)
             if kind == "offer":
                 await self._answer(ws, message)
             elif kind == "roster" and self.spec["admit"]:
@@ -324,6 +336,7 @@ class KanyanPeer(MediaPeer):
         await pc.setLocalDescription(await pc.createAnswer())
         self.widen_receive_buffers(pc)
         await ws.send_str(json.dumps({"type": "answer", "sdp": pc.localDescription.sdp}))
+        self.mark("answer sent")
 
 
 def main(spec_json: str) -> None:
