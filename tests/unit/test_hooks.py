@@ -176,11 +176,12 @@ async def test_a_negotiated_sender_reports_its_identity():
         heard: list[bool] = []
         incoming.when_heard(lambda: heard.append(True))
         receiver = client.getTransceivers()[0].receiver
-        await receiver._send_rtcp_pli(transceiver.sender._ssrc)  # SRTCP from the far end
         for _ in range(250):
+            # SRTCP from the far end (dropped there until its own handshake is done)
+            await receiver._send_rtcp_pli(transceiver.sender._ssrc)
+            await asyncio.sleep(0.02)
             if heard:
                 break
-            await asyncio.sleep(0.02)
         assert heard == [True] and incoming.heard
     finally:
         await server.close()
