@@ -8,7 +8,8 @@ APT := DEBIAN_FRONTEND=noninteractive apt-get
 # The recorder burns Chinese text into the video: it needs a CJK font. The inspection record's
 # PDF is laid out by WeasyPrint, which needs Pango.
 FONT_PKG := fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0
-TEST_PKGS := chromium $(FONT_PKG) coturn
+# iproute2: `ip netns` for the weak-network tests (tests/support/wan.py).
+TEST_PKGS := chromium $(FONT_PKG) coturn postgresql iproute2
 
 .PHONY: run test lint font test-deps clean
 

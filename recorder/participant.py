@@ -24,6 +24,7 @@ from server.live import protocol
 from server.live.media import EncodedFrame, MediaHub, Publication
 from server.live.participant import Participant, RoomHandle
 from server.live.room import Action, Member, Role, RoomState, allowed
+from server.ops.metrics import RecorderHealth, RecorderStats
 
 from . import files, recovery
 from .process import RecorderProcess
@@ -82,8 +83,15 @@ class RecorderParticipant:
     role = Role.RECORDER
     name = "录制"
 
-    def __init__(self, room: RoomHandle, settings: Settings, font_path: Path) -> None:
+    def __init__(
+        self,
+        room: RoomHandle,
+        settings: Settings,
+        font_path: Path,
+        stats: RecorderStats | None = None,
+    ) -> None:
         self.id = RECORDER_ID
+        self.stats = stats or RecorderStats()
         self.room = room
         self.settings = settings
         self.font_path = font_path
@@ -159,6 +167,17 @@ class RecorderParticipant:
         if self._process is not None:
             self._process.push(frame)
 
+    def health(self) -> RecorderHealth | None:
+        """The segment being written, for /metrics (server.ops.metrics)."""
+        process, segment = self._process, self.segment
+        if process is None or segment is None:
+            return None
+        lag = None
+        heard = self.progress.get("received_at", 0.0)
+        if heard >= segment.t0 and "duration_s" in self.progress:  # this segment's progress
+            lag = heard - segment.t0 - self.progress["duration_s"]
+        return RecorderHealth(lag, process.backlog(), process.dropped)
+
     # -- screenshots --------------------------------------------------------------------------
 
     async def screenshot(
@@ -173,6 +192,19 @@ class RecorderParticipant:
         if self._process is None or segment is None or segment.composite is None or at < segment.t0:
             return None, None  # nothing is being recorded right now
         return segment.composite.id, at - segment.t0
+
+    def check(self) -> None:
+        """Once a second (the room's watchdog): a process silent for watchdog.recorder_silent_s
+        is stuck. Killed, it is handled like any death: files recovered, host told, next
+        segment."""
+        process, segment = self._process, self.segment.number if self.segment else 0
+        if process is not None and process.running and not process.finishing:
+            silent = process.silent_for()
+            if silent >= self.settings.watchdog.recorder_silent_s:
+                log.error("recorder of segment %s silent for %.1f s: killed", segment, silent)
+                stuck = self._log("recording.stuck", segment=segment, silent_s=round(silent, 1))
+                self._spawn(stuck)
+                process.kill()
 
     # -- the room, as the recorder hears it ---------------------------------------------------
 
@@ -334,8 +366,10 @@ class RecorderParticipant:
                 self._tell_hosts(notice("recording_resumed", "info"))
         self._failing = False
         self._set_status("recording")
+        self.stats.started(self)
         code = await process.wait()
         self._process = None
+        self.stats.ended(self, dropped=process.dropped, failed=code != EXIT_FINISHED)
         if process.dropped:
             await self._log(
                 "recording.frames_dropped", segment=segment.number, frames=process.dropped
@@ -384,7 +418,7 @@ class RecorderParticipant:
                 log.warning(
                     "recorder of inspection %s lost sound: %s", self.room.inspection.id, event
                 )
-            self.progress = event
+            self.progress = {**event, "received_at": time.time()}
 
     async def _recover_segment(self, segment: SegmentState, code: int) -> float:
         """After an abnormal end: recover the segment's files, log, tell the host. Returns the
@@ -485,7 +519,15 @@ class RecorderParticipant:
         self._wake.set()
         process = self._process
         if process is not None:
-            await process.finish(self._ended_at or time.time())
+            try:
+                # A stuck recorder takes nothing from its pipe: without a bound, the end of
+                # the session would wait for it for ever.
+                await asyncio.wait_for(
+                    process.finish(self._ended_at or time.time()), FINISH_TIMEOUT_S
+                )
+            except TimeoutError:
+                log.error("the recorder took nothing more in time; killing it")
+                process.kill()
         if self._supervisor is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(self._supervisor), FINISH_TIMEOUT_S)
@@ -496,7 +538,9 @@ class RecorderParticipant:
                 await self._supervisor
 
 
-async def join_recorder(room: RoomHandle, *, settings: Settings, font_path: Path) -> None:
+async def join_recorder(
+    room: RoomHandle, *, settings: Settings, font_path: Path, stats: RecorderStats | None = None
+) -> None:
     """RoomService hook: every room gets its recorder when it opens."""
-    recorder = RecorderParticipant(room, settings, font_path)
+    recorder = RecorderParticipant(room, settings, font_path, stats)
     room.add_system(recorder, recorder=recorder, on_seated=recorder.greet)

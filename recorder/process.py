@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 TICK_S = 0.1
+STARTUP_S = 30.0  # a recorder that has not said `ready` by then is taken for stuck
 
 
 class RecorderProcess:
@@ -47,6 +48,8 @@ class RecorderProcess:
         self.finishing = False
         self.last_error: str | None = None
         self._ticker: asyncio.TimerHandle | None = None
+        self._started = 0.0  # monotonic, when the process was started
+        self._heard: float | None = None  # monotonic, when it last said anything
         # Called once, when the first frame is dropped because the recorder fell too far behind.
         self.on_overflow: Callable[[], None] | None = None
 
@@ -63,6 +66,7 @@ class RecorderProcess:
         env["PYTHONPATH"] = os.pathsep.join(
             [str(PACKAGE_ROOT), *filter(None, [env.get("PYTHONPATH")])]
         )
+        self._started = time.monotonic()
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -141,6 +145,7 @@ class RecorderProcess:
             line = await self._proc.stdout.readline()
             if not line:
                 return
+            self._heard = time.monotonic()
             try:
                 event = json.loads(line)
             except ValueError:
@@ -153,6 +158,14 @@ class RecorderProcess:
                 await self._on_event(event)
             except Exception:
                 log.exception("handling recorder event %s failed", event.get("event"))
+
+    def silent_for(self) -> float:
+        """Seconds since the process last said anything (it reports progress every second);
+        until its first word, the time beyond STARTUP_S that it has taken to start."""
+        now = time.monotonic()
+        if self._heard is None:
+            return max(0.0, now - self._started - STARTUP_S)
+        return now - self._heard
 
     async def wait(self) -> int:
         """The exit code, once every event the recorder wrote has been handled."""

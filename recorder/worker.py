@@ -49,7 +49,7 @@ EXIT_FINISHED, EXIT_ERROR, EXIT_ORPHANED, EXIT_STORAGE = 0, 1, 3, 75
 PR_SET_PDEATHSIG = 1
 KEEP_VIDEO_FRAMES = 64
 KEYFRAME_REQUEST_EVERY_S = 1.0
-PROGRESS_EVERY_S = 5.0
+PROGRESS_EVERY_S = 1.0  # also the server's sign of life (watchdog.recorder_silent_s)
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES, errno.EFBIG}
 
 

@@ -8,43 +8,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from pathlib import Path
 
 from . import admin_cli, config
 from .errors import ConfigError
+from .logs import setup_logging
 
 
 def _say(line: str) -> None:
     print(line, flush=True)
 
 
-def setup_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("aioice").setLevel(logging.WARNING)
-    logging.getLogger("aiortc").setLevel(logging.WARNING)
-
-
 async def verify_log(settings: config.Settings) -> int:
     from .archive import ArchiveStore
 
-    path = settings.data_dir / "kanyan.sqlite3"
-    if not path.exists():
-        _say(f"no archive database at {path}; nothing to verify")
+    location = settings.archive_location
+    if isinstance(location, Path) and not location.exists():
+        _say(f"no archive database at {location}; nothing to verify")
         return 1
-    store = await ArchiveStore.open(path)
+    store = await ArchiveStore.open(location)
     try:
         count, broken, why = await store.verify_events()
     finally:
         await store.close()
     if broken is None:
-        _say(f"ok: {count} events, hash chain intact ({path})")
+        _say(f"ok: {count} events, hash chain intact ({settings.archive_label})")
         return 0
     _say(f"broken: event {broken}: {why}; the {count} events before it verify")
     return 1
@@ -52,10 +42,12 @@ async def verify_log(settings: config.Settings) -> int:
 
 async def verify_files(settings: config.Settings) -> int:
     from .archive import ArchiveStore
+    from .storage import EvidenceFiles
 
-    store = await ArchiveStore.open(settings.data_dir / "kanyan.sqlite3")
+    store = await ArchiveStore.open(settings.archive_location)
     try:
-        check = await store.integrity.check(settings.recordings_dir, actor="cli")
+        files = EvidenceFiles.from_settings(settings.recordings_dir, settings.storage)
+        check = await store.integrity.check(files.check_sync, actor="cli")
     finally:
         await store.close()
     for problem in check.problems:
@@ -69,8 +61,9 @@ async def verify_files(settings: config.Settings) -> int:
 
 async def export(settings: config.Settings, case_no: str, out: Path) -> int:
     from .archive import ArchiveStore, package
+    from .storage import EvidenceFiles
 
-    store = await ArchiveStore.open(settings.data_dir / "kanyan.sqlite3")
+    store = await ArchiveStore.open(settings.archive_location)
     try:
         found = await store.cases.search(query=case_no, limit=50)
         case = next((c for c in found[0] if c.case_no == case_no), None)
@@ -80,7 +73,10 @@ async def export(settings: config.Settings, case_no: str, out: Path) -> int:
         plan = await package.plan(store, case.id, actor="cli")
         _say(f"exporting {case_no}: {len(plan.files)} files, {plan.total_bytes / 1e6:.1f} MB")
         manifest, size = await asyncio.to_thread(
-            package.write_file, plan, settings.recordings_dir, out
+            package.write_file,
+            plan,
+            EvidenceFiles.from_settings(settings.recordings_dir, settings.storage).open_sync,
+            out,
         )
         await store.events.append(
             "case.exported",
@@ -138,9 +134,9 @@ async def _catalog_item(settings: config.Settings, code: str):  # type: ignore[n
     from .errors import NotFound
     from .services import catalog_path
 
-    path = settings.data_dir / "kanyan.sqlite3"
-    if path.exists():
-        store = await ArchiveStore.open(path)
+    location = settings.archive_location
+    if not isinstance(location, Path) or location.exists():
+        store = await ArchiveStore.open(location)
         try:
             return (await Catalog(store).current(code)).item
         except NotFound:
@@ -178,6 +174,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     video.add_argument("item_code", help="the catalog item, e.g. FOOD-OPERATION")
     video.add_argument("file", type=Path)
+    backing_up = commands.add_parser(
+        "backup", help="copy the archive and every file into DIR while the server runs"
+    )
+    backing_up.add_argument("dir", type=Path, help="an empty or new folder")
+    restoring = commands.add_parser(
+        "restore", help="restore a backup into empty data and recordings folders"
+    )
+    restoring.add_argument("dir", type=Path, help="a folder written by backup")
     admin_cli.add_commands(commands)
     args = parser.parse_args(argv)
     if args.command in (None, "run"):
@@ -195,6 +199,11 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(export(settings, args.case_no, args.out))
         if args.command == "check-video":
             return asyncio.run(check_video(settings, args.item_code, args.file))
+        if args.command in ("backup", "restore"):
+            from .ops.backup import run_backup, run_restore
+
+            run = run_backup if args.command == "backup" else run_restore
+            return asyncio.run(run(settings, args.dir))
         return asyncio.run(admin_cli.run(settings, args))
     except ConfigError as exc:
         print(f"kanyan: configuration error: {exc.message}", file=sys.stderr)

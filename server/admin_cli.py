@@ -36,6 +36,18 @@ def add_commands(commands: Any) -> None:
     add.add_argument("name", help="user name, e.g. zhangsan")
     add.add_argument("--role", required=True, choices=[str(r) for r in StaffRole])
     add.add_argument("--display-name", default="", help="the name shown in pages, e.g. 张三")
+    add.add_argument(
+        "--section",
+        action="append",
+        default=[],
+        help="a section (业务股室) whose cases the person works on, as cases name it; repeat "
+        "for several (clerks see only their sections' cases)",
+    )
+    sections = user.add_parser(
+        "sections", help="set the sections (业务股室) of an account, replacing the earlier ones"
+    )
+    sections.add_argument("name")
+    sections.add_argument("section", nargs="*", help="none: the account has no section")
     reset = user.add_parser("reset", help="issue a new one-time password")
     reset.add_argument("name")
     user.add_parser("list", help="list the accounts")
@@ -79,7 +91,7 @@ def _say(line: str) -> None:
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
-    archive = await ArchiveStore.open(settings.data_dir / "kanyan.sqlite3")
+    archive = await ArchiveStore.open(settings.archive_location)
     try:
         return await _dispatch(archive, args)
     except KanyanError as exc:
@@ -96,11 +108,22 @@ async def _dispatch(archive: ArchiveStore, args: argparse.Namespace) -> int:
     accounts = Accounts(archive, LoginThrottle(1, 1, 1))
     if args.command == "user" and args.action == "add":
         account, password = await accounts.create(
-            args.name, args.role, display_name=args.display_name, actor=ACTOR
+            args.name,
+            args.role,
+            display_name=args.display_name,
+            sections=args.section,
+            actor=ACTOR,
         )
         _say(f"created {account.role} account {account.username}")
+        if account.sections:
+            _say(f"sections: {'、'.join(account.sections)}")
         _say(f"one-time password: {password}")
         _say("首次登录后须修改 / it must be changed at first login")
+    elif args.command == "user" and args.action == "sections":
+        account = await accounts.set_sections(
+            await accounts.by_username(args.name), args.section, actor=ACTOR
+        )
+        _say(f"sections of {account.username}: {'、'.join(account.sections) or '(none)'}")
     elif args.command == "user" and args.action == "reset":
         account = await accounts.by_username(args.name)
         password = await accounts.reset_password(account, actor=ACTOR)
@@ -108,7 +131,8 @@ async def _dispatch(archive: ArchiveStore, args: argparse.Namespace) -> int:
     elif args.command == "user":
         for account in await archive.staff.accounts():
             state = "disabled" if account.disabled_at else "active"
-            _say(f"{account.username}\t{account.role}\t{account.display_name}\t{state}")
+            sections = "、".join(account.sections)
+            _say(f"{account.username}\t{account.role}\t{account.display_name}\t{state}\t{sections}")
     elif args.command == "apikey" and args.action == "create":
         record, key = await ApiKeys(archive).create(args.name, actor=ACTOR)
         _say(f"API key {record.id} for {record.name} (shown once, store it safely):")

@@ -8,12 +8,14 @@ in step with this module.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
+from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
@@ -80,6 +82,15 @@ class IceSettings:
         "Addresses the server offers as ICE host candidates. Empty: every interface but "
         'loopback. ["127.0.0.1"] for a loopback-only machine (tests).',
     )
+    peer_networks: list[str] = setting(
+        ["public", "own"],
+        "Addresses a participant's ICE candidates may name, which the server will send "
+        'connectivity checks to: "public" (globally routable addresses), "own" (the networks '
+        "of the server's own host addresses: a LAN deployment, or coturn beside the server) "
+        'and networks such as "10.20.0.0/16". Loopback, link-local, private, multicast and '
+        "unspecified addresses are refused unless listed, so that a participant cannot aim "
+        "the server at internal services.",
+    )
 
 
 @dataclass
@@ -99,6 +110,11 @@ class MediaSettings:
     )
     reconnect_grace_s: int = setting(
         30, "How long a dropped participant's tiles stay before the others' media is renegotiated."
+    )
+    stall_after_s: int = setting(
+        20,
+        "Tell the host when a seated participant's camera has sent the server no frame for "
+        "this many seconds (a phone whose uplink died while its WebSocket still answers).",
     )
 
 
@@ -126,6 +142,11 @@ class UploadSettings:
     )
     submission_days: int = setting(
         7, "The default time an applicant has to submit a self-recorded video (days)."
+    )
+    chunk_bytes: int = setting(
+        2 * 1024**2,
+        "Bytes the applicant's browser sends per request (2 MiB): what a dropped connection "
+        "costs at most. Keep it under any request-size limit of a proxy in front of Kanyan.",
     )
 
 
@@ -181,10 +202,53 @@ class SmsSettings:
 
 @dataclass
 class ArchiveSettings:
+    url: str = setting(
+        "",
+        "The archive database. Empty: SQLite, kanyan.sqlite3 in the data folder. For several "
+        "nodes: postgresql://user:password@host:5432/kanyan (docs/deploy.md).",
+    )
     verify_files_hours: int = setting(
         24,
         "Re-hash every archived file this often (hours); the dashboard shows the last result. "
         "0: only when `python -m server verify-files` is run.",
+    )
+
+
+@dataclass
+class StorageSettings:
+    kind: str = setting(
+        "local",
+        "Where archived files are kept: local (the recordings folder) or s3 (an S3-compatible "
+        "object store; files are written locally first and offloaded once their stored copy "
+        "verifies).",
+    )
+    endpoint: str = setting("", "The object store's URL, e.g. https://s3.example.gov.cn.")
+    bucket: str = setting("kanyan-evidence", "The bucket (created on first use if missing).")
+    region: str = setting("", "The region, if the store asks for one.")
+    access_key: str = setting("", "The access key.")
+    secret_key: str = setting("", "The secret key.")
+    prefix: str = setting("", "A key prefix inside the bucket, e.g. the bureau's code.")
+    timeout_s: int = setting(30, "How long the store has to answer one request.")
+    offload_interval_s: int = setting(
+        60, "How often archived files waiting in the recordings folder are offloaded."
+    )
+    keep_local: bool = setting(
+        False, "Keep the local copy of a file after its stored copy verified."
+    )
+
+
+@dataclass
+class MetricsSettings:
+    enabled: bool = setting(True, "Serve /metrics (Prometheus text format) to the addresses below.")
+    allowed_addresses: list[str] = setting(
+        ["127.0.0.1", "::1"],
+        "Client addresses or networks (CIDR) that may read /metrics without a token. A request "
+        "that came through a proxy (Forwarded or X-Forwarded-For header) always needs the token.",
+    )
+    token: str = setting(
+        "",
+        "Bearer token that lets any address read /metrics (Authorization: Bearer <token>), at "
+        "least 16 characters. Empty: only allowed_addresses.",
     )
 
 
@@ -221,6 +285,24 @@ class RecordingSettings:
 
 
 @dataclass
+class WatchdogSettings:
+    no_staff_s: int = setting(
+        600,
+        "A live session with nobody of the staff (host, clerk, expert) in the room for this "
+        "many seconds is interrupted (中止), as the host would; the same links start a new "
+        "session. 0: never.",
+    )
+    recorder_silent_s: int = setting(
+        20,
+        "A recorder process reports every second; one silent this long is stuck: it is "
+        "killed, the host is told and recording goes on in a new segment.",
+    )
+    loop_lag_s: float = setting(
+        1.0, "An event-loop turn longer than this is logged with the stack of the loop's thread."
+    )
+
+
+@dataclass
 class DemoSettings:
     enabled: bool = setting(True, "Create a demo case and inspection on start and print its links.")
 
@@ -240,6 +322,11 @@ class StaffSettings:
         30, "Failed logins allowed per client address within the window."
     )
     login_window_minutes: int = setting(15, "The window over which failed logins are counted.")
+    inspectors_by_section: bool = setting(
+        False,
+        "Inspectors, like approval clerks, see and act on the cases of their own sections "
+        "(业务股室, set on each account) only. Off: inspectors work on every section's cases.",
+    )
 
 
 @dataclass
@@ -268,17 +355,35 @@ class Settings:
     staff: StaffSettings = field(default_factory=StaffSettings)
     cases: CasesSettings = field(default_factory=CasesSettings)
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     uploads: UploadSettings = field(default_factory=UploadSettings)
     notices: NoticeSettings = field(default_factory=NoticeSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
+    watchdog: WatchdogSettings = field(default_factory=WatchdogSettings)
     # Where relative paths are resolved from: the directory `make run` starts in.
     base_dir: Path = field(default_factory=Path.cwd, metadata={"internal": True})
 
     @property
     def data_dir(self) -> Path:
         return self.base_dir / self.server.data_dir
+
+    @property
+    def archive_location(self) -> Path | str:
+        """Where the archive is: the PostgreSQL URL, or the SQLite file in the data folder."""
+        return self.archive.url or self.data_dir / "kanyan.sqlite3"
+
+    @property
+    def archive_label(self) -> str:
+        """The archive's location as messages may show it: never a password."""
+        location = self.archive_location
+        if isinstance(location, Path):
+            return str(location)
+        parts = urlsplit(location)
+        host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+        return f"{parts.scheme}://{host}{parts.path}"
 
     @property
     def recordings_dir(self) -> Path:
@@ -350,8 +455,21 @@ def validate(settings: Settings, source: str) -> None:
         raise ConfigError(f"{source}: media.forwarding must be 'encoded' or 'reencode'")
     if bool(settings.tls.cert) != bool(settings.tls.key):
         raise ConfigError(f"{source}: tls.cert and tls.key must be set together")
+    if settings.archive.url and not settings.archive.url.startswith(
+        ("postgresql://", "postgres://")
+    ):
+        raise ConfigError(f"{source}: archive.url must be a postgresql:// URL (or empty: SQLite)")
     if settings.ice.turn_urls and not settings.ice.turn_secret:
         raise ConfigError(f"{source}: ice.turn_urls needs ice.turn_secret")
+    for entry in settings.ice.peer_networks:
+        if entry not in ("public", "own"):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"{source}: ice.peer_networks: {entry!r} is not public, own or a network "
+                    "such as 10.0.0.0/8"
+                ) from None
     if not 0 <= settings.server.port <= 65535:
         raise ConfigError(f"{source}: server.port must be 0–65535")
     for key in ("session_hours", "login_max_failures", "login_max_failures_per_address"):
@@ -370,16 +488,31 @@ def validate(settings: Settings, source: str) -> None:
         if ":" not in header:
             raise ConfigError(f"{source}: sms.headers: {header!r} is not 'Name: value'")
     uploads = settings.uploads
+    storage = settings.storage
+    if storage.kind not in ("local", "s3"):
+        raise ConfigError(f"{source}: storage.kind must be local or s3")
+    if storage.kind == "s3" and not (storage.bucket and storage.endpoint):
+        raise ConfigError(f"{source}: storage.kind = s3 needs storage.endpoint and bucket")
     if not 1024**2 <= uploads.max_bytes <= uploads.quota_bytes:
         raise ConfigError(f"{source}: uploads.max_bytes must be 1 MiB–uploads.quota_bytes")
     for key in ("max_attempts", "stale_hours", "submission_days"):
         if getattr(uploads, key) < 1:
             raise ConfigError(f"{source}: uploads.{key} must be at least 1")
+    if not 16 * 1024 <= uploads.chunk_bytes <= 256 * 1024**2:
+        raise ConfigError(f"{source}: uploads.chunk_bytes must be 16 KiB–256 MiB")
     if settings.archive.verify_files_hours < 0:
         raise ConfigError(f"{source}: archive.verify_files_hours must be 0 or more")
     if settings.cases.deadline_check_s < 10:
         raise ConfigError(f"{source}: cases.deadline_check_s must be at least 10")
     validate_recording(settings.recording, source)
+    watchdog = settings.watchdog
+    if watchdog.no_staff_s < 0:
+        raise ConfigError(f"{source}: watchdog.no_staff_s must be 0 or more")
+    if watchdog.recorder_silent_s < 2:
+        raise ConfigError(f"{source}: watchdog.recorder_silent_s must be at least 2")
+    if watchdog.loop_lag_s < 0.05:
+        raise ConfigError(f"{source}: watchdog.loop_lag_s must be at least 0.05")
+    validate_metrics(settings.metrics, source)
 
 
 X264_PRESETS = (
@@ -410,6 +543,18 @@ def validate_recording(recording: RecordingSettings, source: str) -> None:
         raise ConfigError(f"{source}: recording.max_backlog_mb must be at least 1")
 
 
+def validate_metrics(metrics: MetricsSettings, source: str) -> None:
+    for address in metrics.allowed_addresses:
+        try:
+            ipaddress.ip_network(address, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"{source}: metrics.allowed_addresses: {address!r} is not an address or network"
+            ) from None
+    if metrics.token and len(metrics.token) < 16:
+        raise ConfigError(f"{source}: metrics.token must be at least 16 characters")
+
+
 def load(path: str | os.PathLike[str] | None = None) -> Settings:
     """Load settings from `path`, $KANYAN_CONFIG, or config/kanyan.toml, in that order."""
     if path is None:
@@ -427,6 +572,11 @@ def load(path: str | os.PathLike[str] | None = None) -> Settings:
         raise ConfigError(f"{path}: no such configuration file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:  # e.g. saved as GBK by a Windows editor
+        raise ConfigError(
+            f"{path}: 不是 UTF-8 文本，请另存为 UTF-8 / not UTF-8 text (byte {exc.start}): "
+            "save it as UTF-8"
+        ) from None
     # Relative paths in a config file are relative to the directory Kanyan starts in, like
     # the defaults, so `data` means the same thing with and without a file.
     return from_mapping(data, str(path), base_dir=Path.cwd())

@@ -141,3 +141,10 @@ class Removed(NotAuthorised):
 
     code = "removed"
     close_code = CloseCode.REMOVED
+
+
+class Denied(NotAuthorised):
+    """The host did not let this person in; the denial holds until the host admits them."""
+
+    code = "denied"
+    close_code = CloseCode.DENIED

@@ -16,20 +16,25 @@ from pathlib import Path
 from aiohttp import web
 
 from .archive import ArchiveStore
+from .archive.files import make_private, not_private
 from .cases.catalog import SHIPPED, Catalog, CatalogItem, load_file
 from .cases.links import Links, LinkSigner
 from .cases.record import RecordMaker
 from .cases.status_links import StatusLinks
 from .cases.workflow import CaseService
 from .config import Settings, load_or_create_secret
+from .errors import ConfigError
 from .live import hooks
-from .live.rooms import RoomService
+from .live.registry import RoomService
 from .live.signalling import ReconnectLimiter
+from .live.watchdog import watchdogs
 from .notices.delivery import Channel, Delivery, Mail, Sms, Webhooks
 from .notices.rules import Rules
 from .staff.accounts import Accounts, LoginThrottle
 from .staff.api_keys import ApiKeys
-from .staff.sessions import SessionSigner
+from .staff.sessions import Sessions, SessionSigner
+from .storage import EvidenceFiles
+from .storage.offload import Offload
 from .video.service import VideoService
 from .watermark import find_cjk_font
 
@@ -43,7 +48,8 @@ ROOMS = web.AppKey("rooms", RoomService)
 LIMITER = web.AppKey("limiter", ReconnectLimiter)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 API_KEYS = web.AppKey("api_keys", ApiKeys)
-SESSIONS = web.AppKey("sessions", SessionSigner)
+SESSIONS = web.AppKey("sessions", SessionSigner)  # signs session cookies and form tokens
+STAFF_SESSIONS = web.AppKey("staff_sessions", Sessions)  # the sessions the archive holds
 CATALOG = web.AppKey("catalog", Catalog)
 CATALOG_FILE = web.AppKey("catalog_file", list[CatalogItem])
 CASES = web.AppKey("cases", CaseService)
@@ -52,6 +58,8 @@ RECORDS = web.AppKey("records", RecordMaker)
 VIDEO = web.AppKey("video", VideoService)
 DELIVERY = web.AppKey("delivery", Delivery)
 FONT = web.AppKey("font", Path)  # the CJK font of watermarks and burned-in text
+EVIDENCE = web.AppKey("evidence", EvidenceFiles)  # archived files: the folder, the object store
+OFFLOAD = web.AppKey("offload", Offload)  # only with an object store
 
 
 async def _deadlines(app: web.Application) -> None:
@@ -103,7 +111,7 @@ async def _file_checks(app: web.Application, hours: int) -> None:
     while True:
         try:
             check = await app[ARCHIVE].integrity.check(
-                app[SETTINGS].recordings_dir, actor="system:verify-files"
+                app[EVIDENCE].check_sync, actor="system:verify-files"
             )
             if not check.ok:
                 log.error("verify-files: %s missing, %s differ", check.missing, check.mismatched)
@@ -115,6 +123,21 @@ async def _file_checks(app: web.Application, hours: int) -> None:
 async def _file_checks_ctx(app: web.Application) -> AsyncIterator[None]:
     hours = app[SETTINGS].archive.verify_files_hours
     task = asyncio.create_task(_file_checks(app, hours)) if hours else None
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _offload_ctx(app: web.Application) -> AsyncIterator[None]:
+    """With an object store: archived files go there once they verify (server/storage)."""
+    storage = app[SETTINGS].storage
+    task = None
+    if app[EVIDENCE].remote is not None:
+        offload = Offload(app[ARCHIVE], app[EVIDENCE], keep_local=storage.keep_local)
+        app[OFFLOAD] = offload
+        task = asyncio.create_task(offload.run(storage.offload_interval_s))
     yield
     if task is not None:
         task.cancel()
@@ -136,6 +159,8 @@ def install(app: web.Application, settings: Settings) -> None:
     app.cleanup_ctx.append(_deadlines_ctx)
     app.cleanup_ctx.append(_notices_ctx)
     app.cleanup_ctx.append(_file_checks_ctx)
+    app.cleanup_ctx.append(_offload_ctx)
+    app.cleanup_ctx.append(_watchdog_ctx)
     app.on_shutdown.append(_close_rooms)
 
 
@@ -143,10 +168,28 @@ def catalog_path(settings: Settings) -> Path:
     return settings.path(settings.cases.catalog) if settings.cases.catalog else SHIPPED
 
 
+def make_folders_private(settings: Settings) -> None:
+    """The archive, its secrets and the evidence are for Kanyan's user alone: every folder 0700,
+    every file 0600, fixed (and logged) at each start; what cannot be fixed stops the start."""
+    for root in (settings.data_dir, settings.recordings_dir):
+        try:
+            changed = make_private(root)
+            left = not_private(root)
+        except PermissionError as exc:
+            raise ConfigError(
+                f"cannot make {exc.filename or root} private (chmod refused): {exc.strerror}; "
+                "run Kanyan as the owner of its data and recordings folders"
+            ) from None
+        for path, mode in changed:
+            log.warning("made private: %s (was %s)", path, oct(mode))
+        if left:
+            raise ConfigError(f"{left[0]} is still readable by others after chmod")
+
+
 async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    archive = await ArchiveStore.open(settings.data_dir / "kanyan.sqlite3")
+    make_folders_private(settings)
+    archive = await ArchiveStore.open(settings.archive_location)
     secret = load_or_create_secret(settings.security.link_secret, settings.data_dir / "link-secret")
     app[ARCHIVE] = archive
     app[LINK_SECRET] = secret
@@ -154,8 +197,10 @@ async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
     catalog = Catalog(archive)
     app[CATALOG] = catalog
     app[CASES] = CaseService(archive, catalog)
-    app[ROOMS] = RoomService(settings, archive, app[CASES].outcome)
-    records = RecordMaker(archive, app[CASES].outcome, settings.recordings_dir)
+    app[ROOMS] = RoomService(settings, archive, app[CASES], app[LINKS])
+    files = EvidenceFiles.from_settings(settings.recordings_dir, settings.storage)
+    app[EVIDENCE] = files
+    records = RecordMaker(archive, app[CASES].outcome, settings.recordings_dir, files)
     app[RECORDS] = records
     app[ROOMS].on_concluded.append(records.after_session)
     video = VideoService(
@@ -165,15 +210,24 @@ async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.data_dir / "uploads",
         settings.recordings_dir,
         app[FONT],
+        files,
     )
     app[VIDEO] = video
     await video.resume_checks()
+    # Again, now that the database's -wal and -shm files and the secrets exist.
+    make_folders_private(settings)
     yield
     await app[ROOMS].drain()
     await video.drain()
     video.close()
     records.close()
     await archive.close()
+
+
+async def _watchdog_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The rooms looked at every second, and the event loop watched for stalls."""
+    async with watchdogs(app[ROOMS], app[SETTINGS].watchdog.loop_lag_s):
+        yield
 
 
 async def _close_rooms(app: web.Application) -> None:
@@ -195,6 +249,7 @@ async def _cases_ctx(app: web.Application) -> AsyncIterator[None]:
         staff.session_secret, settings.data_dir / "session-secret"
     )
     app[SESSIONS] = SessionSigner(session_secret, staff.session_hours * 3600)
+    app[STAFF_SESSIONS] = Sessions(app[SESSIONS], archive)
     await app[CATALOG].sync_file(app[CATALOG_FILE], str(catalog_path(settings)))
     app[STATUS_LINKS] = StatusLinks(app[LINK_SECRET], archive)
     yield

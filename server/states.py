@@ -17,7 +17,8 @@ class CaseState(StrEnum):
     EXCLUDED = "excluded"  # not for video inspection (SPEC §3), until the exclusion is withdrawn
     SCHEDULED = "scheduled"  # an inspection is scheduled
     LIVE = "live"  # its session is running
-    AWAITING_CONCLUSION = "awaiting_conclusion"  # the session was interrupted (中止)
+    # Interrupted (中止), or a self-recorded video under review.
+    AWAITING_CONCLUSION = "awaiting_conclusion"
     PASSED = "passed"  # 通过
     RECTIFYING = "rectifying"  # 整改: the applicant rectifies before the deadline
     REINSPECTION_REQUESTED = "reinspection_requested"  # 已申请复勘
@@ -56,7 +57,7 @@ CASE_LABELS: dict[CaseState, tuple[str, str]] = {
     CaseState.INTAKE: ("待安排勘验", "Awaiting scheduling"),
     CaseState.SCHEDULED: ("已安排勘验", "Inspection scheduled"),
     CaseState.LIVE: ("勘验进行中", "Inspection in progress"),
-    CaseState.AWAITING_CONCLUSION: ("勘验已中止，待继续", "Interrupted, to be continued"),
+    CaseState.AWAITING_CONCLUSION: ("待出具结论", "Awaiting the conclusion"),
     CaseState.EXCLUDED: ("不适用视频勘验", "Not for video inspection"),
     CaseState.PASSED: ("勘验通过", "Passed"),
     CaseState.RECTIFYING: ("待整改", "Rectification required"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import os
 import signal
 import sys
 from pathlib import Path
@@ -15,11 +16,15 @@ from pathlib import Path
 from aiohttp import web
 
 from server import config, demo, tls
-from server.__main__ import setup_logging
 from server.errors import ConfigError
+from server.logs import setup_logging
 from server.services import ACCOUNTS, ARCHIVE, CASES, LINKS
 
 from .app import create_app
+from .listening import inherited_socket
+
+# aiohttp's default without the Referer: a room page's address must never be quoted twice.
+ACCESS_LOG_FORMAT = '%a "%r" %s %b %Dus "%{User-Agent}i"'
 
 
 def _say(line: str) -> None:
@@ -29,19 +34,25 @@ def _say(line: str) -> None:
 async def serve(settings: config.Settings) -> None:
     ssl_context = tls.ssl_context(settings)
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # The access log goes through server.logs like every line: link tokens and keys redacted.
+    runner = web.AppRunner(app, access_log_format=ACCESS_LOG_FORMAT, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(
-        runner,
-        settings.server.host,
-        settings.server.port,
-        ssl_context=ssl_context,
-        reuse_address=True,
-    )
+    inherited = inherited_socket()
+    site: web.BaseSite
+    if inherited is not None:  # systemd socket activation: server.host and port are its
+        site = web.SockSite(runner, inherited, ssl_context=ssl_context)
+    else:
+        site = web.TCPSite(
+            runner,
+            settings.server.host,
+            settings.server.port,
+            ssl_context=ssl_context,
+            reuse_address=True,
+        )
     await site.start()
     port = runner.addresses[0][1]
     if not settings.server.public_url:
-        host = settings.server.host
+        host = inherited.getsockname()[0] if inherited is not None else settings.server.host
         if host in ("0.0.0.0", "::", ""):
             addresses = tls.local_addresses()
             host = addresses[0] if addresses else "127.0.0.1"
@@ -98,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", nargs="?", choices=["run"], help="serve (the default)")
     args = parser.parse_args(argv)
     setup_logging()
+    # Whatever this process and its children (the recorder, FFmpeg) create is private by
+    # default; the files Kanyan makes on purpose are created 0600 anyway.
+    os.umask(0o077)
     try:
         settings = config.load(Path(args.config) if args.config else None)
         asyncio.run(serve(settings))

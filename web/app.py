@@ -19,7 +19,8 @@ from server import services
 from server.config import Settings
 from server.services import ARCHIVE, FONT, ROOMS, SETTINGS
 
-from . import routes
+from . import metrics, routes
+from .views import packages
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,10 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=8 * 1024 * 1024)
     services.install(app, settings)
+    metrics.install(app)
     app.cleanup_ctx.append(_recorder_ctx)
     routes.setup(app)
+    packages.install(app)  # the verify-files run an administrator starts
     return app
 
 
@@ -46,6 +49,11 @@ async def _recorder_ctx(app: web.Application) -> AsyncIterator[None]:
             recording.state,
         )
     app[ROOMS].on_open.append(
-        functools.partial(join_recorder, settings=settings, font_path=app[FONT])
+        functools.partial(
+            join_recorder,
+            settings=settings,
+            font_path=app[FONT],
+            stats=app[metrics.METRICS].recorders,
+        )
     )
     yield

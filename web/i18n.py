@@ -38,6 +38,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "lobby_empty": ("暂无等候人员", "Nobody is waiting"),
     "admit": ("准入", "Admit"),
     "deny": ("拒绝", "Deny"),
+    "denied_mark": ("已拒绝，可准入", "denied; may be admitted"),
     "remove": ("移出", "Remove"),
     "remove_confirm": (
         "确定将此人移出勘验？其链接将被撤销。",
@@ -67,7 +68,16 @@ STRINGS: dict[str, tuple[str, str]] = {
     "no_camera": ("未能打开摄像头：", "Could not open the camera: "),
     "ended_message": ("本次勘验已结束，感谢配合。", "The inspection has ended. Thank you."),
     "removed_message": ("您已被主持人移出。", "The host removed you."),
-    "denied_message": ("主持人未准入。", "The host did not admit you."),
+    "denied_message": (
+        "主持人未准入。如需进入，请联系主持人，待主持人准许后重新打开链接。",
+        "The host did not admit you. Contact the host, and open your link again once they "
+        "allow it.",
+    ),
+    "revoked_message": (
+        "您的链接已失效（邀请已撤销，或勘验已改期、取消）。",
+        "Your link no longer works (the invitation was withdrawn, or the inspection moved or "
+        "cancelled).",
+    ),
     "replaced_message": (
         "您已在其他窗口进入，本窗口已断开。",
         "You joined from another window; this one was disconnected.",
@@ -202,14 +212,27 @@ def table(lang: str) -> dict[str, str]:
     return {key: pair[index] for key, pair in STRINGS.items()}
 
 
-def _merge_staff_strings() -> None:
+def _merge_page_strings() -> None:
+    """The other pages' tables, each in its own module (zh-CN first, English second)."""
+    from .account_strings import ACCOUNT_STRINGS
+    from .archive_strings import ARCHIVE_STRINGS
     from .notice_strings import NOTICE_STRINGS
+    from .phone_strings import PHONE_STRINGS
     from .staff_strings import STAFF_STRINGS
+    from .video_strings import VIDEO_STRINGS
 
-    for more in (STAFF_STRINGS, NOTICE_STRINGS):
+    assert all(key.startswith("video_") for key in VIDEO_STRINGS)
+    for more in (
+        STAFF_STRINGS,
+        NOTICE_STRINGS,
+        VIDEO_STRINGS,
+        ARCHIVE_STRINGS,
+        ACCOUNT_STRINGS,
+        PHONE_STRINGS,
+    ):
         clash = set(STRINGS) & set(more)
         assert not clash, f"string keys defined twice: {clash}"
         STRINGS.update(more)
 
 
-_merge_staff_strings()
+_merge_page_strings()

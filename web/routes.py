@@ -6,14 +6,41 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import staff
+from . import metrics, staff
 from .middleware import error_pages, security_headers
 from .render import setup_templates
-from .views import admin, api, cases, login, notices, outcome, room, schedule, status, uploads
+from .views import (
+    admin,
+    api,
+    archive,
+    cases,
+    downloads,
+    login,
+    notices,
+    outcome,
+    packages,
+    review,
+    room,
+    schedule,
+    statistics,
+    status,
+    uploads,
+)
 
 STATIC = Path(__file__).parent / "static"
-CASE = r"{case:\d+}"
-INSPECTION = r"{inspection:\d+}"
+# Ids in addresses: at most 18 digits, so every id a route passes on fits the archive's 64-bit
+# integers; a longer number matches no route and is a plain 404.
+ID = "[0-9]{1,18}"
+
+
+def ident(name: str) -> str:
+    """The path part `{name}` that matches an id."""
+    return "{" + name + ":" + ID + "}"
+
+
+CASE = ident("case")
+INSPECTION = ident("inspection")
+RECORDING = ident("recording")
 
 
 def setup(app: web.Application) -> None:
@@ -23,9 +50,10 @@ def setup(app: web.Application) -> None:
     r = app.router
     r.add_get("/", room.index)
     r.add_get("/healthz", room.healthz)
-    r.add_get(r"/room/{inspection:\d+}/{token}", room.room_page)
+    r.add_get("/metrics", metrics.serve)
+    r.add_get(f"/room/{INSPECTION}/{{token}}", room.room_page)
     r.add_get(
-        r"/room/{inspection:\d+}/{token}/screenshots/{screenshot:\d+}.jpg", room.screenshot_image
+        f"/room/{INSPECTION}/{{token}}/screenshots/{ident('screenshot')}.jpg", room.screenshot_image
     )
     r.add_get("/ws", room.websocket)
     r.add_static("/static", STATIC, name="static", append_version=True)
@@ -42,7 +70,7 @@ def setup(app: web.Application) -> None:
     r.add_get("/cases/new", cases.new_case)
     r.add_get(f"/cases/{CASE}", cases.case_page)
     r.add_post(f"/cases/{CASE}/exclusions", cases.declare_exclusion)
-    r.add_post(r"/exclusions/{exclusion:\d+}/withdraw", cases.withdraw_exclusion)
+    r.add_post(f"/exclusions/{ident('exclusion')}/withdraw", cases.withdraw_exclusion)
     r.add_get(f"/cases/{CASE}/schedule", schedule.schedule_page)
     r.add_post(f"/cases/{CASE}/inspections", schedule.schedule)
     r.add_post(f"/cases/{CASE}/status-link", schedule.renew_status_link)
@@ -50,15 +78,40 @@ def setup(app: web.Application) -> None:
     r.add_post(f"/inspections/{INSPECTION}/cancel", schedule.cancel)
     r.add_post(f"/inspections/{INSPECTION}/members", schedule.add_member)
     r.add_get(f"/inspections/{INSPECTION}/notice", schedule.applicant_notice)
-    r.add_post(r"/invitees/{invitee:\d+}/revoke", schedule.revoke_member)
-    r.add_post(r"/invitees/{invitee:\d+}/reminders", notices.set_reminders)
-    r.add_post(r"/messages/{message:\d+}/resend", notices.resend)
-    r.add_post(r"/findings/{finding:\d+}/review", notices.review_finding)
+    r.add_post(f"/invitees/{ident('invitee')}/revoke", schedule.revoke_member)
+    r.add_post(f"/invitees/{ident('invitee')}/reminders", notices.set_reminders)
+    r.add_post(f"/messages/{ident('message')}/resend", notices.resend)
+    r.add_post(f"/findings/{ident('finding')}/review", notices.review_finding)
     r.add_post(f"/cases/{CASE}/close", cases.close_case)
     r.add_post(f"/inspections/{INSPECTION}/record", cases.regenerate_record)
-    r.add_get(r"/screenshots/{screenshot:\d+}.jpg", outcome.screenshot_file)
-    r.add_get(r"/records/{record:\d+}.pdf", outcome.record_pdf)
-    r.add_get(r"/records/{record:\d+}.html", outcome.record_html)
+    r.add_get(f"/inspections/{INSPECTION}/video", review.video_file)
+    r.add_get(f"/inspections/{INSPECTION}/video/{{kind:poster|strip}}.jpg", review.video_picture)
+    r.add_get(f"/inspections/{INSPECTION}/review", review.review_state)
+    r.add_post(f"/inspections/{INSPECTION}/review/current", review.set_current)
+    r.add_post(f"/inspections/{INSPECTION}/review/marks", review.mark)
+    r.add_post(f"/inspections/{INSPECTION}/review/notes", review.note)
+    r.add_post(f"/inspections/{INSPECTION}/review/screenshots", review.screenshot)
+    r.add_post(f"/inspections/{INSPECTION}/review/conclusion", review.conclude)
+    r.add_post(f"/inspections/{INSPECTION}/review/ask-again", review.ask_again)
+    r.add_get(f"/screenshots/{ident('screenshot')}.jpg", outcome.screenshot_file)
+    r.add_get(f"/records/{ident('record')}.pdf", outcome.record_pdf)
+    r.add_get(f"/records/{ident('record')}.html", outcome.record_html)
+    r.add_get(f"/inspections/{INSPECTION}/recordings/{RECORDING}", downloads.recording_file)
+    r.add_get(
+        f"/inspections/{INSPECTION}/recordings/{RECORDING}/original", downloads.recording_original
+    )
+
+    r.add_get("/archive", archive.search)
+    r.add_get(f"/archive/cases/{CASE}", archive.case_page)
+    r.add_post(f"/archive/cases/{CASE}/annotations", archive.annotate)
+    r.add_post(f"/archive/cases/{CASE}/delete-files", archive.delete_files)
+    r.add_get(f"/archive/cases/{CASE}/package", packages.export)
+    r.add_get(f"/archive/inspections/{INSPECTION}", archive.inspection_page)
+    r.add_get("/archive/verify", packages.verify_page)
+    r.add_post("/archive/verify", packages.verify_upload)
+    r.add_post("/archive/verify-files", packages.start_file_check)
+    r.add_get("/statistics", statistics.statistics_page)
+    r.add_get("/statistics.csv", statistics.statistics_csv)
     r.add_get("/s/{token}", status.status_page)
     r.add_post("/s/{token}/confirm", status.confirm)
     r.add_post("/s/{token}/reinspection", status.request_reinspection)
@@ -78,19 +131,22 @@ def setup(app: web.Application) -> None:
     r.add_post("/dishonesty/import", admin.dishonesty_import)
     r.add_get("/admin/accounts", admin.accounts)
     r.add_post("/admin/accounts", admin.create_account)
-    r.add_post(r"/admin/accounts/{account:\d+}/reset", admin.reset_account)
-    r.add_post(r"/admin/accounts/{account:\d+}/{action:disable|enable}", admin.toggle_account)
+    r.add_post(f"/admin/accounts/{ident('account')}/reset", admin.reset_account)
+    r.add_post(f"/admin/accounts/{ident('account')}/sections", admin.set_sections)
+    r.add_post(
+        f"/admin/accounts/{ident('account')}/{{action:disable|enable}}", admin.toggle_account
+    )
     r.add_get("/admin/api-keys", admin.api_keys)
     r.add_post("/admin/api-keys", admin.create_api_key)
-    r.add_post(r"/admin/api-keys/{key:\d+}/revoke", admin.revoke_api_key)
+    r.add_post(f"/admin/api-keys/{ident('key')}/revoke", admin.revoke_api_key)
     r.add_get("/admin/notices", notices.admin_notices)
     r.add_post("/admin/webhooks", notices.add_webhook)
-    r.add_post(r"/admin/webhooks/{webhook:\d+}/disable", notices.disable_webhook)
+    r.add_post(f"/admin/webhooks/{ident('webhook')}/disable", notices.disable_webhook)
 
     r.add_post("/api/v1/cases", api.create_case)
-    r.add_get(rf"/api/v1/cases/{CASE}", api.get_case)
-    r.add_post(rf"/api/v1/cases/{CASE}/findings", api.record_finding)
-    r.add_get(rf"/api/v1/cases/{CASE}/record.pdf", api.record_pdf)
-    r.add_get(rf"/api/v1/cases/{CASE}/package.zip", api.package_zip)
+    r.add_get(f"/api/v1/cases/{CASE}", api.get_case)
+    r.add_post(f"/api/v1/cases/{CASE}/findings", api.record_finding)
+    r.add_get(f"/api/v1/cases/{CASE}/record.pdf", api.record_pdf)
+    r.add_get(f"/api/v1/cases/{CASE}/package.zip", api.package_zip)
     r.add_post("/api/v1/dishonesty", api.import_dishonesty)
     r.add_get("/api/v1/openapi.json", api.openapi)

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from aiohttp import web
+from yarl import URL
 
 from server.archive import StaffAccount
 from server.errors import NotAuthorised, NotFound
-from server.services import ARCHIVE, SESSIONS
-from server.staff.roles import STAFF_ROLE_NAMES, StaffAction, StaffRole, may
+from server.services import ARCHIVE, SESSIONS, SETTINGS, STAFF_SESSIONS
+from server.staff.roles import STAFF_ROLE_NAMES, StaffAction, StaffRole, case_scope, may
 from server.staff.sessions import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE
 
 from .views.uploads import is_upload_path
@@ -39,16 +41,7 @@ def cookie_options(max_age: int | None = None) -> dict[str, Any]:
 
 
 async def _account_of(request: web.Request) -> StaffAccount | None:
-    claims = request.app[SESSIONS].parse(request.cookies.get(SESSION_COOKIE))
-    if claims is None:
-        return None
-    try:
-        account = await request.app[ARCHIVE].staff.get(claims.account_id)
-    except NotFound:
-        return None
-    if account.session_gen != claims.generation or account.disabled_at is not None:
-        return None
-    return account
+    return await request.app[STAFF_SESSIONS].account_of(request.cookies.get(SESSION_COOKIE))
 
 
 @web.middleware
@@ -85,10 +78,46 @@ async def staff_sessions(request: web.Request, handler: Handler) -> web.StreamRe
     return response
 
 
+CaseOf = Callable[[web.Request], Awaitable[int | None]]
+
+
+def scope_of(request: web.Request) -> tuple[str, ...] | None:
+    """The sections whose cases the logged-in person sees and acts on; None: every section's."""
+    account = current(request)
+    if account is None:
+        return ()
+    return case_scope(account, request.app[SETTINGS].staff.inspectors_by_section)
+
+
+def out_of_scope() -> NotFound:
+    # Not 403: another section's case is not to be confirmed to exist at all.
+    return NotFound("案件不存在或不属于您的业务股室 / no such case among your sections' cases")
+
+
+async def in_scope(request: web.Request, case_id: int) -> bool:
+    """Whether the case is within the logged-in person's sections (every case is, for those
+    not held to sections)."""
+    scope = scope_of(request)
+    if scope is None:
+        return True
+    return (await request.app[ARCHIVE].cases.get(case_id)).section in scope
+
+
+async def check_case_scope(request: web.Request, case_id: int | None) -> None:
+    """Refuse (404) a case outside the logged-in person's sections."""
+    if case_id is not None and not await in_scope(request, case_id):
+        raise out_of_scope()
+
+
 def staff_page(
-    action: StaffAction | None = None, *, during_password_change: bool = False
+    action: StaffAction | None = None,
+    *,
+    case: CaseOf | None = None,
+    during_password_change: bool = False,
 ) -> Callable[[Handler], Handler]:
-    """Guard a staff route: logged in, password changed, and allowed `action`."""
+    """Guard a staff route: logged in, password changed, allowed `action`, and — for a route
+    about one case, whose id `case` finds from the request — that case within the person's
+    sections (web.views.case_ids has the finders)."""
 
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -104,9 +133,12 @@ def staff_page(
                 raise NotAuthorised(
                     f"您的角色（{zh}）无权进行此操作。 / Your role ({en}) may not do this."
                 )
+            if case is not None and scope_of(request) is not None:
+                await check_case_scope(request, await case(request))
             return await handler(request)
 
         guarded.staff_action = action  # type: ignore[attr-defined]
+        guarded.staff_case = case  # type: ignore[attr-defined]
         return guarded
 
     return decorate
@@ -118,11 +150,34 @@ def actor_of(request: web.Request) -> str:
     return f"staff:{account.username}" if account else "anonymous"
 
 
+HOME = "/dashboard"
+# Browsers drop tabs and newlines anywhere in a URL and read `\` as `/`: `/\t/evil.example`
+# becomes `//evil.example`, another site. A control character or a backslash, raw anywhere or
+# percent-encoded in the path, disqualifies a target outright rather than being cleaned away.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\\]")
+_ENCODED_CONTROL = re.compile(r"%(?:[01][0-9a-f]|7f|5c)", re.IGNORECASE)
+
+
 def safe_next(target: str | None) -> str:
-    """Only a path on this site: never an absolute or protocol-relative URL."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/dashboard"
-    return target
+    """Where to go after the login: a path on this site, re-encoded as plain ASCII; the
+    dashboard for anything else (absolute, protocol-relative, a scheme, hostile bytes)."""
+    if not target or len(target) > 2000 or _CONTROL.search(target):
+        return HOME
+    path = target.split("?", 1)[0].split("#", 1)[0]
+    if " " in path or _ENCODED_CONTROL.search(path):
+        return HOME
+    decoded = unquote(path)
+    if not decoded.startswith("/") or decoded.startswith("//") or _CONTROL.search(decoded):
+        return HOME
+    try:
+        url = URL(target)
+    except ValueError:
+        return HOME
+    if url.is_absolute() or url.scheme or not url.raw_path.startswith("/"):
+        return HOME
+    if url.raw_path.startswith("//") or unquote(url.raw_path).startswith("//"):
+        return HOME
+    return str(url)
 
 
 # -- login, logout, password ------------------------------------------------------------------

@@ -1,87 +1,110 @@
-"""A case package streamed to the client while it is written: package.write runs in a thread
-into a small bounded queue that the response drains, so nothing is copied whole to disk or
-memory, and a slow client slows the writer instead of filling the server."""
+"""A case package streamed to the client while it is written.
+
+The ZIP is written by `server.archive.package.write` in a worker thread into a bounded queue
+that the response drains: a slow client slows the writer, nothing is copied whole to disk or
+memory, and a client that leaves stops the writer. Used by the archive's export page and the
+platform API.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import io
+import contextlib
+import threading
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 
 from server.archive import package
 
-QUEUE_CHUNKS = 8
+QUEUE_DEPTH = 8  # chunks of about CHUNK bytes between the ZIP writer and the browser
+CHUNK = 256 * 1024
 
 
-class _Sink(io.RawIOBase):
-    """A write-only stream that hands each write to the event loop's queue (blocking the
-    writer thread while the queue is full)."""
+class Aborted(Exception):
+    """The browser went away: the writer stops."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[bytes | None]):
-        self._loop = loop
-        self._queue = queue
 
-    def writable(self) -> bool:
-        return True
+class ZipStream:
+    """The file the ZIP writer (a worker thread) writes to; its bytes come out of `queue` on
+    the event loop. Not seekable, so zipfile writes data descriptors instead of seeking back."""
 
-    def write(self, data: Any) -> int:
-        chunk = bytes(data)
-        if chunk:
-            asyncio.run_coroutine_threadsafe(self._queue.put(chunk), self._loop).result()
-        return len(chunk)
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_DEPTH)
+        self.stopped = threading.Event()
+        self._buffer = bytearray()
+
+    # -- the writer's side (worker thread) ----------------------------------------------------
+
+    def write(self, data: bytes) -> int:
+        self._buffer += data
+        if len(self._buffer) >= CHUNK:
+            self._push(bytes(self._buffer))
+            self._buffer.clear()
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def _push(self, item: bytes | None) -> None:
+        if self.stopped.is_set():
+            raise Aborted
+        asyncio.run_coroutine_threadsafe(self.queue.put(item), self.loop).result()
+
+    def run(self, planned: package.Plan, source: Path | package.Opener) -> dict[str, Any]:
+        try:
+            manifest = package.write(planned, source, self)  # type: ignore[arg-type]
+            if self._buffer:
+                self._push(bytes(self._buffer))
+            return manifest
+        finally:
+            with contextlib.suppress(Aborted):
+                self._push(None)
+
+    # -- the loop's side ----------------------------------------------------------------------
+
+    def abort(self) -> None:
+        """Stop the writer: its next write raises, and a write waiting for room gets it."""
+        self.stopped.set()
+        while not self.queue.empty():
+            self.queue.get_nowait()
+
+
+DOWNLOAD_CSP = "default-src 'none'; base-uri 'none'; frame-ancestors 'none'; sandbox"
 
 
 async def stream_package(
-    request: web.Request, plan: package.Plan, root: Path
-) -> tuple[web.StreamResponse, dict[str, Any] | None]:
-    """Send the package of `plan`; the response and the manifest it ended with, or None when
-    the client went away before the end (nothing was exported, so nothing is recorded)."""
-    name = f"{plan.case_no}.zip"
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "application/zip",
-            "Content-Disposition": (
-                f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
-            ),
-            "Cache-Control": "no-store",
-            # Not the length (the ZIP is made as it goes); the files inside add up to this.
-            "X-Kanyan-Content-Bytes": str(plan.total_bytes),
-        }
-    )
+    request: web.Request,
+    response: web.StreamResponse,
+    planned: package.Plan,
+    source: Path | package.Opener,
+) -> tuple[int, bool, dict[str, Any]]:
+    """Send the package of `planned` through the prepared-to-be `response`: (bytes sent,
+    whether it was sent whole, the manifest it ended with — empty when it was not)."""
+    # Sent before the middleware could add its headers: a download runs nothing, is kept nowhere.
+    response.headers.setdefault("Content-Security-Policy", DOWNLOAD_CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Cache-Control", "no-store")
     await response.prepare(request)
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_CHUNKS)
-
-    def produce() -> dict[str, Any]:
-        try:
-            return package.write(plan, root, _Sink(loop, queue))  # type: ignore[arg-type]
-        finally:
-            asyncio.run_coroutine_threadsafe(queue.put(None), loop).result()
-
-    writer = loop.run_in_executor(None, produce)
+    stream = ZipStream(loop)
+    job = loop.run_in_executor(None, stream.run, planned, source)
+    sent = 0
+    manifest: dict[str, Any] = {}
+    complete = False
     try:
-        while (chunk := await queue.get()) is not None:
+        while (chunk := await stream.queue.get()) is not None:
             await response.write(chunk)
+            sent += len(chunk)
+        manifest = await job
+        complete = True
     except ConnectionError:
-        # The client went away: let the writer finish into the void, then stop quietly.
-        await _drain(writer, queue)
-        return response, None
-    except asyncio.CancelledError:
-        await _drain(writer, queue)
-        raise
-    manifest = await writer
-    await response.write_eof()
-    return response, manifest
-
-
-async def _drain(writer: asyncio.Future[Any], queue: asyncio.Queue[bytes | None]) -> None:
-    while not writer.done():
-        while not queue.empty():
-            queue.get_nowait()
-        await asyncio.sleep(0.05)
-    if not writer.cancelled():
-        writer.exception()  # seen, so an abandoned writer's error is not reported as unhandled
+        pass  # the client went away: nothing to answer, the caller logs how far it got
+    finally:
+        if not complete:  # the client left, or the writer failed: stop it either way
+            stream.abort()
+            with contextlib.suppress(Exception):
+                await job
+    return sent, complete, manifest

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def ensure_dependencies() -> None:
     """Install Kanyan (and with it aiortc, PyAV, psutil, …) into this venv when missing."""
-    needed = ("aiortc", "aiohttp", "aiosqlite", "av", "cv2", "numpy", "psutil")
+    needed = ("aiortc", "aiohttp", "aiosqlite", "av", "cv2", "numpy", "psutil", "prometheus_client")
     missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if missing:
         print(f"installing into {sys.prefix}: {', '.join(missing)} missing", file=sys.stderr)

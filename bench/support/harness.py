@@ -222,7 +222,7 @@ async def prepare_rooms(config_path: Path, sizes: dict[str, int]) -> dict[str, R
 
     settings = config.load(config_path)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    archive = await ArchiveStore.open(settings.data_dir / "kanyan.sqlite3")
+    archive = await ArchiveStore.open(settings.archive_location)
     secret = load_or_create_secret(settings.security.link_secret, settings.data_dir / "link-secret")
     links = Links(settings, archive, LinkSigner(secret))
     rooms = {}

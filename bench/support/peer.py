@@ -3,12 +3,16 @@
 It speaks Kanyan's protocol like the browser page (or Janus's VideoRoom API, with
 server = "janus": bench.support.janus_peer), publishes the pre-encoded clip (aiortc's sender
 packs the frames without encoding), decodes everything it receives, reports JSON lines on
-stdout (`ready`, `stats`) and obeys `stats` and `quit` on stdin. SPEC: name, clip (path),
-expect (how many publishers to decode before `ready`; 0: ready once connected), audio (publish
-the microphone too; default true), decode (default true; false: only count whole frames),
-address (the ICE host address; default 127.0.0.1). Kanyan: base_url, inspection, token, admit
-(admit whoever waits in the lobby), start_session (start the session, and so the recording,
-once the room is open). Janus: server = "janus", janus_url, room.
+stdout (`ready`, `stats`) and obeys `stats`, `send JSON` and `quit` on stdin. SPEC: name, clip
+(path), expect (how many publishers to decode before `ready`; 0: ready once connected), audio
+(publish the microphone too; default true), decode (default true; false: only count whole
+frames, for long runs where the peers' CPU must stay small), address (the ICE host address;
+default 127.0.0.1). Kanyan: base_url, inspection, token, admit (admit whoever waits in the
+lobby), start_session (start the session, and so the recording, once the room is open);
+`send JSON` sends a protocol message (e.g. the host's `start`). When the server closes the
+connection with a code after which the page reconnects (4050: media failed, …), the peer
+reconnects too, with a new RTCPeerConnection, and counts it (`reconnects` in `stats`). Janus:
+server = "janus", janus_url, room.
 """
 
 from __future__ import annotations
@@ -30,8 +34,12 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcconfiguration import RTCBundlePolicy
 
 from bench.support.clip import FPS, load_clip
-from server.live import hooks
+from server.live import hooks, rtp_hooks
 from server.live.hooks import OutgoingFrame
+
+# Close codes after which the page does not reconnect (docs/protocol.md); after any other the
+# peer reconnects, as the page does.
+FINAL_CODES = (*range(4000, 4010), 4012)
 
 
 class LoopedTrack(MediaStreamTrack):
@@ -98,6 +106,10 @@ class MediaPeer:
         self.received_bytes = 0
         self._decoders: dict[Any, Any] = {}
         self._decode = spec.get("decode", True)
+        self.clip = clip
+        self.published = 0  # video frames sent over connections that ended
+        self.reconnects = 0
+        self.ws: aiohttp.ClientWebSocketResponse | None = None  # Kanyan's WebSocket
 
     @staticmethod
     def report(**event: Any) -> None:
@@ -137,6 +149,16 @@ class MediaPeer:
         self.pcs.append(pc)
         return pc
 
+    async def drop_media(self) -> None:
+        """Close the connections; the next one gets fresh tracks (a stopped track stays so)."""
+        pcs, self.pcs = self.pcs, []
+        for pc in pcs:
+            await pc.close()
+        self.published += self.video.sent
+        self.video = LoopedTrack("video", self.clip["video"], FPS, 90000)
+        self.audio = LoopedTrack("audio", self.clip["audio"], 50, 48000)
+        self._decoders.clear()
+
     async def _commands(self) -> None:
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader()
@@ -148,12 +170,15 @@ class MediaPeer:
                     event="stats",
                     video=sum(self.frames["video"].values()),
                     audio=sum(self.frames["audio"].values()),
-                    published=self.video.sent,
+                    published=self.published + self.video.sent,
+                    reconnects=self.reconnects,
                     bytes=self.received_bytes,
                     errors=self.errors,
                     lost=await self._packets_lost(),
                     by_publisher=dict(self.frames["video"]),
                 )
+            elif command.startswith("send ") and self.ws is not None and not self.ws.closed:
+                await self.ws.send_str(command[5:])
             elif command == "quit":
                 return
 
@@ -174,10 +199,10 @@ class MediaPeer:
         for transceiver in pc.getTransceivers():
             # The server's receive path (no queue per packet, 64 KB reads): cheaper peers
             # starve less on a busy machine, whichever server they measure.
-            hooks.receive_without_queue(transceiver.receiver.transport)
+            rtp_hooks.receive_without_queue(transceiver.receiver.transport)
             gatherer = transceiver.receiver.transport.transport.iceGatherer
             for protocol in gatherer._connection._protocols:
-                hooks.read_whole_datagrams_only(protocol.transport)
+                rtp_hooks.read_whole_datagrams_only(protocol.transport)
                 sock = protocol.transport.get_extra_info("socket")
                 if sock is not None:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
@@ -266,7 +291,6 @@ class KanyanPeer(MediaPeer):
         self.media_map: dict[str, Any] = {"own": {}, "remote": {}}
         self._admitted: set[int] = set()
         self._started = False
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
 
     def owner(self, transceiver: Any) -> int | None:
         info = self.media_map["remote"].get(transceiver.mid)
@@ -275,24 +299,37 @@ class KanyanPeer(MediaPeer):
     async def session(self) -> None:
         url = self.spec["base_url"].replace("https://", "wss://") + "/ws"
         async with aiohttp.ClientSession() as http:
-            started = time.monotonic()
-            self._ws = ws = await http.ws_connect(url, ssl=False, max_msg_size=0)
-            self.opened_at = time.monotonic()
-            self.connect_ms = (self.opened_at - started) * 1000
-            hello = {
-                "type": "hello",
-                "version": 1,
-                "inspection": self.spec["inspection"],
-                "token": self.spec["token"],
-            }
-            await ws.send_str(json.dumps(hello))
             try:
-                await self._read(ws)
+                while True:
+                    started = time.monotonic()
+                    try:
+                        ws = self.ws = await http.ws_connect(url, ssl=False, max_msg_size=0)
+                    except (aiohttp.ClientError, OSError):
+                        await asyncio.sleep(1)
+                        continue
+                    if not self.opened_at:
+                        self.opened_at = time.monotonic()
+                        self.connect_ms = (self.opened_at - started) * 1000
+                    hello = {
+                        "type": "hello",
+                        "version": 1,
+                        "inspection": self.spec["inspection"],
+                        "token": self.spec["token"],
+                    }
+                    await ws.send_str(json.dumps(hello))
+                    await self._read(ws)
+                    if ws.close_code in FINAL_CODES:
+                        return
+                    # Like the page: the server asked for a new connection (media failed, idle).
+                    await self.drop_media()
+                    self.media_map = {"own": {}, "remote": {}}
+                    self.reconnects += 1
+                    await asyncio.sleep(1)
             finally:
                 await self.leave()
 
     async def leave(self) -> None:
-        ws, self._ws = self._ws, None
+        ws, self.ws = self.ws, None
         if ws is not None and not ws.closed:
             await ws.send_str(json.dumps({"type": "leave"}))
             await ws.close()

@@ -24,7 +24,7 @@ from .events import GENESIS_HASH, Event, event_hash
 from .evidence import Recording, Screenshot
 from .inspections import AgendaEntry, GroupMember, Inspection, Invitee
 from .records import RecordFile
-from .staff import ApiKey, StaffAccount
+from .staff import ApiKey, StaffAccount, StaffSession
 from .store import ArchiveStore
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "ReinspectionRequest",
     "Screenshot",
     "StaffAccount",
+    "StaffSession",
     "Stamp",
     "Tx",
     "event_hash",

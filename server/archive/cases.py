@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import clock
 from ..errors import NotFound
 from ..states import CaseState, InspectionState, check_case
-from .db import Database, Row, Tx, writer
+from .db import Database, Row, Tx, in_sections, writer
 
 
 @dataclass(frozen=True)
@@ -138,11 +140,16 @@ class CaseStore:
         query: str = "",
         created_from: str = "",
         created_before: str = "",
+        sections: Sequence[str] | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[Case], int]:
-        """Cases matching every filter given, newest first, and how many match in all."""
+        """Cases matching every filter given, newest first, and how many match in all;
+        `sections`: only those sections' cases (None: every section's)."""
         where, args = ["1 = 1"], []
+        clause, values = in_sections("section", sections)
+        where.append(clause)
+        args.extend(values)
         for column, value in (("state", state), ("item_code", item_code), ("section", section)):
             if value:
                 where.append(f"{column} = ?")
@@ -169,10 +176,14 @@ class CaseStore:
         return [Case.from_row(row) for row in rows], total
 
     async def sections(self) -> list[str]:
+        """Every section some case or some staff member names."""
         rows = await self._db.all(
             "SELECT DISTINCT section FROM cases WHERE section <> '' ORDER BY section"
         )
-        return [row[0] for row in rows]
+        named = {row[0] for row in rows}
+        for row in await self._db.all("SELECT sections FROM staff_accounts"):
+            named.update(json.loads(row[0]))
+        return sorted(named)
 
     async def status_gen(self, case_id: int) -> int:
         row = await self._db.one("SELECT status_gen FROM cases WHERE id = ?", (case_id,))

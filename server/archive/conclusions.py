@@ -3,6 +3,7 @@ re-inspection, and what happens to a case after its conclusion (overdue, closed)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -11,7 +12,7 @@ from ..errors import NotFound, UserError
 from ..states import AWAITING_SECTION, VERDICT_CASE_STATE, CaseState, InspectionState, Verdict
 from .cases import move_case
 from .checklists import Stamp
-from .db import Database, Row, Tx, writer
+from .db import Database, Row, Tx, in_sections, writer
 
 
 @dataclass(frozen=True)
@@ -147,34 +148,42 @@ class ConclusionStore:
         )
         return [ReinspectionRequest.from_row(row) for row in rows]
 
-    async def open_requests(self, *, limit: int = 100) -> list[OpenRequest]:
+    async def open_requests(
+        self, *, sections: Sequence[str] | None = None, limit: int = 100
+    ) -> list[OpenRequest]:
         """Cases waiting for their re-inspection to be scheduled, with the applicant's latest
-        request; the longest waiting first."""
+        request; the longest waiting first. `sections`: only those sections' (None: all)."""
+        scope, scope_args = in_sections("c.section", sections)
         rows = await self._db.all(
             """SELECT c.id AS case_id, c.case_no, c.item_name, c.applicant_name, c.section,
                       r.id AS request_id, r.note, r.at, r.conclusion_id, k.deadline
                FROM cases c JOIN reinspection_requests r ON r.case_id = c.id
                JOIN conclusions k ON k.id = r.conclusion_id
-               WHERE c.state = ?
-               AND r.id = (SELECT MAX(id) FROM reinspection_requests WHERE case_id = c.id)
+               WHERE c.state = ? AND """
+            + scope
+            + """ AND r.id = (SELECT MAX(id) FROM reinspection_requests WHERE case_id = c.id)
                ORDER BY r.at, r.id LIMIT ?""",
-            (CaseState.REINSPECTION_REQUESTED, limit),
+            (CaseState.REINSPECTION_REQUESTED, *scope_args, limit),
         )
         return [OpenRequest(**dict(row)) for row in rows]
 
-    async def awaiting_section(self, *, limit: int = 100) -> list[AwaitingClose]:
-        """Cases passed, failed or overdue, with their latest conclusion; the oldest first."""
+    async def awaiting_section(
+        self, *, sections: Sequence[str] | None = None, limit: int = 100
+    ) -> list[AwaitingClose]:
+        """Cases passed, failed or overdue, with their latest conclusion; the oldest first.
+        `sections`: only those sections' (None: all)."""
         states = sorted(AWAITING_SECTION)
         placeholders = ", ".join("?" for _ in states)
+        scope, scope_args = in_sections("c.section", sections)
         rows = await self._db.all(
             f"""SELECT c.id AS case_id, c.case_no, c.item_name, c.applicant_name, c.section,
                        c.state, k.id AS conclusion_id, k.verdict, k.at AS concluded_at,
                        k.deadline
                 FROM cases c JOIN conclusions k ON k.case_id = c.id
-                WHERE c.state IN ({placeholders})
+                WHERE c.state IN ({placeholders}) AND {scope}
                 AND k.id = (SELECT MAX(id) FROM conclusions WHERE case_id = c.id)
                 ORDER BY k.at, k.id LIMIT ?""",
-            (*states, limit),
+            (*states, *scope_args, limit),
         )
         return [AwaitingClose(**dict(row)) for row in rows]
 

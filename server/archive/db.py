@@ -1,29 +1,48 @@
 """The archive's database: reads of committed data, and writes in one transaction each.
 
-SQLite through aiosqlite today, with two connections: a writer, used only inside
-`transaction()` and one writer at a time, and a reader that sees only committed data. The SQL
-of the aggregates sticks to what PostgreSQL also accepts (placeholders aside).
+Two backends with one interface: SQLite (aiosqlite; the default, one file in the data folder)
+and PostgreSQL (asyncpg, server/archive/pg.py; for several nodes). The aggregates' SQL is
+written once, with `?` placeholders, in what both accept; `Database.schema()` maps the few
+schema words that differ.
 
-`transaction()` is the only way to write: `BEGIN IMMEDIATE` takes SQLite's write lock at once
-(so another process appending to the event log waits instead of forking the chain), the
-change and the events that record it are written through the same `Tx`, and any exception
-rolls everything back.
+`transaction()` is the only way to write. It serialises writers — SQLite's `BEGIN IMMEDIATE`
+write lock, PostgreSQL's transaction-scoped advisory lock — so two processes or nodes appending
+to the event log never fork the chain; the change and the events that record it are written
+through the same `Tx`, and any exception rolls everything back. Listeners see each event
+inside its transaction (what the event causes in the archive: the notices' outbox); hooks after
+commit see the committed events, outside the write lock, before the writer returns (what the
+event causes outside the archive: the live rooms disconnect a person whose link was revoked).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import aiosqlite
+
+from .files import create_private_file
 
 if TYPE_CHECKING:
     from .events import Event
 
-Row = aiosqlite.Row
+
+class Row(Protocol):
+    """A result row of either backend: by column name or position."""
+
+    def __getitem__(self, key: Any) -> Any: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __len__(self) -> int: ...
+
+    def keys(self) -> Any: ...
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 PRAGMAS = (
@@ -49,37 +68,43 @@ def bookkeeping(method: F) -> F:
     return method
 
 
+def in_sections(column: str, sections: Iterable[str] | None) -> tuple[str, list[str]]:
+    """A WHERE clause keeping rows whose `column` is one of `sections`: every row for None,
+    none for an empty list."""
+    if sections is None:
+        return "1 = 1", []
+    values = list(sections)
+    if not values:
+        return "0 = 1", []
+    return f"{column} IN ({', '.join('?' for _ in values)})", values
+
+
 Listener = Callable[["Tx", "Event"], Awaitable[None]]
+AfterCommit = Callable[[list["Event"]], Awaitable[None]]
+
+log = logging.getLogger(__name__)
 
 
 class Tx:
     """One write transaction. Reads through it see its own writes."""
 
-    def __init__(
-        self, connection: aiosqlite.Connection, listeners: list[Listener] | None = None
-    ) -> None:
-        self._connection = connection
+    def __init__(self, listeners: list[Listener] | None = None) -> None:
         self.listeners = listeners or []
+        self.events: list[Event] = []  # appended in this transaction, in order
 
     async def execute(self, sql: str, args: Iterable[Any] = ()) -> int:
         """Run a statement; the number of rows it changed."""
-        async with self._connection.execute(sql, tuple(args)) as cursor:
-            return cursor.rowcount
+        raise NotImplementedError
 
     async def insert(self, sql: str, args: Iterable[Any] = ()) -> int:
-        """Run an INSERT; the new row's id."""
-        async with self._connection.execute(sql, tuple(args)) as cursor:
-            if cursor.lastrowid is None:  # pragma: no cover - an INSERT always sets it
-                raise RuntimeError("INSERT returned no row id")
-            return cursor.lastrowid
+        """Run an INSERT into a table with an `id`; the new row's id."""
+        raise NotImplementedError
 
     async def one(self, sql: str, args: Iterable[Any] = ()) -> Row | None:
-        async with self._connection.execute(sql, tuple(args)) as cursor:
-            return await cursor.fetchone()
+        raise NotImplementedError
 
     async def all(self, sql: str, args: Iterable[Any] = ()) -> list[Row]:
-        async with self._connection.execute(sql, tuple(args)) as cursor:
-            return list(await cursor.fetchall())
+        raise NotImplementedError
 
     async def row(self, sql: str, args: Iterable[Any] = ()) -> Row:
         """A row this transaction knows exists (it just wrote or locked it)."""
@@ -109,26 +134,123 @@ class Tx:
         from .events import append
 
         event = await append(self, type, actor, case_id, inspection_id, data)
+        self.events.append(event)
         for listener in self.listeners:
             await listener(self, event)
         return event
 
 
 class Database:
-    """The archive file. Open with `await Database.open(path)`; close when done."""
+    """The archive's database. `await open_database(target)` opens the right backend."""
+
+    backend = ""
+    path: Path | None = None  # the SQLite file; None for PostgreSQL
+
+    def __init__(self) -> None:
+        # Called with every event appended, inside its transaction (server.notices).
+        self.listeners: list[Listener] = []
+        # Called with the events of every transaction that committed some, after the commit and
+        # outside the write lock, before the writer returns (server.live.registry). A hook that
+        # fails is logged: the change is committed whatever it does.
+        self.after_commit: list[AfterCommit] = []
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """Everything written through the Tx commits together, or not at all."""
+        async with self._transaction() as tx:
+            yield tx
+        if tx.events:
+            for hook in list(self.after_commit):
+                try:
+                    await hook(tx.events)
+                except Exception:
+                    log.exception("after-commit hook %r failed", hook)
+
+    def _transaction(self) -> AbstractAsyncContextManager[Tx]:
+        """The backend's transaction: writers serialised, committed on a clean exit."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def one(self, sql: str, args: Iterable[Any] = ()) -> Row | None:
+        raise NotImplementedError
+
+    async def all(self, sql: str, args: Iterable[Any] = ()) -> list[Row]:
+        raise NotImplementedError
+
+    def rows(self, sql: str, args: Iterable[Any] = ()) -> AsyncIterator[Row]:
+        """Rows one at a time, for walks over large tables."""
+        raise NotImplementedError
+
+    async def value(self, sql: str, args: Iterable[Any] = ()) -> Any:
+        row = await self.one(sql, args)
+        if row is None:  # pragma: no cover - COUNT/MAX always return a row
+            raise RuntimeError("aggregate query returned no row")
+        return row[0]
+
+    def schema(self, statement: str) -> list[str]:
+        """A migration's statement as this backend says it."""
+        return [statement]
+
+    async def tables(self) -> list[str]:
+        """The archive's tables, by name."""
+        raise NotImplementedError
+
+
+async def open_database(target: Path | str) -> Database:
+    """A `postgresql://` URL opens PostgreSQL; anything else is the SQLite file's path."""
+    text = str(target)
+    if text.startswith(("postgresql://", "postgres://")):
+        from .pg import PgDatabase
+
+        return await PgDatabase.open(text)
+    return await SqliteDatabase.open(Path(text))
+
+
+class SqliteTx(Tx):
+    def __init__(self, connection: aiosqlite.Connection, listeners: list[Listener]) -> None:
+        super().__init__(listeners)
+        self._connection = connection
+
+    async def execute(self, sql: str, args: Iterable[Any] = ()) -> int:
+        async with self._connection.execute(sql, tuple(args)) as cursor:
+            return cursor.rowcount
+
+    async def insert(self, sql: str, args: Iterable[Any] = ()) -> int:
+        async with self._connection.execute(sql, tuple(args)) as cursor:
+            if cursor.lastrowid is None:  # pragma: no cover - an INSERT always sets it
+                raise RuntimeError("INSERT returned no row id")
+            return cursor.lastrowid
+
+    async def one(self, sql: str, args: Iterable[Any] = ()) -> Row | None:
+        async with self._connection.execute(sql, tuple(args)) as cursor:
+            return await cursor.fetchone()
+
+    async def all(self, sql: str, args: Iterable[Any] = ()) -> list[Row]:
+        async with self._connection.execute(sql, tuple(args)) as cursor:
+            return list(await cursor.fetchall())
+
+
+class SqliteDatabase(Database):
+    """One file, two connections: a writer used only inside `transaction()`, one writer at a
+    time, and a reader that sees only committed data."""
+
+    backend = "sqlite"
 
     def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+        super().__init__()
         self.path = path
+        self._file = path
         self._writer = writer
         self._reader = reader
         # One writer at a time in this process; BEGIN IMMEDIATE orders them across processes.
         self._lock = asyncio.Lock()
-        # Called with every event appended, inside its transaction (server.notices).
-        self.listeners: list[Listener] = []
 
     @classmethod
-    async def open(cls, path: Path) -> Database:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    async def open(cls, path: Path) -> SqliteDatabase:
+        # 0600 before SQLite makes it 0644; its -wal and -shm files take the database's mode.
+        create_private_file(path)
         connections = []
         for _ in range(2):
             connection = await aiosqlite.connect(path, isolation_level=None)
@@ -143,12 +265,11 @@ class Database:
         await self._writer.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
-        """Everything written through the Tx commits together, or not at all."""
+    async def _transaction(self) -> AsyncIterator[Tx]:
         async with self._lock:
             await self._writer.execute("BEGIN IMMEDIATE")
             try:
-                yield Tx(self._writer, self.listeners)
+                yield SqliteTx(self._writer, self.listeners)
             except BaseException:
                 # Shielded: a cancelled task must still leave the connection clean.
                 await asyncio.shield(self._writer.execute("ROLLBACK"))
@@ -156,29 +277,31 @@ class Database:
             await asyncio.shield(self._writer.execute("COMMIT"))
 
     # -- reads: committed data only ----------------------------------------------------------
+    # Each read runs and is fetched in one step on the reader's thread: a statement left open
+    # between awaits would hold its read snapshot, and a read interleaved with it would miss
+    # what was committed meanwhile (a row just written, read back by its writer).
 
     async def one(self, sql: str, args: Iterable[Any] = ()) -> Row | None:
-        async with self._reader.execute(sql, tuple(args)) as cursor:
-            return await cursor.fetchone()
+        rows = await self._reader.execute_fetchall(sql, tuple(args))
+        return next(iter(rows), None)
 
     async def all(self, sql: str, args: Iterable[Any] = ()) -> list[Row]:
-        async with self._reader.execute(sql, tuple(args)) as cursor:
-            return list(await cursor.fetchall())
-
-    async def value(self, sql: str, args: Iterable[Any] = ()) -> Any:
-        row = await self.one(sql, args)
-        if row is None:  # pragma: no cover - COUNT/MAX always return a row
-            raise RuntimeError("aggregate query returned no row")
-        return row[0]
+        return list(await self._reader.execute_fetchall(sql, tuple(args)))
 
     async def rows(self, sql: str, args: Iterable[Any] = ()) -> AsyncIterator[Row]:
-        """Rows one at a time, for walks over large tables."""
-        async with self._reader.execute(sql, tuple(args)) as cursor:
-            async for row in cursor:
-                yield row
+        # A long walk (the whole event log) on a connection of its own, so that its snapshot
+        # holds nobody else's reads back.
+        connection = await aiosqlite.connect(self._file, isolation_level=None)
+        try:
+            connection.row_factory = aiosqlite.Row
+            for pragma in PRAGMAS:
+                await connection.execute(pragma)
+            async with connection.execute(sql, tuple(args)) as cursor:
+                async for row in cursor:
+                    yield row
+        finally:
+            await connection.close()
 
-    async def script(self, statements: Iterable[str]) -> None:
-        """Schema statements, in one transaction (migrations)."""
-        async with self.transaction() as tx:
-            for statement in statements:
-                await tx.execute(statement)
+    async def tables(self) -> list[str]:
+        rows = await self.all("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        return [row[0] for row in rows]

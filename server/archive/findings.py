@@ -5,11 +5,12 @@ from video inspections as the eligibility gate already does."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import clock
 from ..errors import NotFound, UserError
-from .db import Database, Row, Tx, writer
+from .db import Database, Row, Tx, in_sections, writer
 
 OPEN, CONFIRMED, DISMISSED = "open", "confirmed", "dismissed"
 
@@ -48,8 +49,14 @@ class FindingStore:
         )
         return [Finding.from_row(row) for row in rows]
 
-    async def open(self) -> list[Finding]:
-        rows = await self._db.all("SELECT * FROM findings WHERE state = ? ORDER BY id", (OPEN,))
+    async def open(self, *, sections: Sequence[str] | None = None) -> list[Finding]:
+        """Findings waiting for review; `sections`: only those sections' cases' (None: all)."""
+        scope, scope_args = in_sections("c.section", sections)
+        rows = await self._db.all(
+            "SELECT f.* FROM findings f JOIN cases c ON c.id = f.case_id "
+            f"WHERE f.state = ? AND {scope} ORDER BY f.id",
+            (OPEN, *scope_args),
+        )
         return [Finding.from_row(row) for row in rows]
 
     @writer

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .. import clock
 from ..errors import NotFound, UserError
-from ..states import ACTIVE_INSPECTION, CaseState, InspectionState, check_inspection
+from ..states import (
+    ACTIVE_INSPECTION,
+    CaseState,
+    InspectionState,
+    Method,
+    StateError,
+    check_inspection,
+)
 from .cases import move_case
 from .checklists import insert_items
-from .db import Database, Row, Tx, writer
+from .db import Database, Row, Tx, in_sections, writer
 
 
 @dataclass(frozen=True)
@@ -317,13 +325,29 @@ class InspectionStore:
         """Move a scheduled inspection; every link issued for it so far stops working."""
         async with self._db.transaction() as tx:
             row = await _inspection_state(tx, inspection_id)
+            if row["state"] == InspectionState.REVIEWING:
+                # Only asking for another video (uploads.ask_again) sends it back.
+                raise StateError(
+                    "视频审查中的勘验不能改期 / a video under review cannot be moved",
+                    details={"state": row["state"], "target": str(InspectionState.SCHEDULED)},
+                )
             check_inspection(row["state"], InspectionState.SCHEDULED)
             case = await tx.row("SELECT state FROM cases WHERE id = ?", (row["case_id"],))
             if case["state"] == CaseState.AWAITING_CONCLUSION:
                 await move_case(tx, row["case_id"], CaseState.SCHEDULED)
+            # A self-recorded video's time is its submission deadline: it moves with it.
             await tx.execute(
-                "UPDATE inspections SET state = ?, scheduled_at = ? WHERE id = ?",
-                (InspectionState.SCHEDULED, scheduled_at, inspection_id),
+                """UPDATE inspections SET state = ?, scheduled_at = ?,
+                       submission_deadline = CASE WHEN method = ? THEN ?
+                                                  ELSE submission_deadline END
+                   WHERE id = ?""",
+                (
+                    InspectionState.SCHEDULED,
+                    scheduled_at,
+                    Method.VIDEO,
+                    scheduled_at,
+                    inspection_id,
+                ),
             )
             await tx.execute(
                 "UPDATE invitees SET link_gen = link_gen + 1 WHERE inspection_id = ?",
@@ -385,8 +409,12 @@ class InspectionStore:
         )
         return row[0] if row else None
 
-    async def agenda(self, since: str, *, limit: int = 200) -> list[AgendaEntry]:
-        """Scheduled and live inspections from `since` on (live ones whatever their time)."""
+    async def agenda(
+        self, since: str, *, sections: Sequence[str] | None = None, limit: int = 200
+    ) -> list[AgendaEntry]:
+        """Scheduled and live inspections from `since` on (live ones whatever their time);
+        `sections`: only those sections' cases (None: every section's)."""
+        scope, scope_args = in_sections("c.section", sections)
         rows = await self._db.all(
             """SELECT i.id AS inspection_id, i.scheduled_at, i.state, i.seq,
                       c.id AS case_id, c.case_no, c.item_name, c.applicant_name,
@@ -398,9 +426,10 @@ class InspectionStore:
                          AND h.role = 'host' AND h.revoked_at IS NULL ORDER BY h.id LIMIT 1)
                         AS host_user_id
                FROM inspections i JOIN cases c ON c.id = i.case_id
-               WHERE (i.state = ? AND i.scheduled_at >= ?) OR i.state = ?
-               ORDER BY i.scheduled_at LIMIT ?""",
-            (InspectionState.SCHEDULED, since, InspectionState.LIVE, limit),
+               WHERE ((i.state = ? AND i.scheduled_at >= ?) OR i.state = ?) AND """
+            + scope
+            + " ORDER BY i.scheduled_at LIMIT ?",
+            (InspectionState.SCHEDULED, since, InspectionState.LIVE, *scope_args, limit),
         )
         return [AgendaEntry(**dict(row)) for row in rows]
 

@@ -8,8 +8,10 @@ so the dashboard can show the last result.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,10 @@ class ArchivedFile:
     path: str  # relative to the recordings directory
     sha256: str
     what: str  # e.g. "recording 12", "screenshot 4", "record 3 (pdf)"
+
+
+# What is wrong with one archived file (blocking), or None.
+Checker = Callable[[ArchivedFile], "str | None"]
 
 
 @dataclass(frozen=True)
@@ -115,14 +121,18 @@ class IntegrityStore:
             )
         return found
 
-    async def check(self, root: Path, *, actor: str) -> FileCheck:
-        """Re-hash every archived file (in a worker thread) and keep the result."""
+    async def check(self, checker: Path | Checker, *, actor: str) -> FileCheck:
+        """Re-hash every archived file (in a worker thread) and keep the result. `checker`
+        says what is wrong with one file (server.storage reads the object store too); a
+        folder means the files are all in it."""
         started = clock.now_iso()
         files = await self.archived_files()
         loop = asyncio.get_running_loop()
+        if isinstance(checker, Path):
+            checker = functools.partial(check_one, checker)
         problems: list[dict[str, str]] = []
         for archived in files:
-            problem = await loop.run_in_executor(None, check_one, root, archived)
+            problem = await loop.run_in_executor(None, checker, archived)
             if problem is not None:
                 problems.append({"path": archived.path, "what": archived.what, "problem": problem})
         return await self.record(started, len(files), problems, actor=actor)

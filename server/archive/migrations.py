@@ -1,7 +1,7 @@
 """Numbered schema migrations, applied at start, each in its own transaction.
 
-Append only: never edit a migration that has shipped. The SQL is what SQLite and PostgreSQL
-both accept, but for `INTEGER PRIMARY KEY` (the scale-out backend maps it to an identity).
+Append only: never edit a migration that has shipped. The SQL is written for SQLite in words
+PostgreSQL also accepts; `Database.schema()` maps the few that differ (server/archive/pg.py).
 """
 
 from __future__ import annotations
@@ -441,16 +441,53 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX outbox_invitee ON outbox (invitee_id)",
         ],
     ),
+    # 9 is another change's.
+    (
+        10,
+        "staff sessions held by the server; the sections (业务股室) a staff member works for",
+        [
+            # One row per login; the cookie names it by the SHA-256 of its random part.
+            """CREATE TABLE staff_sessions (
+                id TEXT PRIMARY KEY,
+                staff_id INTEGER NOT NULL REFERENCES staff_accounts(id),
+                created_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                ended_at TEXT,
+                ended_reason TEXT,
+                address TEXT NOT NULL DEFAULT '',
+                agent TEXT NOT NULL DEFAULT ''
+            )""",
+            "CREATE INDEX staff_sessions_staff ON staff_sessions (staff_id, ended_at)",
+            # A JSON array of section names, as cases name theirs (cases.section). Clerks, and
+            # inspectors when staff.inspectors_by_section is set, see only those sections' cases.
+            "ALTER TABLE staff_accounts ADD COLUMN sections TEXT NOT NULL DEFAULT '[]'",
+            "CREATE INDEX cases_section ON cases (section)",
+        ],
+    ),
+    (
+        13,
+        "archived files whose copy in the object store verified",
+        [
+            """CREATE TABLE stored_objects (
+                path TEXT PRIMARY KEY,
+                sha256 TEXT NOT NULL,
+                size INTEGER NOT NULL,
+                key TEXT NOT NULL,
+                stored_at TEXT NOT NULL
+            )""",
+        ],
+    ),
 ]
 
 
 async def migrate(db: Database) -> list[int]:
     """Apply the migrations this database lacks; the versions applied."""
     async with db.transaction() as tx:
-        await tx.execute(
+        for statement in db.schema(
             """CREATE TABLE IF NOT EXISTS schema_migrations (
                 version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"""
-        )
+        ):
+            await tx.execute(statement)
     done = {row[0] for row in await db.all("SELECT version FROM schema_migrations")}
     applied = []
     for version, name, statements in MIGRATIONS:
@@ -458,7 +495,8 @@ async def migrate(db: Database) -> list[int]:
             continue
         async with db.transaction() as tx:
             for statement in statements:
-                await tx.execute(statement)
+                for said in db.schema(statement):
+                    await tx.execute(said)
             await tx.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 (version, name, clock.now_iso()),

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import zipfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +33,9 @@ from .store import ArchiveStore
 
 FORMAT = "kanyan-case-package"
 VERSION = 1
+# Opens a stored path for reading (blocking).
+Opener = Callable[[str], IO[bytes]]
+
 CHUNK = 1 << 20
 
 
@@ -108,8 +113,16 @@ async def plan(archive: ArchiveStore, case_id: int, *, actor: str) -> Plan:
     return Plan(case.case_no, manifest, files)
 
 
-def write(plan: Plan, root: Path, out: IO[bytes]) -> dict[str, Any]:
-    """Write the ZIP to `out` (blocking: run it in a thread); the manifest it ends with."""
+def local_opener(root: Path) -> Opener:
+    """Files read from the recordings folder (server.storage's opener reads the object
+    store too)."""
+    return lambda stored: open(resolve_inside(root, stored), "rb")
+
+
+def write(plan: Plan, source: Path | Opener, out: IO[bytes]) -> dict[str, Any]:
+    """Write the ZIP to `out` (blocking: run it in a thread); the manifest it ends with. The
+    files are read through `source`: an opener of stored paths, or the recordings folder."""
+    opener = local_opener(source) if isinstance(source, Path) else source
     entries = []
     problems = []
     with zipfile.ZipFile(out, "w", allowZip64=True) as package:
@@ -122,8 +135,8 @@ def write(plan: Plan, root: Path, out: IO[bytes]) -> dict[str, Any]:
                 "sha256": packed.sha256,
             }
             try:
-                source = resolve_inside(root, packed.source)
-                digest, size = _copy(source, package, packed.path)
+                with opener(packed.source) as f:
+                    digest, size = _copy(f, package, packed.path)
             except (OSError, ValueError) as exc:
                 entry["missing"] = True
                 problems.append(
@@ -143,21 +156,21 @@ def write(plan: Plan, root: Path, out: IO[bytes]) -> dict[str, Any]:
     return manifest
 
 
-def write_file(plan: Plan, root: Path, out: Path) -> tuple[dict[str, Any], int]:
+def write_file(plan: Plan, source: Path | Opener, out: Path) -> tuple[dict[str, Any], int]:
     """The package as a file (blocking); its manifest and size."""
     with open(out, "wb") as f:
-        manifest = write(plan, root, f)
+        manifest = write(plan, source, f)
     return manifest, out.stat().st_size
 
 
-def _copy(source: Path, package: zipfile.ZipFile, name: str) -> tuple[str, int]:
+def _copy(f: IO[bytes], package: zipfile.ZipFile, name: str) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
-    info = zipfile.ZipInfo(name, date_time=_zip_time(source))
+    info = zipfile.ZipInfo(name, date_time=_zip_time(f))
     # Media is compressed already; deflating it would cost CPU for nothing.
     stored = name.endswith((".mp4", ".webm", ".jpg", ".pdf"))
     info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
-    with open(source, "rb") as f, package.open(info, "w", force_zip64=True) as member:
+    with package.open(info, "w", force_zip64=True) as member:
         while chunk := f.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)
@@ -165,9 +178,14 @@ def _copy(source: Path, package: zipfile.ZipFile, name: str) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _zip_time(source: Path) -> tuple[int, int, int, int, int, int]:
-    """The file's time as Beijing time (ZIP stores local times)."""
-    moment = datetime.fromtimestamp(source.stat().st_mtime, clock.SHANGHAI)
+def _zip_time(f: IO[bytes]) -> tuple[int, int, int, int, int, int]:
+    """The file's time as Beijing time (ZIP stores local times); now for an object read from
+    the store (its archived time is in the manifest)."""
+    try:
+        mtime = os.fstat(f.fileno()).st_mtime
+    except (AttributeError, OSError, ValueError):
+        mtime = clock.now().timestamp()
+    moment = datetime.fromtimestamp(mtime, clock.SHANGHAI)
     return (
         max(1980, moment.year),
         moment.month,

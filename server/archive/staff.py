@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from .. import clock
 from ..errors import NotFound, UserError
-from .db import Database, Row, bookkeeping, writer
+from .db import Database, Row, Tx, bookkeeping, writer
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,7 @@ class StaffAccount:
     disabled_at: str | None
     created_at: str
     password_changed_at: str | None
+    sections: tuple[str, ...] = ()  # 业务股室 whose cases this person works on
 
     @classmethod
     def from_row(cls, row: Row) -> StaffAccount:
@@ -35,7 +38,19 @@ class StaffAccount:
             row["disabled_at"],
             row["created_at"],
             row["password_changed_at"],
+            tuple(json.loads(row["sections"])),
         )
+
+
+@dataclass(frozen=True)
+class StaffSession:
+    """One login of a staff member, until its expiry or until it is ended."""
+
+    id: str  # SHA-256 of the random part of the cookie
+    staff_id: int
+    created_at: str
+    expires_at: str
+    address: str
 
 
 @dataclass(frozen=True)
@@ -53,6 +68,18 @@ class ApiKey:
     @classmethod
     def from_row(cls, row: Row) -> ApiKey:
         return cls(*(row[key] for key in row.keys()))
+
+
+def _sections_json(sections: tuple[str, ...]) -> str:
+    return json.dumps(list(sections), ensure_ascii=False)
+
+
+async def _end_sessions(tx: Tx, staff_id: int, reason: str) -> int:
+    return await tx.execute(
+        "UPDATE staff_sessions SET ended_at = ?, ended_reason = ? "
+        "WHERE staff_id = ? AND ended_at IS NULL",
+        (clock.now_iso(), reason, staff_id),
+    )
 
 
 class StaffStore:
@@ -73,6 +100,7 @@ class StaffStore:
         password_hash: str,
         *,
         must_change: bool = True,
+        sections: tuple[str, ...] = (),
         actor: str,
     ) -> StaffAccount:
         async with self._db.transaction() as tx:
@@ -80,12 +108,42 @@ class StaffStore:
                 raise UserError(f"用户名 {username} 已存在 / user {username} already exists")
             staff_id = await tx.insert(
                 """INSERT INTO staff_accounts (username, display_name, role, password_hash,
-                       must_change_password, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?)""",
-                (username, display_name, role, password_hash, int(must_change), clock.now_iso()),
+                       must_change_password, created_at, sections)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    username,
+                    display_name,
+                    role,
+                    password_hash,
+                    int(must_change),
+                    clock.now_iso(),
+                    _sections_json(sections),
+                ),
             )
-            await tx.event("staff.created", actor=actor, data={"username": username, "role": role})
+            data: dict[str, Any] = {"username": username, "role": role}
+            if sections:
+                data["sections"] = list(sections)
+            await tx.event("staff.created", actor=actor, data=data)
         return await self.get(staff_id)
+
+    @writer
+    async def set_sections(self, staff_id: int, sections: tuple[str, ...], *, actor: str) -> None:
+        """The sections (业务股室) whose cases the person works on, replacing the earlier ones."""
+        async with self._db.transaction() as tx:
+            row = await tx.one("SELECT sections FROM staff_accounts WHERE id = ?", (staff_id,))
+            if row is None:
+                raise NotFound(f"账号不存在 / no staff account {staff_id}")
+            if json.loads(row[0]) == list(sections):
+                return
+            await tx.execute(
+                "UPDATE staff_accounts SET sections = ? WHERE id = ?",
+                (_sections_json(sections), staff_id),
+            )
+            await tx.event(
+                "staff.sections_changed",
+                actor=actor,
+                data={"staff_id": staff_id, "sections": list(sections)},
+            )
 
     async def get(self, staff_id: int) -> StaffAccount:
         row = await self._db.one("SELECT * FROM staff_accounts WHERE id = ?", (staff_id,))
@@ -119,10 +177,11 @@ class StaffStore:
             )
             if changed != 1:
                 raise NotFound(f"账号不存在 / no staff account {staff_id}")
+            ended = await _end_sessions(tx, staff_id, "password")
             await tx.event(
                 "staff.password_reset" if must_change else "staff.password_changed",
                 actor=actor,
-                data={"staff_id": staff_id},
+                data={"staff_id": staff_id, "sessions_ended": ended},
             )
 
     @writer
@@ -135,11 +194,62 @@ class StaffStore:
             )
             if changed != 1:
                 raise NotFound(f"账号不存在 / no staff account {staff_id}")
+            data: dict[str, int] = {"staff_id": staff_id}
+            if disabled:
+                data["sessions_ended"] = await _end_sessions(tx, staff_id, "disabled")
             await tx.event(
-                "staff.disabled" if disabled else "staff.enabled",
-                actor=actor,
-                data={"staff_id": staff_id},
+                "staff.disabled" if disabled else "staff.enabled", actor=actor, data=data
             )
+
+    # -- sessions --------------------------------------------------------------------------------
+
+    @writer
+    async def open_session(
+        self,
+        staff_id: int,
+        session_id: str,
+        expires_at: str,
+        *,
+        address: str,
+        agent: str,
+        event: str = "staff.login",
+    ) -> None:
+        """A new session (a login, or the fresh one after a password change), recorded with
+        `event`; sessions past their expiry are cleared away on the way."""
+        now = clock.now_iso()
+        async with self._db.transaction() as tx:
+            await tx.execute("DELETE FROM staff_sessions WHERE expires_at < ?", (now,))
+            username = await tx.one("SELECT username FROM staff_accounts WHERE id = ?", (staff_id,))
+            if username is None:
+                raise NotFound(f"账号不存在 / no staff account {staff_id}")
+            await tx.execute(
+                """INSERT INTO staff_sessions (id, staff_id, created_at, expires_at, address,
+                       agent) VALUES (?, ?, ?, ?, ?, ?)""",
+                (session_id, staff_id, now, expires_at, address[:64], agent[:200]),
+            )
+            await tx.event(event, actor=f"staff:{username[0]}", data={"address": address[:64]})
+
+    async def session(self, session_id: str) -> StaffSession | None:
+        """The session, while it lasts: None once it expired or was ended."""
+        row = await self._db.one(
+            """SELECT id, staff_id, created_at, expires_at, address FROM staff_sessions
+               WHERE id = ? AND ended_at IS NULL AND expires_at > ?""",
+            (session_id, clock.now_iso()),
+        )
+        return StaffSession(*row) if row else None
+
+    @writer
+    async def end_session(self, session_id: str, *, actor: str) -> bool:
+        """A logout: the session stops working at once, wherever its cookie is."""
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE staff_sessions SET ended_at = ?, ended_reason = 'logout' "
+                "WHERE id = ? AND ended_at IS NULL",
+                (clock.now_iso(), session_id),
+            )
+            if changed:
+                await tx.event("staff.logout", actor=actor)
+        return bool(changed)
 
     # -- API keys --------------------------------------------------------------------------------
 

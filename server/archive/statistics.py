@@ -18,7 +18,7 @@ class ConcludedRow:
     reinspection: bool
     started_at: str | None  # the session's start and end
     ended_at: str | None
-    method: str  # live (self-recorded videos come with their own method)
+    method: str  # live | video (self-recorded)
 
     @classmethod
     def from_row(cls, row: Row) -> ConcludedRow:
@@ -48,7 +48,7 @@ class StatisticsStore:
     async def concluded(self, since: str, until: str) -> list[ConcludedRow]:
         rows = await self._db.all(
             """SELECT k.at, k.verdict, c.item_code, c.item_name, c.section,
-                      i.previous_inspection_id, i.started_at, i.ended_at, 'live' AS method
+                      i.previous_inspection_id, i.started_at, i.ended_at, i.method
                FROM conclusions k
                JOIN inspections i ON i.id = k.inspection_id
                JOIN cases c ON c.id = k.case_id

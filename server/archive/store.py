@@ -9,7 +9,7 @@ from .cases import CaseStore
 from .catalog import CatalogStore
 from .checklists import ChecklistStore
 from .conclusions import ConclusionStore
-from .db import Database
+from .db import Database, open_database
 from .eligibility import EligibilityStore
 from .events import EventLog
 from .evidence import EvidenceStore
@@ -20,13 +20,16 @@ from .migrations import migrate, schema_version
 from .outbox import OutboxStore
 from .records import RecordStore
 from .retention import RetentionStore
+from .search import ArchiveSearch
 from .staff import StaffStore
 from .statistics import StatisticsStore
+from .stored import StoredStore
 from .uploads import UploadStore
 
 
 class ArchiveStore:
-    """Open with `await ArchiveStore.open(path)`; close when done.
+    """Open with `await ArchiveStore.open(location)` — the SQLite file's path or a PostgreSQL
+    URL (`settings.archive_location`); close when done.
 
     Reads go to the aggregate that owns them (`archive.cases.get(…)`); every write runs in one
     transaction together with the events that record it.
@@ -51,10 +54,12 @@ class ArchiveStore:
         self.uploads = UploadStore(db)
         self.outbox = OutboxStore(db)
         self.findings = FindingStore(db)
+        self.search = ArchiveSearch(db)
+        self.stored = StoredStore(db)
 
     @classmethod
-    async def open(cls, path: Path) -> ArchiveStore:
-        db = await Database.open(path)
+    async def open(cls, location: Path | str) -> ArchiveStore:
+        db = await open_database(location)
         try:
             await migrate(db)
         except BaseException:

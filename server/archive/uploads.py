@@ -18,6 +18,7 @@ from ..errors import NotFound, UserError
 from ..states import CaseState, InspectionState, Method, check_inspection
 from .cases import move_case
 from .db import Database, Row, Tx, writer
+from .evidence import Recording
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,15 @@ class UploadStore:
             "SELECT * FROM uploads WHERE case_id = ? ORDER BY created_at, id", (case_id,)
         )
         return [Upload.from_row(row) for row in rows]
+
+    async def files(self, upload: Upload) -> dict[str, Recording]:
+        """The files an attempt left as evidence, by kind: upload (the file as sent), playable,
+        poster, strip."""
+        rows = await self._db.all(
+            "SELECT * FROM recordings WHERE inspection_id = ? AND note = ? ORDER BY id",
+            (upload.inspection_id, f"upload {upload.id}"),
+        )
+        return {row["kind"]: Recording.from_row(row) for row in rows}
 
     async def in_state(self, state: str) -> list[Upload]:
         rows = await self._db.all(

@@ -290,6 +290,11 @@ def load_file(path: Path) -> list[CatalogItem]:
         raise ConfigError(f"{path}: no such catalog file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:  # e.g. saved as GBK by a Windows editor
+        raise ConfigError(
+            f"{path}: 不是 UTF-8 文本，请另存为 UTF-8 / not UTF-8 text (byte {exc.start}): "
+            "save it as UTF-8"
+        ) from None
     return parse(data, str(path))
 
 
@@ -317,6 +322,8 @@ def item_from_form(form: dict[str, str]) -> tuple[CatalogItem | None, dict[str, 
         "exclusion_ground": form.get("exclusion_ground", ""),
         "exclusion_reason": form.get("exclusion_reason", ""),
     }
+    if form.get("retention_years", "").strip():  # optional: empty keeps the default
+        data["retention_years"] = number("retention_years")
     return validate_item(data)
 
 

@@ -8,7 +8,8 @@ the expiry and the invitee's link generation:
 The signature makes it unforgeable; the generation lets a reschedule revoke every earlier link
 at once; revocation of one person (removed from the room) is a flag on the invitee.
 `LinkSigner.parse` only checks the signature and expiry; `Links.authorise` adds the checks that
-need the archive.
+need the archive. `Links.recheck` repeats, for someone already in the room, the checks whose
+answer can change meanwhile (revocation, a move, a cancellation, the end).
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ class LinkSigner:
         body = f"{TOKEN_VERSION}.{inspection_id}.{invitee_id}.{role}.{expires}.{generation}"
         return f"{body}.{self._sign(body)}"
 
-    def parse(self, token: str, now: float | None = None) -> LinkClaims:
+    def parse(
+        self, token: str, now: float | None = None, *, check_expiry: bool = True
+    ) -> LinkClaims:
         """Check form, signature and expiry. Raises LinkError saying which failed."""
         parts = token.split(".") if isinstance(token, str) else []
         if len(parts) != 7 or parts[0] != TOKEN_VERSION or len(token) > 256:
@@ -82,7 +85,7 @@ class LinkSigner:
             raise malformed() from None
         if role not in ROLES:
             raise malformed()
-        if (now if now is not None else time.time()) >= expires:
+        if check_expiry and (now if now is not None else time.time()) >= expires:
             raise expired()
         return LinkClaims(inspection_id, invitee_id, role, expires, generation)
 
@@ -144,35 +147,7 @@ class Links:
     async def authorise(self, token: str, inspection_id: int | None = None) -> LinkGrant:
         """Check a room link fully: signature, expiry, inspection, revocation, session state."""
         claims = self._signer.parse(token)
-        if inspection_id is not None and claims.inspection_id != inspection_id:
-            raise LinkError(
-                "此链接属于另一场勘验。请使用本场勘验发给您的链接。 / This link belongs to another "
-                "inspection; use the link you were sent for this one.",
-                code="wrong_inspection",
-                status=403,
-                close_code=CloseCode.WRONG_INSPECTION,
-            )
-        try:
-            invitee = await self._archive.inspections.invitee(claims.invitee_id)
-            inspection = await self._archive.inspections.get(claims.inspection_id)
-        except NotFound:
-            raise revoked("此链接对应的参与人已不存在") from None
-        if invitee.inspection_id != inspection.id or invitee.role != claims.role:
-            raise revoked("此链接与参与人记录不符")
-        if invitee.revoked_at is not None:
-            raise revoked("您的链接已被主持人撤销")
-        if invitee.link_gen != claims.generation:
-            raise revoked("勘验已改期，此前发出的链接已失效")
-        if inspection.state == InspectionState.CANCELLED:
-            raise revoked("本场勘验已取消")
-        if inspection.state in (InspectionState.ENDED, InspectionState.CONCLUDED):
-            raise LinkError(
-                "本场勘验已结束，链接已失效。 / This inspection has ended; its links no longer "
-                "open the room.",
-                code="ended",
-                status=410,
-                close_code=CloseCode.ENDED,
-            )
+        invitee, inspection = await self._standing(claims, inspection_id)
         opens = clock.parse(inspection.scheduled_at) - timedelta(
             minutes=self._settings.security.link_lead_minutes
         )
@@ -188,12 +163,59 @@ class Links:
         case = await self._archive.cases.get(inspection.case_id)
         return LinkGrant(invitee, inspection, case)
 
+    async def recheck(self, token: str, inspection_id: int) -> None:
+        """Check again the link of someone already in the room: it may have been revoked, the
+        inspection moved, cancelled or ended since they came in. Expiry and the opening time
+        were checked when they came in (a session may run past the link's expiry)."""
+        await self._standing(self._signer.parse(token, check_expiry=False), inspection_id)
 
-def revoked(why_zh: str) -> LinkError:
-    return LinkError(
-        f"{why_zh}。请向勘验主持人索取新链接。 / This link has been revoked. Ask the inspection "
-        "host for a new one.",
+    async def _standing(
+        self, claims: LinkClaims, inspection_id: int | None
+    ) -> tuple[Invitee, Inspection]:
+        """The checks that need the archive and can change while a link is in use."""
+        if inspection_id is not None and claims.inspection_id != inspection_id:
+            raise LinkError(
+                "此链接属于另一场勘验。请使用本场勘验发给您的链接。 / This link belongs to another "
+                "inspection; use the link you were sent for this one.",
+                code="wrong_inspection",
+                status=403,
+                close_code=CloseCode.WRONG_INSPECTION,
+            )
+        try:
+            invitee = await self._archive.inspections.invitee(claims.invitee_id)
+            inspection = await self._archive.inspections.get(claims.inspection_id)
+        except NotFound:
+            raise revoked("此链接对应的参与人已不存在", "its person no longer exists") from None
+        if invitee.inspection_id != inspection.id or invitee.role != claims.role:
+            raise revoked("此链接与参与人记录不符", "it does not match the invitation")
+        if invitee.revoked_at is not None:
+            raise revoked("您的链接已被主持人撤销", "your invitation was withdrawn", why="revoked")
+        if invitee.link_gen != claims.generation:
+            raise revoked(
+                "勘验已改期，此前发出的链接已失效", "the inspection was moved", why="rescheduled"
+            )
+        if inspection.state == InspectionState.CANCELLED:
+            raise revoked("本场勘验已取消", "the inspection was cancelled", why="cancelled")
+        if inspection.state in (InspectionState.ENDED, InspectionState.CONCLUDED):
+            raise LinkError(
+                "本场勘验已结束，链接已失效。 / This inspection has ended; its links no longer "
+                "open the room.",
+                code="ended",
+                status=410,
+                close_code=CloseCode.ENDED,
+            )
+        return invitee, inspection
+
+
+def revoked(why_zh: str, why_en: str, *, why: str = "invalid") -> LinkError:
+    """`why` (the error's details): revoked (this person's link), rescheduled, cancelled, or
+    invalid (the link does not match the archive)."""
+    error = LinkError(
+        f"{why_zh}。请向勘验主持人索取新链接。 / This link no longer works: {why_en}. Ask the "
+        "inspection host for a new one.",
         code="revoked",
         status=403,
         close_code=CloseCode.REVOKED,
     )
+    error.details = {"why": why}
+    return error

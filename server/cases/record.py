@@ -24,10 +24,12 @@ import jinja2
 
 from .. import clock
 from ..archive import ArchiveStore, Event, Inspection, RecordFile, Screenshot
-from ..archive.files import inspection_dir, resolve_inside, write_exclusive
+from ..archive.files import inspection_dir, write_exclusive
 from ..errors import UserError
 from ..roles import ROLE_NAMES_ZH, Role
-from ..states import CaseState, InspectionState, inspection_label
+from ..states import CaseState, InspectionState, Method, inspection_label
+from ..storage import EvidenceFiles
+from ..video.checks import check_rows, requirements_of
 from .checklist import mark_label
 from .outcome import OutcomeService
 
@@ -44,6 +46,23 @@ ATTENDANCE = {
     "participant.removed": "被移出",
 }
 SIGNING_ROLES = ("host", "clerk", "expert")
+FILE_KINDS = {
+    "composite": "合成录像",
+    "raw": "原始音视频",
+    "upload": "申请人上传的视频",
+    "playable": "可播放副本",
+    "poster": "封面图",
+    "strip": "缩略图",
+}
+UPLOAD_STATES = {
+    "uploading": "未传完",
+    "checking": "检查中",
+    "accepted": "通过自动检查（审查所用视频）",
+    "rejected": "未通过自动检查",
+    "cancelled": "已取消",
+    "expired": "未按时传完，已删除",
+    "failed": "处理失败",
+}
 # Inspections whose session has been held: a record of them says something.
 RECORDABLE = frozenset(
     {InspectionState.CONCLUDED, InspectionState.ENDED, InspectionState.INTERRUPTED}
@@ -87,7 +106,8 @@ def _role(role: str) -> str:
     try:
         return ROLE_NAMES_ZH[Role(role)]
     except ValueError:
-        return role
+        # A reviewer of a self-recorded video who holds no seat in the group.
+        return {"inspector": "勘验人员"}.get(role, role)
 
 
 @dataclass(frozen=True)
@@ -97,10 +117,17 @@ class Made:
 
 
 class RecordMaker:
-    def __init__(self, archive: ArchiveStore, outcome: OutcomeService, root: Path) -> None:
+    def __init__(
+        self,
+        archive: ArchiveStore,
+        outcome: OutcomeService,
+        root: Path,
+        files: EvidenceFiles | None = None,
+    ) -> None:
         self.archive = archive
         self.outcome = outcome
         self.root = root
+        self.files = files or EvidenceFiles(root)
         self._templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES),
             autoescape=jinja2.select_autoescape(["html"]),
@@ -208,9 +235,35 @@ class RecordMaker:
                 }
             )
         conclusion = checklist.conclusion
+        marks_by: dict[tuple[str, str], list[int]] = {}
+        for mark in history:
+            marks_by.setdefault((mark.actor_name, mark.actor_role), [0, 0])[0] += 1
+        for entry in checklist.entries:
+            marks_by.setdefault((entry.actor_name, entry.actor_role), [0, 0])[1] += 1
+        video = await self._video(inspection) if inspection.method == Method.VIDEO else None
+        signers = [
+            {"role": _role(i.role), "name": i.name}
+            for i in invitees
+            if i.role in SIGNING_ROLES and i.revoked_at is None
+        ]
+        if video is not None:
+            # Inspectors who reviewed the video without a seat in the group sign too: they
+            # marked as "inspector", or pronounced the conclusion.
+            accounts = await archive.inspections.invitee_accounts(inspection.id)
+            seated = {f"staff:{(await archive.staff.get(a)).username}" for a in accounts.values()}
+            unseated = [(name, role) for name, role in marks_by if role == "inspector"]
+            if conclusion is not None and conclusion.actor not in seated:
+                unseated.append((conclusion.actor_name, "inspector"))
+            for name, role in dict.fromkeys(unseated):
+                signers.append({"role": _role(role), "name": name})
         return {
             "case": case,
             "inspection": inspection,
+            "video": video,
+            "reviewers": [
+                {"name": name, "role": _role(role), "marks": counts[0], "entries": counts[1]}
+                for (name, role), counts in marks_by.items()
+            ],
             "previous": previous,
             "beijing": lambda value: _time(value, "%Y-%m-%d %H:%M"),
             "sessions": _sessions(events),
@@ -231,6 +284,7 @@ class RecordMaker:
             "recordings": [
                 {
                     "file": Path(r.path).name,
+                    "kind": FILE_KINDS.get(r.kind, r.kind),
                     "duration": _duration(r.duration_s),
                     "state": {"finished": "完整", "interrupted": "中断后恢复"}.get(
                         r.state, r.state
@@ -239,13 +293,70 @@ class RecordMaker:
                 }
                 for r in await archive.evidence.recordings(inspection.id)
             ],
-            "signers": [
-                {"role": _role(i.role), "name": i.name}
-                for i in invitees
-                if i.role in SIGNING_ROLES and i.revoked_at is None
-            ],
+            "signers": signers,
             "generated": _time(clock.now_iso()),
         }
+
+    async def _video(self, inspection: Inspection) -> dict[str, Any]:
+        """A self-recorded inspection's video: the one reviewed with its hash, facts and checks,
+        and every attempt the applicant made."""
+        archive = self.archive
+        attempts = [
+            u
+            for u in await archive.uploads.of_case(inspection.case_id)
+            if u.inspection_id == inspection.id
+        ]
+        wanted = requirements_of(await self._shooting(inspection))
+        accepted = next((u for u in reversed(attempts) if u.state == "accepted"), None)
+        reviewed = None
+        if accepted is not None:
+            files = await archive.uploads.files(accepted)
+            facts = accepted.facts
+            original = files.get("upload")
+            reviewed = {
+                "name": accepted.filename or "—",
+                "file": Path(original.path).name if original else "—",
+                "sha256": accepted.sha256 or "—",
+                "size": f"{accepted.length / 1024**2:.1f} MB（{accepted.length} 字节）",
+                "duration": f"{_duration(facts.get('duration_s'))}"
+                f"（{float(facts.get('duration_s') or 0):.1f} 秒）",
+                "resolution": f"{facts.get('width')}×{facts.get('height')}",
+                "rotation": facts.get("rotation") or 0,
+                "fps": f"{float(facts.get('fps') or 0):.2f}",
+                "codecs": " / ".join(
+                    str(x) for x in (facts.get("video_codec"), facts.get("audio_codec")) if x
+                ),
+                "uploaded": _time(accepted.completed_at or accepted.created_at),
+                "checked": _time(accepted.checked_at),
+                "checks": check_rows(facts, accepted.failures, wanted),
+                "playable": (
+                    Path(files["playable"].path).name
+                    if "playable" in files and files["playable"].id != accepted.recording_id
+                    else ""
+                ),
+            }
+        return {
+            "deadline": _time(inspection.submission_deadline or inspection.scheduled_at),
+            "reviewed": reviewed,
+            "attempts": [
+                {
+                    "time": _time(u.created_at),
+                    "name": u.filename or "—",
+                    "state": UPLOAD_STATES.get(u.state, u.state),
+                    "sha256": u.sha256 or "",
+                    "failures": [f.get("message", "") for f in u.failures],
+                }
+                for u in attempts
+            ],
+        }
+
+    async def _shooting(self, inspection: Inspection) -> Any:
+        catalog = self.outcome.catalog
+        version_id = await self.archive.inspections.catalog_version(inspection.id)
+        if version_id is not None:
+            return (await catalog.version(version_id)).item.shooting
+        case = await self.archive.cases.get(inspection.case_id)
+        return (await catalog.current(case.item_code)).item.shooting
 
     async def _thumbnails(
         self, shots: list[Screenshot], names: dict[int, str]
@@ -254,7 +365,7 @@ class RecordMaker:
         made = []
         for shot in shots:
             try:
-                path = resolve_inside(self.root, shot.path)
+                path = await self.files.fetch(shot.path)
                 data = await loop.run_in_executor(None, thumbnail, path)
             except (OSError, ValueError) as exc:
                 log.warning("screenshot %s has no thumbnail: %s", shot.id, exc)

@@ -4,25 +4,31 @@ tombstone with every file's hash), and so does the event log."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from pathlib import Path
 
 from .. import clock
 from ..archive import ArchiveStore
-from ..archive.files import resolve_inside
 from ..archive.retention import Tombstone
 from ..errors import UserError
 from ..states import CaseState
+from ..storage import EvidenceFiles, StoreError
 from .catalog import DEFAULT_RETENTION_YEARS, Catalog
 from .checklist import clean_text
 
 
 class Retention:
-    def __init__(self, archive: ArchiveStore, catalog: Catalog, root: Path) -> None:
+    def __init__(
+        self,
+        archive: ArchiveStore,
+        catalog: Catalog,
+        root: Path,
+        files: EvidenceFiles | None = None,
+    ) -> None:
         self.archive = archive
         self.catalog = catalog
         self.root = root
+        self.files = files or EvidenceFiles(root)
 
     async def keep_until(self, case_id: int) -> str | None:
         """The first day the case's files may be deleted (Beijing date), once it is archived."""
@@ -53,12 +59,11 @@ class Retention:
             )
         files = await self.archive.retention.files_of(case_id)
         tombstone = await self.archive.retention.delete_files(case_id, files, text, actor=actor)
-        await asyncio.get_running_loop().run_in_executor(None, self._unlink, files)
-        return tombstone
-
-    def _unlink(self, files: list[dict[str, object]]) -> None:
         for entry in files:
+            stored = str(entry["path"])
             try:
-                resolve_inside(self.root, str(entry["path"])).unlink(missing_ok=True)
-            except (OSError, ValueError):
+                await self.files.delete(stored)
+            except (*StoreError, ValueError):
                 continue  # recorded as deleted; what is left behind is reported by verify-files
+            await self.archive.stored.forget(stored)
+        return tombstone

@@ -30,6 +30,7 @@ MARKERS: dict[str, tuple[str, str]] = {
     "participant.left": ("leave", "离开"),
     "participant.removed": ("leave", "被移出"),
     "recording.gap": ("gap", "录像中断"),
+    "room.restored": ("session", "服务器重启后恢复"),
     "checklist.current": ("current", "核实要点"),
     "checklist.marked": ("mark", "标记"),
     "record.entry": ("note", "工作记录"),
@@ -38,6 +39,12 @@ MARKERS: dict[str, tuple[str, str]] = {
     "conclusion.pronounced": ("conclusion", "宣布结论"),
     "conclusion.confirmed": ("conclusion", "申请人确认"),
     "conclusion.declined": ("conclusion", "申请人不予确认"),
+}
+# Why the recording has a gap (recorder.participant), as the timeline says it.
+GAP_REASONS = {
+    "server_restarted": "服务器重启",
+    "recorder_died": "录像进程中断",
+    "storage": "存储失败",
 }
 
 
@@ -100,15 +107,24 @@ def live_timeline(
     }
 
 
-def video_timeline(video: Recording, events: list[Event], names: dict[int, str]) -> dict[str, Any]:
-    """A self-recorded video: one segment, markers at the instants reviewers chose."""
+def video_timeline(
+    video: Recording,
+    events: list[Event],
+    names: dict[int, str],
+    *,
+    original: Recording | None = None,
+) -> dict[str, Any]:
+    """A self-recorded video: one segment, markers at the instants reviewers chose. `video` is
+    the file the player plays; reviewers' stamps name the `original` upload when the played
+    file is its browser-playable copy (same clock: the copy keeps every frame's time)."""
     duration = float(video.duration_s or 0.0)
+    ours = {video.id, None} | ({original.id} if original is not None else set())
     markers = []
     for event in events:
         if event.type not in MARKERS:
             continue
         offset = event.data.get("offset_s")
-        if event.data.get("recording") not in (video.id, None) or offset is None:
+        if event.data.get("recording") not in ours or offset is None:
             continue
         markers.append(_marker(event, max(0.0, min(float(offset), duration)), names))
     segment = Segment(video.id, 0.0, duration, video.state, "现场视频")
@@ -134,6 +150,8 @@ def _marker(event: Event, at: float, names: dict[int, str]) -> Marker:
         label = f"宣布结论：{verdict_label(str(data.get('verdict', '')))}"
     elif event.type == "recording.gap":
         label = f"录像中断 {data.get('seconds', 0):.0f} 秒"
+        if data.get("reason") in GAP_REASONS:
+            label = f"{label}（{GAP_REASONS[data['reason']]}）"
     if who:
         label = f"{label} · {who}"
     return Marker(

@@ -10,14 +10,14 @@ makes every link issued for it stop working.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from .. import clock
 from ..archive import ArchiveStore, Case, ExclusionRow, GroupMember, Inspection
 from ..errors import BadRequest, UserError
-from ..states import ACTIVE_INSPECTION, CaseState, InspectionState, Method
+from ..states import ACTIVE_INSPECTION, CaseState, InspectionState, Method, case_may_move
 from .catalog import Catalog
 from .checklist import catalog_points, reinspection_points
 from .eligibility import DECLARABLE, GROUND_NAMES, Ground
@@ -37,6 +37,15 @@ class Excluded(UserError):
     """The case cannot be inspected by video; the message says why."""
 
     code = "excluded"
+
+
+@dataclass(frozen=True)
+class GateFinding:
+    """An exclusion the catalog or the dishonesty list calls for, not yet recorded."""
+
+    ground: str
+    reason: str
+    actor: str
 
 
 class CaseService:
@@ -83,6 +92,11 @@ class CaseService:
 
     async def _automatic_gates(self, case: Case) -> list[ExclusionRow]:
         """Check the catalog item and the dishonesty list; record what excludes the case."""
+        return await self._record(case, await self._gate_findings(case))
+
+    async def _gate_findings(self, case: Case) -> list[GateFinding]:
+        """What the catalog item and the dishonesty list say against the case now, beyond the
+        exclusions already recorded. Writes nothing."""
         found = []
         active = {
             row.ground
@@ -91,11 +105,10 @@ class CaseService:
         item = await self.catalog.current(case.item_code)
         if not item.item.video_allowed and item.item.exclusion_ground not in active:
             found.append(
-                await self.archive.eligibility.add_exclusion(
-                    case.id,
+                GateFinding(
                     item.item.exclusion_ground,
                     item.item.exclusion_reason,
-                    actor=f"catalog:{item.code} v{item.version} ({item.created_by})",
+                    f"catalog:{item.code} v{item.version} ({item.created_by})",
                 )
             )
         entry = await self.archive.eligibility.find_dishonest(case.applicant_id_no)
@@ -103,12 +116,50 @@ class CaseService:
             reason = entry.reason or "列入失信名单"
             if entry.listed_on:
                 reason += f"（列入日期 {entry.listed_on}）"
-            found.append(
-                await self.archive.eligibility.add_exclusion(
-                    case.id, Ground.DISHONEST, reason, actor="system:dishonesty-list"
-                )
-            )
+            found.append(GateFinding(Ground.DISHONEST, reason, "system:dishonesty-list"))
         return found
+
+    async def check_before_start(self, inspection_id: int) -> None:
+        """The gates once more as a live session starts: a dishonesty-list import or a catalog
+        edit may have come since the inspection was scheduled. A case they exclude now is
+        treated like a declared exclusion: the inspection is cancelled (its room closes and
+        everyone is told; staff read the reason), the exclusion recorded, and Excluded raised
+        with the reasons."""
+        inspection = await self.archive.inspections.get(inspection_id)
+        case = await self.archive.cases.get(inspection.case_id)
+        found = await self._gate_findings(case)
+        blocking: list[ExclusionRow | GateFinding] = [*await self.blocking(case), *found]
+        if not blocking:
+            return
+        zh = "；".join(f"{GROUND_NAMES[Ground(b.ground)][0]}：{b.reason}" for b in blocking)
+        en = "; ".join(GROUND_NAMES[Ground(b.ground)][1] for b in blocking)
+        refusal = Excluded(
+            f"开始前复核：本案不适用视频勘验，不能开始，本次勘验已取消：{zh} / checked again "
+            f"before the start: not for video inspection ({en}); the inspection is cancelled",
+            details={"exclusions": [asdict(b) for b in blocking]},
+        )
+        # Recorded before the room closes, where the case may be excluded as it stands (a
+        # scheduled case); an interrupted one is first freed by the cancellation.
+        first = case_may_move(case.state, CaseState.EXCLUDED)
+        if first:
+            await self._record(case, found)
+        if inspection.state in (InspectionState.SCHEDULED, InspectionState.INTERRUPTED):
+            await self.archive.inspections.cancel(
+                inspection.id,
+                f"开始前复核：本案不适用视频勘验：{zh} / not for video inspection: {en}",
+                actor="system:eligibility",
+            )
+        if not first:
+            await self._record(case, found)
+        raise refusal
+
+    async def _record(self, case: Case, found: list[GateFinding]) -> list[ExclusionRow]:
+        return [
+            await self.archive.eligibility.add_exclusion(
+                case.id, finding.ground, finding.reason, actor=finding.actor
+            )
+            for finding in found
+        ]
 
     # -- eligibility --------------------------------------------------------------------------
 
@@ -187,7 +238,8 @@ class CaseService:
         active = [
             i
             for i in await self.archive.inspections.of_case(case.id)
-            if i.state in ACTIVE_INSPECTION
+            # A self-recorded video under review holds the case too.
+            if i.state in ACTIVE_INSPECTION or i.state == InspectionState.REVIEWING
         ]
         if active:
             raise UserError(

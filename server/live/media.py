@@ -22,7 +22,7 @@ from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpTransceiver
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtcpSrPacket, RtpPacket, pack_remb_fci
 
-from . import hooks, rtcp
+from . import hooks, rtcp, rtp_hooks
 from .rtp_forward import CLOCK_RATES, Leg, RtpFanout
 from .srtp import SrtpLink
 
@@ -50,6 +50,76 @@ class EncodedFrame:
         return CLOCK_RATES[self.kind]
 
 
+# What each subscriber leg counts of itself (rtp_forward.Leg), as /metrics and
+# MediaHub.counters() name it.
+LEG_COUNTS = ("packets", "bytes", "frames", "retransmitted", "keyframe_requests", "keyframe_wait")
+
+
+def leg_counts(leg: Leg) -> tuple[int, ...]:
+    """`leg`'s counts, in LEG_COUNTS' order."""
+    return (
+        leg.packets,
+        leg.octets,
+        leg.frames,
+        leg.retransmitted,
+        leg.keyframe_requests,
+        leg.waited,
+    )
+
+
+class LegTally:
+    """The counts of a set of subscriber legs, open and closed. Nothing is added up per
+    packet: every leg counts its own, read here when asked; a closed leg's counts are kept
+    once it is retired."""
+
+    def __init__(self) -> None:
+        self._open: weakref.WeakSet[Leg] = weakref.WeakSet()
+        self._retired: dict[tuple[str, str], int] = {}  # (count, kind) -> value
+
+    def add(self, leg: Leg) -> None:
+        self._open.add(leg)
+
+    def retire(self, leg: Leg) -> None:
+        if leg in self._open:
+            self._open.discard(leg)
+            self._fold(self._retired, leg)
+
+    def totals(self) -> dict[tuple[str, str], int]:
+        """(count, kind) -> total, for every name of LEG_COUNTS and both kinds."""
+        totals = {(name, kind): 0 for name in LEG_COUNTS for kind in KINDS}
+        for key, value in self._retired.items():
+            totals[key] += value
+        for leg in list(self._open):
+            self._fold(totals, leg)
+        return totals
+
+    @staticmethod
+    def _fold(into: dict[tuple[str, str], int], leg: Leg) -> None:
+        for name, value in zip(LEG_COUNTS, leg_counts(leg), strict=True):
+            key = (name, leg.kind)
+            into[key] = into.get(key, 0) + value
+
+
+class MediaStats:
+    """What one server's forwarding did since it started: the counters of /metrics
+    (server.ops.metrics). What comes in is counted per frame (plain integers); what goes out,
+    per packet and per leg, is counted by the legs themselves (`legs`)."""
+
+    __slots__ = ("keyframe_requests", "legs", "received_bytes", "received_frames", "send_errors")
+
+    def __init__(self) -> None:
+        self.received_frames = dict.fromkeys(KINDS, 0)  # assembled from publishers' packets
+        self.received_bytes = dict.fromkeys(KINDS, 0)
+        self.keyframe_requests = 0  # PLIs sent to publishers
+        # Packets a subscriber connection could not write (a full socket buffer, a connection
+        # closing): lost, like a packet lost on the network.
+        self.send_errors = 0
+        self.legs = LegTally()  # every subscriber leg of every room
+
+    def send_error(self) -> None:
+        self.send_errors += 1
+
+
 class FrameSink(Protocol):
     def push(self, frame: EncodedFrame) -> None: ...
 
@@ -66,12 +136,21 @@ class Upstream(Protocol):
 class Publication:
     """A member's audio or video, fanned out to sinks."""
 
-    def __init__(self, publisher_id: int, kind: str, keyframe_interval_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        publisher_id: int,
+        kind: str,
+        keyframe_interval_s: float = 0.5,
+        stats: MediaStats | None = None,
+    ) -> None:
         self.publisher_id = publisher_id
         self.kind = kind
+        self.stats = stats if stats is not None else MediaStats()
         self.epoch = 0
         self.frames = 0
         self.last_arrival = 0.0
+        # The publisher's last answer sends this kind (not inactive): frames are expected.
+        self.sending = False
         self._sinks: list[FrameSink] = []
         self._upstream: Upstream | None = None
         self._interval = keyframe_interval_s
@@ -133,6 +212,8 @@ class Publication:
         )
         self.frames += 1
         self.last_arrival = arrival
+        self.stats.received_frames[self.kind] += 1
+        self.stats.received_bytes[self.kind] += len(data)
         for sink in tuple(self._sinks):
             sink.push(frame)
 
@@ -158,6 +239,7 @@ class Publication:
         assert self._upstream is not None
         self._awaited, self._last_request = True, now
         self.keyframe_requests += 1
+        self.stats.keyframe_requests += 1
         self._upstream.request_keyframe()
         if self._retry is not None:
             self._retry.cancel()
@@ -234,7 +316,7 @@ class ReceiverUpstream:
         self._tasks: set[asyncio.Task[None]] = set()
         # aiortc's REMB to the publisher goes out capped by what the subscribers can take.
         bitrate = publication.packets.bitrate
-        self._send_rtcp = hooks.filter_receiver_rtcp(
+        self._send_rtcp = rtp_hooks.filter_receiver_rtcp(
             receiver, bitrate.upstream if bitrate is not None else (lambda packet: packet)
         )
 
@@ -244,10 +326,13 @@ class ReceiverUpstream:
         task.add_done_callback(self._tasks.discard)
 
     def request_keyframe(self) -> None:
-        self._spawn(hooks.send_pli(self.receiver, self.publication.packets.media_ssrc))
+        self._spawn(rtp_hooks.send_pli(self.receiver, self.publication.packets.media_ssrc))
 
     def send_remb(self, bps: int) -> None:
-        ssrc, media = hooks.receiver_rtcp_ssrc(self.receiver), self.publication.packets.media_ssrc
+        ssrc, media = (
+            rtp_hooks.receiver_rtcp_ssrc(self.receiver),
+            self.publication.packets.media_ssrc,
+        )
         if ssrc is not None and media is not None:
             fci = pack_remb_fci(bps, [media])
             self._spawn(self._send_rtcp(RtcpPsfbPacket(RTCP_PSFB_APP, ssrc, 0, fci)))
@@ -276,20 +361,17 @@ class PacketSlot:
         self._owner.retire(self.leg)
 
 
-COUNTERS = ("packets", "bytes", "frames", "retransmitted", "keyframe_requests")
-
-
 class PacketForwarding:
     """Kanyan's forwarding: a publisher's RTP packets, decrypted once, go to every subscriber
     leg renumbered and encrypted for it (rtp_forward, srtp, rtcp); aiortc assembles frames
     once per publisher for the recorder and screenshots. Nothing is decoded or encoded."""
 
-    def __init__(self) -> None:
+    def __init__(self, stats: MediaStats | None = None) -> None:
         self._links: weakref.WeakKeyDictionary[RTCDtlsTransport, SrtpLink] = (
             weakref.WeakKeyDictionary()
         )
-        self._legs: weakref.WeakSet[Leg] = weakref.WeakSet()
-        self._retired = dict.fromkeys(COUNTERS, 0)
+        self._stats = stats if stats is not None else MediaStats()
+        self._legs = LegTally()  # this room's
 
     def receive(self, receiver: RTCRtpReceiver, publication: Publication) -> ReceiverUpstream:
         upstream = ReceiverUpstream(receiver, publication)
@@ -309,66 +391,58 @@ class PacketForwarding:
                 fanout.sender_report(report.ssrc, info.ntp_timestamp, info.rtp_timestamp)
 
         hooks.tap_receiver(receiver, on_frame)
-        hooks.tap_packets(receiver, on_packet)
-        hooks.replace_bitrate_estimator(receiver, rtcp.GroupedEstimator)
-        hooks.observe_receiver_rtcp(receiver, on_report)
+        rtp_hooks.tap_packets(receiver, on_packet)
+        rtp_hooks.replace_bitrate_estimator(receiver, rtcp.GroupedEstimator)
+        rtp_hooks.observe_receiver_rtcp(receiver, on_report)
         return upstream
 
     def answered(self, receiver: RTCRtpReceiver, publication: Publication) -> None:
-        hooks.receive_without_queue(receiver.transport)  # bundled by now: the connection's
+        rtp_hooks.receive_without_queue(receiver.transport)  # bundled by now: the connection's
 
     def open_slot(self, pc: RTCPeerConnection, kind: str) -> PacketSlot:
-        transceiver = pc.addTransceiver(hooks.IdleTrack(kind), direction="sendonly")
+        transceiver = pc.addTransceiver(rtp_hooks.IdleTrack(kind), direction="sendonly")
         sender = transceiver.sender
         leg = Leg(kind)
         self._legs.add(leg)
+        self._stats.legs.add(leg)
 
-        def started(identity: hooks.SenderIdentity) -> None:
+        def started(identity: rtp_hooks.SenderIdentity) -> None:
             leg.start(identity, self._link(sender.transport))
 
-        hooks.on_sender_start(sender, started)
-        hooks.route_sender_rtcp(sender, lambda packet: rtcp.subscriber_feedback(leg, packet))
-        hooks.rewrite_sender_reports(sender, lambda report: rtcp.leg_report(leg, report))
+        rtp_hooks.on_sender_start(sender, started)
+        rtp_hooks.route_sender_rtcp(sender, lambda packet: rtcp.subscriber_feedback(leg, packet))
+        rtp_hooks.rewrite_sender_reports(sender, lambda report: rtcp.leg_report(leg, report))
         return PacketSlot(transceiver, leg, self)
 
     def _link(self, transport: RTCDtlsTransport) -> SrtpLink:
         link = self._links.get(transport)
         if link is None:
-            link = self._links[transport] = SrtpLink(transport)
+            link = self._links[transport] = SrtpLink(transport, self._stats.send_error)
         return link
 
     def retire(self, leg: Leg) -> None:
-        if leg in self._legs:
-            self._legs.discard(leg)
-            for name, value in _leg_counts(leg).items():
-                self._retired[name] += value
+        self._legs.retire(leg)
+        self._stats.legs.retire(leg)
 
     def counters(self) -> dict[str, int]:
-        totals = dict(self._retired)
-        for leg in list(self._legs):
-            for name, value in _leg_counts(leg).items():
-                totals[name] += value
+        totals = dict.fromkeys(LEG_COUNTS, 0)
+        for (name, _), value in self._legs.totals().items():
+            totals[name] += value
         return totals
-
-
-def _leg_counts(leg: Leg) -> dict[str, int]:
-    return {
-        "packets": leg.packets,
-        "bytes": leg.octets,
-        "frames": leg.frames,
-        "retransmitted": leg.retransmitted,
-        "keyframe_requests": leg.keyframe_requests,
-    }
 
 
 class MediaHub:
     """The publications of one room, by (member, kind)."""
 
     def __init__(
-        self, keyframe_interval_s: float = 0.5, forwarding: Forwarding | None = None
+        self,
+        keyframe_interval_s: float = 0.5,
+        forwarding: Forwarding | None = None,
+        stats: MediaStats | None = None,
     ) -> None:
         self._interval = keyframe_interval_s
-        self.forwarding: Forwarding = forwarding or PacketForwarding()
+        self.stats = stats if stats is not None else MediaStats()
+        self.forwarding: Forwarding = forwarding or PacketForwarding(self.stats)
         self._publications: dict[tuple[int, str], Publication] = {}
         self.on_publication: list[Callable[[Publication], None]] = []
         self._upstream_requests = 0  # keyframe requests of publications already dropped
@@ -377,7 +451,7 @@ class MediaHub:
         key = (member_id, kind)
         publication = self._publications.get(key)
         if publication is None:
-            publication = Publication(member_id, kind, self._interval)
+            publication = Publication(member_id, kind, self._interval, self.stats)
             self._publications[key] = publication
             for callback in tuple(self.on_publication):
                 callback(publication)
@@ -398,8 +472,9 @@ class MediaHub:
 
     def counters(self) -> dict[str, int]:
         """This room's forwarding since it opened: packets, bytes and frames sent to
-        subscribers, packets retransmitted on their NACKs, keyframe requests they sent, and
-        keyframe requests sent to publishers (`upstream_keyframe_requests`)."""
+        subscribers, packets retransmitted on their NACKs, keyframe requests they sent,
+        packets not sent while a leg waited for a keyframe (`keyframe_wait`), and keyframe
+        requests sent to publishers (`upstream_keyframe_requests`)."""
         totals = self.forwarding.counters()
         totals["upstream_keyframe_requests"] = self._upstream_requests + sum(
             p.keyframe_requests for p in self._publications.values()

@@ -48,6 +48,10 @@ class RoomRecorder(Protocol):
     def recording_at(self, at: float) -> tuple[int | None, float | None]:
         """The recording being written at server time `at`, and the offset into it."""
 
+    def check(self) -> None:
+        """Once a second: whether the recording process still works (a stuck one is
+        replaced by a new segment, and the host told)."""
+
 
 class RoomHandle(Protocol):
     """What a system participant (the recorder) may use of the room it joined, and nothing

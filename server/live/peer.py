@@ -29,7 +29,8 @@ from aiortc.sdp import candidate_from_sdp
 
 from ..config import Settings
 from ..errors import ProtocolError
-from . import protocol
+from . import hooks, protocol
+from .ice import CandidatePolicy
 from .media import KINDS, MediaHub, Publication, SlotOutput, Upstream
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,9 @@ class Peer:
         self.closed = False
         self.publishing: dict[str, bool] = {"audio": False, "video": False}
         self.pc.on("connectionstatechange", self._connection_state_changed)
+        # A participant's SDP must not aim the server's STUN checks at internal addresses.
+        self._policy = CandidatePolicy.from_settings(settings)
+        self.refused: set[str] = set()  # remote addresses refused by the policy
 
     def start(self) -> None:
         """Open the two m-lines that receive this participant's microphone and camera."""
@@ -155,6 +159,7 @@ class Peer:
             raise ProtocolError(
                 "没有待应答的 offer / there is no offer to answer", code="unexpected_answer"
             )
+        self._guard()
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
         except Exception as exc:  # aiortc raises ValueError, AssertionError, … on bad SDP
@@ -168,6 +173,7 @@ class Peer:
         for kind, transceiver in self._own.items():
             self.publishing[kind] = transceiver.currentDirection in ("recvonly", "sendrecv")
         for publication, _, receiver in self._upstreams:
+            publication.sending = self.publishing[publication.kind]
             self._hub.forwarding.answered(receiver, publication)
         for slot in self._slots:
             # Attach only now, once the subscriber knows whose the m-line is; a leg sends from
@@ -194,10 +200,23 @@ class Peer:
         parsed.sdpMLineIndex = sdp_mline_index
         if sdp_mid is None and sdp_mline_index is None:
             parsed.sdpMLineIndex = 0
+        self._guard()
         await self.pc.addIceCandidate(parsed)
 
+    def _guard(self) -> None:
+        hooks.guard_remote_candidates(self.pc, self._policy.allows, self._refuse)
+
+    def _refuse(self, address: str) -> None:
+        if address not in self.refused:
+            self.refused.add(address)
+            # Browsers name their private addresses too: worth a debug line, not an error.
+            log.debug("participant %s: ICE candidate %s refused by policy", self.member_id, address)
+
     def _connection_state_changed(self) -> None:
-        if self.pc.connectionState == "failed" and not self.closed:
+        # "closed" without our close(): aiortc shuts a connection down by itself once its
+        # transports closed (ICE consent expired, the other end said goodbye). Its media is
+        # gone for good either way, so the participant must reconnect.
+        if self.pc.connectionState in ("failed", "closed") and not self.closed:
             self._on_failed()
 
     async def close(self) -> None:
@@ -210,4 +229,5 @@ class Peer:
             slot.output.close()
         for publication, upstream, _ in self._upstreams:
             publication.detach(upstream)
+        hooks.settle_connect_tasks(self.pc)
         await self.pc.close()

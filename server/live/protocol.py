@@ -16,12 +16,24 @@ from ..errors import ProtocolError
 VERSION = 1
 
 
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # ids are the archive's 64-bit integers
+
+
 def _int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+    """An integer that fits in 64 bits: no id is larger, and SQLite refuses what is."""
+    return isinstance(v, int) and not isinstance(v, bool) and INT_MIN <= v <= INT_MAX
 
 
 def _str(v: Any) -> bool:
-    return isinstance(v, str)
+    """Text that is text: JSON may carry lone surrogates (\\ud800), which no UTF-8 store or
+    page can hold."""
+    if not isinstance(v, str):
+        return False
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _bool(v: Any) -> bool:
@@ -29,7 +41,7 @@ def _bool(v: Any) -> bool:
 
 
 def _opt_str(v: Any) -> bool:
-    return v is None or isinstance(v, str)
+    return v is None or _str(v)
 
 
 def _opt_int(v: Any) -> bool:
@@ -37,15 +49,24 @@ def _opt_int(v: Any) -> bool:
 
 
 def _opt_note(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and len(v) <= 500)
+    return v is None or (_str(v) and len(v) <= 500)
 
 
 def _text(limit: int) -> Any:
-    return lambda v: isinstance(v, str) and len(v) <= limit
+    return lambda v: _str(v) and len(v) <= limit
 
 
 def _opt_text(limit: int) -> Any:
-    return lambda v: v is None or (isinstance(v, str) and len(v) <= limit)
+    return lambda v: v is None or (_str(v) and len(v) <= limit)
+
+
+def _one_of(*values: str) -> Any:
+    return lambda v: isinstance(v, str) and v in values
+
+
+# What the host may ask of a participant's camera (the applicant's phone shows the request).
+CAMERA_REQUESTS = ("torch", "switch_camera")
+UPLINK_LEVELS = ("good", "fair", "poor")
 
 
 def _rectifications(v: Any) -> bool:
@@ -57,7 +78,7 @@ def _rectifications(v: Any) -> bool:
             isinstance(r, dict)
             and set(r) <= {"item", "text"}
             and _opt_int(r.get("item"))
-            and isinstance(r.get("text"), str)
+            and _str(r.get("text"))
             and len(r["text"]) <= 300
             for r in v
         )
@@ -95,6 +116,12 @@ CLIENT_MESSAGES: dict[str, dict[str, tuple[Any, bool]]] = {
     },
     "interrupt": {"reason": (_text(300), True)},
     "confirm": {"accepted": (_bool, True), "note": (_opt_note, False)},
+    "device": {
+        "background": (_bool, False),
+        "uplink": (_one_of(*UPLINK_LEVELS), False),
+        "torch": (_bool, False),
+    },
+    "camera_request": {"participant": (_int, True), "what": (_one_of(*CAMERA_REQUESTS), True)},
 }
 
 
@@ -114,6 +141,11 @@ def parse(raw: str | bytes) -> Message:
     except (ValueError, UnicodeDecodeError):
         raise ProtocolError(
             "消息不是有效的 JSON / message is not valid JSON", code="malformed_json"
+        ) from None
+    except RecursionError:
+        # Thousands of nested brackets fit in a small message; no message nests more than 3.
+        raise ProtocolError(
+            "消息嵌套层数过多 / message nested too deeply", code="too_deep"
         ) from None
     if not isinstance(data, dict):
         raise ProtocolError(
@@ -167,8 +199,8 @@ def welcome(
     }
 
 
-def lobby() -> dict[str, Any]:
-    return {"type": "lobby"}
+def lobby(host_online: bool) -> dict[str, Any]:
+    return {"type": "lobby", "host_online": host_online}
 
 
 def admitted() -> dict[str, Any]:
@@ -240,6 +272,10 @@ def conclusion(view: dict[str, Any]) -> dict[str, Any]:
     return {"type": "conclusion", "conclusion": view}
 
 
+def camera_request(what: str, by: str) -> dict[str, Any]:
+    return {"type": "camera_request", "what": what, "by": by}
+
+
 SERVER_MESSAGES = (
     "welcome",
     "lobby",
@@ -258,6 +294,7 @@ SERVER_MESSAGES = (
     "checklist",
     "record",
     "conclusion",
+    "camera_request",
 )
 
 

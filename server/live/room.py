@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..errors import (
+    Denied,
     NotAuthorised,
     NotFound,
     Removed,
@@ -37,6 +38,7 @@ class Action(StrEnum):
     PUBLISH = "publish"
     SEE_LOBBY = "see_lobby"
     RECORD = "record"
+    ASK_CAMERA = "ask_camera"  # ask a participant's phone for the torch or the other camera
 
 
 _REVIEWER = frozenset(
@@ -65,6 +67,10 @@ def allowed(role: Role, action: Action) -> bool:
     return action in PERMISSIONS[role]
 
 
+# The bureau's people in a room: a live session needs one of them present.
+STAFF = frozenset({Role.HOST, Role.CLERK, Role.EXPERT})
+
+
 class RoomState(StrEnum):
     OPEN = "open"  # people gather and are admitted; nothing is recorded yet
     LIVE = "live"  # the host started the session: recording runs until the end
@@ -91,11 +97,20 @@ class Member:
     connections: int = 0
     audio: bool = True
     video: bool = True
+    # What the participant's page says of itself (`device`: background, uplink, torch).
+    device: dict[str, object] = field(default_factory=dict)
+    # No video from them has reached the server for a while (server.live.watchdog).
+    stalled: bool = False
 
     @property
     def in_room(self) -> bool:
         """Has a seat: in the grid and a media publisher (a dropped member keeps theirs)."""
         return self.presence in (Presence.ADMITTED, Presence.DROPPED)
+
+    @property
+    def present(self) -> bool:
+        """Seated, or waiting in the lobby."""
+        return self.in_room or self.presence == Presence.LOBBY
 
     def view(self) -> dict[str, object]:
         return {
@@ -106,6 +121,8 @@ class Member:
             "audio": self.audio,
             "video": self.video,
             "reconnected": self.connections > 1 and self.presence == Presence.ADMITTED,
+            "device": dict(self.device),
+            "stalled": self.stalled,
         }
 
 
@@ -155,6 +172,13 @@ class Room:
             self.members[member_id] = member
         elif member.presence == Presence.REMOVED:
             raise Removed("您已被主持人移出 / the host removed you from this inspection")
+        elif member.presence == Presence.DENIED:
+            # Knocking again changes nothing (and disturbs nobody) until the host lets them in.
+            raise Denied(
+                "主持人未准许您进入本场勘验。如需进入，请联系主持人，待主持人准许后重新打开链接。"
+                " / The host has not let you in. Contact the host, and open your link again once"
+                " they allow it."
+            )
         member.connections += 1
         reconnected = member.admitted_once
         if role == Role.HOST or member.admitted_once:
@@ -174,6 +198,14 @@ class Room:
         return target
 
     def admit(self, actor_id: int, target_id: int) -> Member:
+        """Let someone in from the lobby; or take back a denial: a denied person, no longer
+        connected, walks in when they next open their link."""
+        self.require(actor_id, Action.ADMIT)
+        target = self.member(target_id)
+        if target.presence == Presence.DENIED:
+            target.presence = Presence.LEFT
+            target.admitted_once = True
+            return target
         target = self._lobby_target(actor_id, Action.ADMIT, target_id)
         target.presence = Presence.ADMITTED
         target.admitted_once = True
@@ -207,6 +239,17 @@ class Room:
             member.presence = Presence.LEFT
         return member
 
+    def revoke(self, member_id: int) -> Member | None:
+        """The member's link no longer holds (withdrawn, the inspection moved or cancelled): out
+        at once, seat and lobby place. Their link keeps them out; should a new link be issued
+        (a move), its holder waits in the lobby like anyone else."""
+        member = self.members.get(member_id)
+        if member is None or not member.present:
+            return None
+        member.presence = Presence.LEFT
+        member.admitted_once = False
+        return member
+
     def expire(self, member_id: int) -> bool:
         """A dropped member did not come back within the grace period: free their seat."""
         member = self.members.get(member_id)
@@ -220,10 +263,29 @@ class Room:
         member.audio, member.video = audio, video
         return member
 
-    def start(self, actor_id: int) -> None:
+    def set_device(self, member_id: int, report: dict[str, object]) -> bool:
+        """The member's page reports on itself; True when that changes what others see."""
+        member = self.require(member_id, Action.PUBLISH)
+        before = dict(member.device)
+        member.device.update(report)
+        return member.device != before
+
+    def ask_camera(self, actor_id: int, target_id: int) -> Member:
+        """The host asks someone in the room to light the torch or switch camera."""
+        self.require(actor_id, Action.ASK_CAMERA)
+        target = self.member(target_id)
+        if target.presence != Presence.ADMITTED:
+            raise UserError("此人不在房间中 / this person is not in the room", code="not_in_room")
+        return target
+
+    def check_start(self, actor_id: int) -> None:
+        """Whether `actor_id` may start the session now (nothing changes)."""
         self.require(actor_id, Action.START)
         if self.state != RoomState.OPEN:
             raise UserError("勘验已经开始 / the session has already started", code="already_live")
+
+    def start(self, actor_id: int) -> None:
+        self.check_start(actor_id)
         self.state = RoomState.LIVE
 
     def end(self, actor_id: int, *, interrupted: bool = False) -> None:
@@ -232,6 +294,17 @@ class Room:
             raise UserError("勘验尚未开始 / the session has not started", code="not_live")
         self.state = RoomState.INTERRUPTED if interrupted else RoomState.ENDED
 
+    def lapse(self) -> None:
+        """Nobody of the staff attended the live session for too long: it stops (中止) at the
+        server's word, like the host's `interrupt`."""
+        if self.state != RoomState.LIVE:
+            raise UserError("勘验尚未开始 / the session has not started", code="not_live")
+        self.state = RoomState.INTERRUPTED
+
+    def staff_present(self) -> bool:
+        """Someone of the staff has a seat (a dropped one keeps it for the grace period)."""
+        return any(m.role in STAFF and m.in_room for m in self.members.values())
+
     def seated(self) -> list[Member]:
         """Members with a seat in the grid, in arrival order."""
         return [m for m in self.members.values() if m.in_room]
@@ -239,10 +312,15 @@ class Room:
     def lobby(self) -> list[Member]:
         return [m for m in self.members.values() if m.presence == Presence.LOBBY]
 
+    def denied(self) -> list[Member]:
+        return [m for m in self.members.values() if m.presence == Presence.DENIED]
+
     def roster(self, viewer_id: int) -> list[dict[str, object]]:
-        """What this viewer may see: the seated members, and the lobby for the host."""
+        """What this viewer may see: the seated members, and for the host the lobby and the
+        people denied (whom the host may still admit)."""
         viewer = self.members.get(viewer_id)
         rows = [m.view() for m in self.seated()]
         if viewer is not None and allowed(viewer.role, Action.SEE_LOBBY):
             rows += [m.view() for m in self.lobby()]
+            rows += [m.view() for m in self.denied()]
         return rows

@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..archive import ArchiveStore, Case, Inspection
 from ..cases.checklist import Checklist
-from ..cases.outcome import OutcomeService
-from ..config import Settings
 from ..errors import BadRequest, CloseCode, KanyanError, UserError
 from ..states import InspectionState
-from . import protocol
+from . import protocol, restore
 from .media import KINDS, MediaHub, Publication
 from .outcome import RoomOutcome
 from .participant import Participant, RoomRecorder
 from .reencode import ReencodeForwarding
+from .revocation import RoomLinks
 from .room import Action, Presence, Role, Room, RoomState, allowed
+from .watchdog import UNATTENDED_REASON, MediaWatchdog, Unattended, stall_notice
+
+if TYPE_CHECKING:
+    from .registry import RoomService
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +44,10 @@ class LiveRoom:
         self.room = Room(inspection.id, state)
         media = service.settings.media
         forwarding = ReencodeForwarding() if media.forwarding == "reencode" else None
-        self.hub = MediaHub(media.keyframe_interval_ms / 1000, forwarding)
+        self.hub = MediaHub(media.keyframe_interval_ms / 1000, forwarding, service.media_stats)
         self.connections: dict[int, Participant] = {}
+        # Each member's room link, checked again whenever links may have changed.
+        self.links = RoomLinks(self)
         # System participants (the recorder) receive everything and have no seat.
         self.systems: list[Participant] = []
         # Set by the recorder when it joins (RoomService.on_open).
@@ -49,7 +55,12 @@ class LiveRoom:
         self.outcome = RoomOutcome(self, service.outcome, checklist)
         self._seated_hooks: list[Callable[[Participant], Awaitable[None]]] = []
         self._grace: dict[int, asyncio.TimerHandle] = {}
+        self._unattended = Unattended()
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Whether the lobby was last told that the host is online (docs/protocol.md `lobby`).
+        self._host_online_told = False
+        self.watchdog = MediaWatchdog(media.stall_after_s)
+        self._watching: asyncio.Task[None] | None = None
 
     @property
     def archive(self) -> ArchiveStore:
@@ -71,11 +82,14 @@ class LiveRoom:
 
     # -- arrivals and departures --------------------------------------------------------------
 
-    async def arrive(self, participant: Participant) -> None:
-        """A connection with a valid link. Replaces an older connection of the same person."""
+    async def arrive(self, participant: Participant, *, token: str | None = None) -> None:
+        """A connection with a valid link (`token`). Replaces an older connection of the same
+        person."""
         arrival = self.room.arrive(participant.id, participant.role, participant.name)
         old = self.connections.get(participant.id)
         self.connections[participant.id] = participant
+        if token is not None:
+            self.links.remember(participant.id, token)
         timer = self._grace.pop(participant.id, None)
         if timer is not None:
             timer.cancel()
@@ -92,7 +106,7 @@ class LiveRoom:
         if member.presence == Presence.ADMITTED:
             await self._seat(participant)
         else:
-            await participant.send(protocol.lobby())
+            await participant.send(protocol.lobby(self.host_online()))
         await self.broadcast_roster()
 
     async def _seat(self, participant: Participant) -> None:
@@ -103,6 +117,8 @@ class LiveRoom:
         for hook in self._seated_hooks:
             self._spawn(hook(participant))
         await participant.enter(self.hub)
+        if self._watching is None:
+            self._watching = asyncio.ensure_future(self._watch_media())
         await self.reconcile()
 
     async def depart(self, participant: Participant, *, deliberate: bool) -> None:
@@ -116,10 +132,7 @@ class LiveRoom:
             return
         if member.presence == Presence.DROPPED:
             await self._log("participant.dropped", participant.id)
-            grace = self.service.settings.media.reconnect_grace_s
-            self._grace[participant.id] = asyncio.get_running_loop().call_later(
-                grace, lambda: self._spawn(self._expire(participant.id))
-            )
+            self._hold_seat(participant.id)
         else:
             await self._log(
                 "participant.left", participant.id, was=str(before), deliberate=deliberate
@@ -127,6 +140,21 @@ class LiveRoom:
             self.hub.drop(participant.id)
             await self.reconcile()
         await self.broadcast_roster()
+
+    def _hold_seat(self, member_id: int) -> None:
+        """A dropped member's seat (and tiles) wait `reconnect_grace_s` for them."""
+        grace = self.service.settings.media.reconnect_grace_s
+        self._grace[member_id] = asyncio.get_running_loop().call_later(
+            grace, lambda: self._spawn(self._expire(member_id))
+        )
+
+    async def restore(self) -> None:
+        """After a restart: the admitted walk back in, the seated hold their seats."""
+        restored = await restore.recall(self.archive, self.inspection.id, self.room)
+        if restored is not None:
+            for member_id in restored["seated"]:
+                self._hold_seat(member_id)
+            await self._log("room.restored", "system", **restored)
 
     async def _expire(self, member_id: int) -> None:
         self._grace.pop(member_id, None)
@@ -145,7 +173,13 @@ class LiveRoom:
     # -- host actions -------------------------------------------------------------------------
 
     async def admit(self, actor: int, target_id: int) -> None:
+        before = self.room.members.get(target_id)
+        denied = before is not None and before.presence == Presence.DENIED
         target = self.room.admit(actor, target_id)
+        if denied:
+            await self._log("participant.allowed", actor, participant=target.id)
+            await self.broadcast_roster()
+            return
         await self._log("participant.admitted", actor, participant=target.id)
         participant = self.connections.get(target.id)
         if participant is not None:
@@ -166,24 +200,46 @@ class LiveRoom:
     async def remove(self, actor: int, target_id: int) -> None:
         target = self.room.remove(actor, target_id)
         await self.archive.inspections.remove_from_room(target.id, actor=str(actor))
-        timer = self._grace.pop(target.id, None)
-        if timer is not None:
-            timer.cancel()
-        participant = self.connections.pop(target.id, None)
-        if participant is not None:
-            await participant.send(
-                protocol.bye("removed", "您已被主持人移出 / the host removed you")
-            )
-            await participant.close(CloseCode.REMOVED, "removed by the host")
-        self.hub.drop(target.id)
+        await self.evict(
+            target.id, CloseCode.REMOVED, "removed", "您已被主持人移出 / the host removed you"
+        )
         await self.reconcile()
         await self.broadcast_roster()
+
+    async def evict(
+        self,
+        member_id: int,
+        code: int,
+        bye: str,
+        message: str,
+        *,
+        left: tuple[Presence, str] | None = None,
+    ) -> None:
+        """Out at the host's or the server's word (the Room says so already): seat and media
+        freed at once, told why, disconnected. `left`: (presence before, reason) to log."""
+        timer = self._grace.pop(member_id, None)
+        if timer is not None:
+            timer.cancel()
+        self.hub.drop(member_id)
+        if left is not None:
+            await self._log("participant.left", member_id, was=str(left[0]), reason=left[1])
+        participant = self.connections.pop(member_id, None)
+        if participant is not None:
+            await participant.send(protocol.bye(bye, message))
+            await participant.close(code, bye)
 
     async def set_media(self, actor: int, audio: bool, video: bool) -> None:
         self.room.set_media(actor, audio, video)
         await self.broadcast_roster()
 
     async def start(self, actor: int) -> None:
+        self.room.check_start(actor)
+        # Nothing starts on a link that no longer holds (moved, cancelled, withdrawn) ...
+        await self.links.recheck()
+        self.room.check_start(actor)
+        # ... nor for a case that the dishonesty list or the catalog excludes by now: that
+        # cancels the inspection, and the room closes telling staff why.
+        await self.service.cases.check_before_start(self.inspection.id)
         self.room.start(actor)
         try:
             self.inspection = await self.archive.inspections.start(
@@ -223,15 +279,28 @@ class LiveRoom:
         if not 2 <= len(reason) <= 300:
             raise BadRequest("请说明中止原因 / give the reason for interrupting", code="invalid")
         self.room.end(actor, interrupted=True)
+        await self._interrupted(reason, str(actor))
+
+    async def _interrupted(self, reason: str, actor: str) -> None:
         try:
             self.inspection = await self.archive.inspections.interrupt(
-                self.inspection.id, reason, actor=str(actor)
+                self.inspection.id, reason, actor=actor
             )
         except KanyanError:
             self.room.state = RoomState.LIVE
             raise
         await self.broadcast(self.state_message())
         await self.shutdown(CloseCode.INTERRUPTED, "the session was interrupted")
+
+    async def watch(self, now: float) -> None:
+        """Once a second (server.live.watchdog): the recorder checks its process, and a live
+        session nobody of the staff attends for watchdog.no_staff_s is interrupted."""
+        if self.recorder is not None:
+            self.recorder.check()
+        if self._unattended.due(self.room, now, self.service.settings.watchdog.no_staff_s):
+            self.room.lapse()
+            await self.broadcast(protocol.notice("unattended", "error", UNATTENDED_REASON))
+            await self._interrupted(UNATTENDED_REASON, "system:watchdog")
 
     async def screenshot(
         self, actor: int, target_id: int, note: str | None = None
@@ -266,6 +335,18 @@ class LiveRoom:
             await self.outcome.broadcast_checklist()
         return shot
 
+    async def ask_camera(self, actor: int, target_id: int, what: str) -> None:
+        """The host asks for the torch or the other camera; the person's page shows it."""
+        target = self.room.ask_camera(actor, target_id)
+        participant = self.connections.get(target.id)
+        if participant is not None:
+            await participant.send(protocol.camera_request(what, self.room.members[actor].name))
+
+    async def set_device(self, actor: int, report: dict[str, Any]) -> None:
+        """A page's report on itself (in the background, uplink quality, torch)."""
+        if self.room.set_device(actor, report):
+            await self.broadcast_roster()
+
     def state_message(self) -> dict[str, Any]:
         return protocol.state(
             str(self.room.state), self.inspection.started_at, self.inspection.ended_at
@@ -295,6 +376,37 @@ class LiveRoom:
         await asyncio.gather(
             *(p.follow(self.seated_publications(exclude=p.id)) for p in targets),
             return_exceptions=True,
+        )
+
+    # -- the media watchdog -------------------------------------------------------------------
+
+    async def _watch_media(self) -> None:
+        every = max(0.5, self.service.settings.media.stall_after_s / 4)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.check_media(time.monotonic())
+            except Exception:
+                log.exception("media watchdog failed")
+
+    async def check_media(self, now: float) -> None:
+        """Mark who is stalled (no video reaching the server); tell the host when that
+        changes, and everyone through the roster."""
+        seated = [m for m in self.room.seated() if m.presence == Presence.ADMITTED]
+        videos = (self.hub.find(m.id, "video") for m in seated)
+        stalled = self.watchdog.check([v for v in videos if v is not None], now)
+        changed = [m for m in self.room.seated() if m.stalled != (m.id in stalled)]
+        if not changed:
+            return
+        for member in changed:
+            member.stalled = member.id in stalled
+            await self.tell(Role.HOST, stall_notice(member, self.watchdog.stall_after_s))
+        await self.broadcast_roster()
+
+    def host_online(self) -> bool:
+        return any(
+            p.role == Role.HOST and self.room.members[p.id].presence == Presence.ADMITTED
+            for p in self.connections.values()
         )
 
     # -- system participants (live.participant.RoomHandle) ------------------------------------
@@ -333,6 +445,16 @@ class LiveRoom:
     async def broadcast_roster(self) -> None:
         targets = list(self.connections.values()) + list(self.systems)
         sends = []
+        online = self.host_online()
+        if online != self._host_online_told:
+            # Those waiting in the lobby see nobody, but may know whether the host is here.
+            self._host_online_told = online
+            sends += [
+                p.send(protocol.lobby(online))
+                for p in targets
+                if (member := self.room.members.get(p.id)) is not None
+                and member.presence == Presence.LOBBY
+            ]
         for participant in targets:
             member = self.room.members.get(participant.id)
             if participant.role != Role.RECORDER and (
@@ -352,73 +474,16 @@ class LiveRoom:
         # Forget the room first: whoever connects from now on (after 中止, the same links)
         # gets a new room, while this one finishes closing and its recorder finalises.
         self.service.forget(self)
+        if self._watching is not None:
+            self._watching.cancel()
         for timer in self._grace.values():
             timer.cancel()
         self._grace.clear()
         participants = list(self.connections.values()) + list(self.systems)
         self.connections.clear()
+        self.links.clear()
         for participant in participants:
             if self.room.disconnect(participant.id, deliberate=True) is not None:
                 await self._log("participant.left", participant.id, reason=reason)
         await asyncio.gather(*(p.close(code, reason) for p in participants), return_exceptions=True)
         self.hub.close()
-
-
-class RoomService:
-    """The live rooms of this server, by inspection."""
-
-    def __init__(self, settings: Settings, archive: ArchiveStore, outcome: OutcomeService) -> None:
-        self.settings = settings
-        self.archive = archive
-        self.outcome = outcome
-        self._rooms: dict[int, LiveRoom] = {}
-        self._opening = asyncio.Lock()
-        self._tasks: set[asyncio.Task[Any]] = set()
-        # Called once for every room that opens: system participants join here (the recorder).
-        self.on_open: list[Callable[[LiveRoom], Awaitable[None]]] = []
-        # Called (in the background) once a session has ended with its conclusion, when its
-        # recordings are final: the inspection record is made here.
-        self.on_concluded: list[Callable[[Inspection], Awaitable[Any]]] = []
-
-    def spawn(self, coro: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background work failed", exc_info=task.exception())
-
-    async def room_for(self, inspection_id: int) -> LiveRoom:
-        room = self._rooms.get(inspection_id)
-        if room is not None:
-            return room
-        async with self._opening:
-            room = self._rooms.get(inspection_id)
-            if room is None:
-                inspection = await self.archive.inspections.get(inspection_id)
-                case = await self.archive.cases.get(inspection.case_id)
-                checklist = await self.outcome.load(inspection)
-                room = LiveRoom(self, inspection, case, checklist)
-                for hook in self.on_open:
-                    await hook(room)
-                self._rooms[inspection_id] = room
-        return room
-
-    def get(self, inspection_id: int) -> LiveRoom | None:
-        return self._rooms.get(inspection_id)
-
-    def forget(self, room: LiveRoom) -> None:
-        if self._rooms.get(room.inspection.id) is room:
-            del self._rooms[room.inspection.id]
-
-    async def close(self) -> None:
-        for room in list(self._rooms.values()):
-            await room.shutdown()
-
-    async def drain(self) -> None:
-        """Wait for the background work rooms left (records being made), once no connection
-        can start more."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)

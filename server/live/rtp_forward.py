@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from aiortc.rtp import RtpPacket
 
 if TYPE_CHECKING:
-    from .hooks import SenderIdentity
+    from .rtp_hooks import SenderIdentity
     from .srtp import SrtpLink
 
 CLOCK_RATES = {"audio": 48000, "video": 90000}
@@ -262,6 +262,7 @@ class Leg:
         self._marked = 0  # packets with the marker bit: a video frame's last
         self.retransmitted = 0
         self.keyframe_requests = 0
+        self.waited = 0  # packets not sent while the leg waited for a keyframe
         self.caught_up = 0  # starts on a kept keyframe
         self.remb_bps: int | None = None
         self.fraction_lost = 0.0
@@ -365,6 +366,7 @@ class Leg:
             if link is None or not link.ready:
                 return
             if not keystart:
+                self.waited += 1
                 self.fanout.keyframe_wanted(True)  # type: ignore[union-attr]
                 return
             self._resume(seq, ts)

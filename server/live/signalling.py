@@ -24,8 +24,9 @@ from . import protocol
 from .ice import ice_servers
 from .media import MediaHub, Publication
 from .peer import Peer
+from .registry import RoomService
 from .room import PERMISSIONS, Action, Role
-from .rooms import LiveRoom, RoomService
+from .rooms import LiveRoom
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +246,10 @@ class BrowserParticipant:
             )
         elif kind == "interrupt":
             await room.interrupt(self.id, message["reason"])
+        elif kind == "device":
+            await room.set_device(self.id, message.fields)
+        elif kind == "camera_request":
+            await room.ask_camera(self.id, message["participant"], message["what"])
         elif kind == "confirm":
             await room.outcome.confirm(
                 self.id,
@@ -326,7 +331,7 @@ async def handle(
         )
         room = await rooms.room_for(grant.inspection.id)
         await participant.send(participant.welcome())
-        await room.arrive(participant)
+        await room.arrive(participant, token=hello["token"])
         await participant.serve(room)
     except KanyanError as exc:
         # A link that cannot be used, or a room that will not take this person: say why and

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 
-from . import hooks
+from . import rtp_hooks
 
 READY_AFTER_S = 0.25
 
@@ -30,12 +30,15 @@ class SrtpLink:
     means we heard SRTP or SRTCP from them since, or READY_AFTER_S passed (someone who
     publishes nothing may have nothing to send us yet)."""
 
-    def __init__(self, transport: RTCDtlsTransport) -> None:
+    def __init__(
+        self, transport: RTCDtlsTransport, on_error: Callable[[], None] = lambda: None
+    ) -> None:
         self._transport = transport
-        self._nominated = hooks.nominated_pairs(transport)
-        self._incoming = hooks.receive_without_queue(transport)
+        self._on_error = on_error
+        self._nominated = rtp_hooks.nominated_pairs(transport)
+        self._incoming = rtp_hooks.receive_without_queue(transport)
         self._pair: Any = None
-        self._writer: hooks.PacketWriter | None = None
+        self._writer: rtp_hooks.PacketWriter | None = None
         self._send: Callable[[bytes], None] = _drop
         self._waiting: list[Callable[[], None]] = []
         self._fallback: asyncio.TimerHandle | None = None
@@ -54,7 +57,7 @@ class SrtpLink:
 
     def _state_changed(self) -> None:
         self.open = self._transport.state == "connected" and bool(
-            hooks.srtp_sender(self._transport)
+            rtp_hooks.srtp_sender(self._transport)
         )
         if self.open:
             self._incoming.when_heard(self._heard)
@@ -80,7 +83,7 @@ class SrtpLink:
             self._writer = None
         self._pair, self._send = pair, _drop
         if pair is not None and self.open:
-            self._writer = hooks.PacketWriter(hooks.srtp_sender(self._transport), pair)
+            self._writer = rtp_hooks.PacketWriter(rtp_hooks.srtp_sender(self._transport), pair)
             self._send = self._writer.write
 
     def write(self, plain: bytes) -> None:
@@ -89,8 +92,9 @@ class SrtpLink:
             self._use(self._nominated.get(1))  # ICE chose another pair, or lost its pair
         try:
             self._send(plain)
-        except (OSError, ValueError, hooks.SrtpError):
+        except (OSError, ValueError, rtp_hooks.SrtpError):
             self.errors += 1  # a full socket buffer or a closing connection: a lost packet
+            self._on_error()
 
 
 def _drop(plain: bytes) -> None:

@@ -1,6 +1,6 @@
 """Staff roles and what each may do on the staff pages (SPEC §2).
 
-Staff — admin, inspector, clerk, archivist — log in with a password. Experts, observers and
+Staff — admin, inspector, clerk, archivist, leader — log in with a password. Experts, observers and
 applicants have no accounts: they hold personal links (server.live.room has their rules).
 """
 
@@ -16,6 +16,7 @@ class StaffRole(StrEnum):
     INSPECTOR = "inspector"  # 现场勘查股: intake, scheduling, may host
     CLERK = "clerk"  # 业务审批股室: intake and eligibility of their cases
     ARCHIVIST = "archivist"  # 档案管理员: reads cases and the archive
+    LEADER = "leader"  # 领导: the bureau's statistics
 
 
 STAFF_ROLE_NAMES = {
@@ -23,6 +24,7 @@ STAFF_ROLE_NAMES = {
     StaffRole.INSPECTOR: ("勘验人员", "Inspector"),
     StaffRole.CLERK: ("业务审批人员", "Approval clerk"),
     StaffRole.ARCHIVIST: ("档案管理员", "Archivist"),
+    StaffRole.LEADER: ("领导", "Leader"),
 }
 
 
@@ -42,6 +44,14 @@ class StaffAction(StrEnum):
     RESEND_NOTICE = "resend_notice"  # send a message again by hand
     REVIEW_FINDINGS = "review_findings"  # confirm or dismiss a regulator's finding
     MANAGE_WEBHOOKS = "manage_webhooks"  # the receivers and every delivery in trouble
+    # The archive: search, play, download and annotate every case, or only one's own (the cases
+    # of inspections whose group holds one's account).
+    READ_ARCHIVE = "read_archive"
+    READ_OWN_ARCHIVE = "read_own_archive"
+    EXPORT_PACKAGE = "export_package"  # case packages: export and verify
+    CHECK_FILES = "check_files"  # start verify-files from the dashboard
+    DELETE_FILES = "delete_files"  # after the retention period
+    VIEW_STATISTICS = "view_statistics"
 
 
 # SPEC §2. The server enforces this table on every staff route.
@@ -56,6 +66,11 @@ STAFF_PERMISSIONS: dict[StaffRole, frozenset[StaffAction]] = {
             StaffAction.RESEND_NOTICE,
             StaffAction.VIEW_DISHONESTY,
             StaffAction.IMPORT_DISHONESTY,
+            StaffAction.READ_ARCHIVE,
+            StaffAction.EXPORT_PACKAGE,
+            StaffAction.CHECK_FILES,
+            StaffAction.DELETE_FILES,
+            StaffAction.VIEW_STATISTICS,
         }
     ),
     StaffRole.INSPECTOR: frozenset(
@@ -71,6 +86,7 @@ STAFF_PERMISSIONS: dict[StaffRole, frozenset[StaffAction]] = {
             StaffAction.VIEW_CATALOG,
             StaffAction.RESEND_NOTICE,
             StaffAction.REVIEW_FINDINGS,
+            StaffAction.READ_OWN_ARCHIVE,
         }
     ),
     StaffRole.CLERK: frozenset(
@@ -82,9 +98,31 @@ STAFF_PERMISSIONS: dict[StaffRole, frozenset[StaffAction]] = {
             StaffAction.VIEW_CATALOG,
         }
     ),
-    StaffRole.ARCHIVIST: frozenset({StaffAction.VIEW_CASES, StaffAction.VIEW_CATALOG}),
+    StaffRole.ARCHIVIST: frozenset(
+        {
+            StaffAction.VIEW_CASES,
+            StaffAction.VIEW_CATALOG,
+            StaffAction.READ_ARCHIVE,
+            StaffAction.EXPORT_PACKAGE,
+        }
+    ),
+    StaffRole.LEADER: frozenset({StaffAction.VIEW_STATISTICS, StaffAction.VIEW_CATALOG}),
 }
 
 
 def may(account: StaffAccount, action: StaffAction) -> bool:
     return action in STAFF_PERMISSIONS[StaffRole(account.role)]
+
+
+def section_bound(account: StaffAccount, inspectors_by_section: bool) -> bool:
+    """Whether the account works on its own sections' cases only: an approval clerk always (the
+    staff of the section that owns the case, SPEC §2), an inspector when the bureau says so
+    (staff.inspectors_by_section). Admins and archivists see every case they may see at all."""
+    role = StaffRole(account.role)
+    return role == StaffRole.CLERK or (role == StaffRole.INSPECTOR and inspectors_by_section)
+
+
+def case_scope(account: StaffAccount, inspectors_by_section: bool) -> tuple[str, ...] | None:
+    """The sections whose cases the account sees and acts on; None: every section's. A bound
+    account without sections sees no case at all."""
+    return account.sections if section_bound(account, inspectors_by_section) else None

@@ -307,3 +307,82 @@ def check(
                     )
                 )
     return failures
+
+
+# What each check is, as the case page and the record list them: (key, zh-CN name, English
+# name, the failure codes that mean it was not met).
+CHECKS: tuple[tuple[str, str, str, frozenset[str]], ...] = (
+    ("readable", "文件完整可读", "Complete and readable", frozenset({"unreadable", "truncated"})),
+    ("duration", "时长", "Duration", frozenset({"too_short"})),
+    ("resolution", "分辨率", "Resolution", frozenset({"too_small"})),
+    (
+        "one_take",
+        "一次不间断拍摄",
+        "One uninterrupted take",
+        frozenset({"timestamp_gap", "timestamp_backwards", "edited"}),
+    ),
+    ("steady", "帧率稳定", "Steady frame rate", frozenset({"unsteady_frame_rate"})),
+    ("audio", "有声音", "Sound", frozenset({"no_audio"})),
+    ("recent", "拍摄时间", "When it was filmed", frozenset({"created_after_upload", "too_old"})),
+    ("playable", "浏览器可播放", "Plays in a browser", frozenset({"unplayable"})),
+)
+
+
+def check_rows(
+    facts: dict[str, Any], failures: list[dict[str, str]], wanted: Requirements
+) -> list[dict[str, Any]]:
+    """An attempt's checks for people: each check's name, what was required, what the file had
+    and whether it passed (None: not checked, as for an unreadable file). `facts` and
+    `failures` are what the archive keeps of the attempt (server.archive.uploads.Upload)."""
+    failed = {f.get("code", "") for f in failures}
+    read = bool(facts)
+    width, height = facts.get("width") or 0, facts.get("height") or 0
+    created = facts.get("created_at")
+    try:
+        filmed = clock.shanghai(clock.parse(created), "%Y-%m-%d %H:%M") if created else ""
+    except ValueError:
+        filmed = str(created)
+    found = {
+        "readable": " / ".join(
+            x
+            for x in (facts.get("container"), facts.get("video_codec"), facts.get("audio_codec"))
+            if x
+        ),
+        "duration": f"{float(facts.get('duration_s') or 0):.1f} 秒" if read else "",
+        "resolution": f"{width}×{height}" if read else "",
+        "one_take": "",
+        "steady": f"{float(facts.get('fps') or 0):.2f} 帧/秒" if read else "",
+        "audio": (facts.get("audio_codec") or "无声音") if read else "",
+        "recent": (f"{filmed}（北京时间）" if filmed else "文件未记录拍摄时间") if read else "",
+        "playable": "",
+    }
+    required = {
+        "readable": "",
+        "duration": f"不少于 {wanted.min_duration_s} 秒",
+        "resolution": f"不低于 {wanted.min_width}×{wanted.min_height}",
+        "one_take": "无中断、无时间倒退、无剪辑拼接",
+        "steady": "无明显卡顿",
+        "audio": "开头须有自我介绍和真实性承诺",
+        "recent": f"上传前 {wanted.max_age_hours} 小时内",
+        "playable": "",
+    }
+    rows = []
+    for key, name, name_en, codes in CHECKS:
+        if codes & failed:
+            passed: bool | None = False
+        elif (not read and key != "readable") or (key == "playable" and failed):
+            passed = None  # not checked: the file could not be read, or failed before this
+        else:
+            passed = True
+        rows.append(
+            {
+                "key": key,
+                "name": name,
+                "name_en": name_en,
+                "required": required[key],
+                "found": found[key],
+                "passed": passed,
+                "messages": [f.get("message", "") for f in failures if f.get("code") in codes],
+            }
+        )
+    return rows

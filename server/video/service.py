@@ -27,12 +27,13 @@ from typing import Any
 
 from .. import clock
 from ..archive import ArchiveStore, Case, Inspection, Screenshot
-from ..archive.files import inspection_dir, make_dir, resolve_inside, write_exclusive
+from ..archive.files import inspection_dir, make_dir, write_exclusive
 from ..archive.uploads import StoredFile, Upload
-from ..cases.catalog import Catalog
+from ..cases.catalog import Catalog, Shooting
 from ..config import UploadSettings
 from ..errors import BadRequest, KanyanError, NotFound, UserError
 from ..states import InspectionState, Method
+from ..storage import EvidenceFiles
 from ..watermark import render_jpeg, watermark_lines
 from . import processing
 from .checks import Unreadable, check, inspect, requirements_of
@@ -74,7 +75,9 @@ class VideoService:
         staging: Path,
         root: Path,
         font_path: Path | None = None,
+        files: EvidenceFiles | None = None,
     ) -> None:
+        self.files = files or EvidenceFiles(root)
         self.archive = archive
         self.catalog = catalog
         self.settings = settings
@@ -291,7 +294,7 @@ class VideoService:
         suffix = Path(upload.filename).suffix.lower()[:8] if upload.filename else ""
         try:
             facts = await asyncio.to_thread(inspect, staged)
-            wanted = requirements_of(await self._shooting(inspection))
+            wanted = requirements_of(await self.shooting(inspection))
             failures = [
                 {"code": f.code, "message": f.message}
                 for f in check(facts, wanted, uploaded_at=clock.parse(upload.created_at))
@@ -348,7 +351,9 @@ class VideoService:
                 )
         await self.archive.uploads.checked(upload.id, files=files, facts=summary, failures=failures)
 
-    async def _shooting(self, inspection: Inspection) -> Any:
+    async def shooting(self, inspection: Inspection) -> Shooting:
+        """The shooting requirements the inspection's video is checked against: those of the
+        catalog version it was scheduled with."""
         version_id = await self.archive.inspections.catalog_version(inspection.id)
         if version_id is not None:
             return (await self.catalog.version(version_id)).item.shooting
@@ -382,7 +387,10 @@ class VideoService:
         if not 0 <= at_s <= (original.duration_s or 0) + 0.5:
             raise BadRequest("时间超出视频长度 / the instant is outside the video", code="invalid")
         case = await self.archive.cases.get(inspection.case_id)
-        source = resolve_inside(self.root, original.path)
+        try:
+            source = await self.files.fetch(original.path)
+        except FileNotFoundError:
+            raise NotFound("视频文件不存在 / the video file is missing") from None
         taker_id, taker_name, taker_role = taker
         lines = watermark_lines(
             time.time(), case.case_no, (taker_name, taker_role), (subject[1], "applicant")

@@ -48,6 +48,18 @@ def test_intake_to_scheduled_room_and_a_revoked_link(server):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             desk = browser.new_context(ignore_https_errors=True, locale="zh-CN")
+            # Every page runs under the Content-Security-Policy: nothing may be refused.
+            refused: list[str] = []
+
+            def watch(opened) -> None:  # type: ignore[no-untyped-def]
+                opened.on(
+                    "console",
+                    lambda m: (
+                        refused.append(m.text) if "Content Security Policy" in m.text else None
+                    ),
+                )
+
+            desk.on("page", watch)
             page = desk.new_page()
 
             # Log in with the one-time password; the first thing asked is a new one.
@@ -107,6 +119,7 @@ def test_intake_to_scheduled_room_and_a_revoked_link(server):
             phone_context = browser.new_context(
                 **playwright.devices["Pixel 7"], ignore_https_errors=True, locale="zh-CN"
             )
+            phone_context.on("page", watch)
             phone = phone_context.new_page()
             phone.goto(applicant_link)
             assert phone.locator("body.page-phone").count() == 1
@@ -136,5 +149,6 @@ def test_intake_to_scheduled_room_and_a_revoked_link(server):
             assert response.status == 403
             assert phone.locator("body.page-error").count() == 1
             assert "改期" in phone.text_content(".error-message")
+            assert not refused, refused
         finally:
             browser.close()

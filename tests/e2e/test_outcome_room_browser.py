@@ -97,15 +97,14 @@ def test_checklist_marks_record_rectify_conclusion_and_confirmation(tmp_path: Pa
                 host.click("#tab-points")
 
                 # Point 1 is current: highlighted for the host, named on the applicant's phone
-                # in one line above the video.
+                # in one line at the top of the viewfinder, clear of the middle of the picture.
                 first.locator("button.set-current").click()
                 expect(first).to_have_class(re.compile(r"\bcurrent\b"))
                 banner = phone.locator("#now-verifying")
                 expect(banner).to_contain_text("正在核实：第 1 项", timeout=5000)
-                box, stage = banner.bounding_box(), phone.locator("#stage").bounding_box()
-                assert (
-                    box and stage and box["height"] < 60 and box["y"] + box["height"] <= stage["y"]
-                )
+                box, view = banner.bounding_box(), phone.locator("#own-video").bounding_box()
+                assert box and view and box["height"] < 60
+                assert box["y"] + box["height"] <= view["y"] + view["height"] / 3
 
                 # A screenshot of the applicant's camera belongs to the current point.
                 host.wait_for_function(PLAYING, arg=applicant_id, timeout=40000)

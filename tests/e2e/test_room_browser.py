@@ -69,7 +69,8 @@ def test_applicant_waits_is_admitted_and_both_see_each_other(demo, tmp_path):
             assert phone.inner_text("#status-line") == "等待主持人准入"
 
             # The host sees the applicant in the lobby (the tab title says so) and admits them.
-            host.wait_for_function("document.title.startsWith('（1）等候室')")
+            # Waits are functions: the page's policy refuses eval, which a string predicate needs.
+            host.wait_for_function("() => document.title.startsWith('（1）等候室')")
             host.click(f"#lobby-list li[data-participant='{applicant_id}'] button.admit")
             phone.wait_for_selector("#status-line[data-status=status_connected]")
             assert phone.inner_text("#status-line") == "已连接"
@@ -82,8 +83,11 @@ def test_applicant_waits_is_admitted_and_both_see_each_other(demo, tmp_path):
             # The phone films in portrait, and the host's tile shows it in portrait.
             assert seen_by_host["height"] > seen_by_host["width"]
             assert not seen_by_host["paused"] and not seen_by_phone["paused"]
-            # The applicant's phone shows the host large, on the stage.
-            assert phone.locator(f"#stage .tile[data-participant='{host_id}']").count() == 1
+            # The applicant's phone is a viewfinder: what it films large, the host small.
+            assert phone.locator(f"#pip .tile[data-participant='{host_id}']").count() == 1
+            own = phone.locator("#own-video").bounding_box()
+            pip = phone.locator(f"#pip .tile[data-participant='{host_id}']").bounding_box()
+            assert own and pip and own["width"] * own["height"] > pip["width"] * pip["height"]
 
             # Switching camera: new track on the same sender, no renegotiation.
             offers = phone.evaluate("window.kanyan.client.offers")
@@ -109,7 +113,7 @@ def test_applicant_waits_is_admitted_and_both_see_each_other(demo, tmp_path):
                 "window.kanyan.client._reconnectNow('network changed')"
             )
             phone.wait_for_function(
-                "window.kanyan.client.pc && window.kanyan.client.pc !== window.oldPc"
+                "() => window.kanyan.client.pc && window.kanyan.client.pc !== window.oldPc"
                 " && window.kanyan.client.status === 'connected'"
             )
             host.wait_for_selector(

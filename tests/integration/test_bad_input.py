@@ -103,6 +103,8 @@ async def test_malformed_messages_get_errors_and_the_connection_stays(server, li
             ('{"type": "explode"}', "unknown_type"),
             ('{"type": "admit", "participant": "x"}', "bad_field"),
             ("x" * 70000, "too_large"),
+            ("[" * 50000, "too_deep"),
+            ('{"type": "ping", "x": ' + "[" * 30000 + "]" * 30000 + "}", "too_deep"),
             (
                 json.dumps({"type": "hello", "version": 1, "inspection": 1, "token": "t"}),
                 "already_greeted",
@@ -118,6 +120,27 @@ async def test_malformed_messages_get_errors_and_the_connection_stays(server, li
         # still connected and served
         await raw.ws.send_json({"type": "ping"})
         assert (await raw.next("pong")) is not None
+    await still_healthy(host, applicant)
+
+
+async def test_deeply_nested_json_is_refused_cleanly_even_as_the_hello(server, live_pair, caplog):
+    invited, host, applicant = live_pair
+    async with RawClient(server) as raw:
+        await raw.ws.send_str('{"type": "hello", "token": ' + "[" * 50000)
+        error = await raw.error()
+        assert error["code"] == "too_deep" and "嵌套" in error["message"]
+        assert await raw.closed() == 4011
+    async with RawClient(server) as raw:
+        await raw.hello(invited.inspection.id, invited.token("observer"))
+        await raw.next("welcome")
+        for _ in range(3):
+            await raw.ws.send_str("[" * 50000)
+            assert (await raw.error())["code"] == "too_deep"
+        await raw.ws.send_json({"type": "ping"})
+        assert (await raw.next("pong")) is not None
+    # No traceback, no internal error: refused like any other bad message.
+    assert "RecursionError" not in caplog.text and "Traceback" not in caplog.text
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
     await still_healthy(host, applicant)
 
 

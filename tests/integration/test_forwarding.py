@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from server.live.hooks import IdleTrack, ReceiverTap
+from server.live.hooks import ReceiverTap
+from server.live.rtp_hooks import IdleTrack
 from server.services import ROOMS
 from tests.support.peers import ColourTrack, RoomClient, ToneTrack, close_to
 

@@ -138,6 +138,7 @@ async def test_every_validation_error_names_its_field(api, server, change, field
         (b"{not json", "application/json", 400, "invalid_json"),
         (b"\xff\xfe", "application/json", 400, "invalid_json"),
         (b"[1, 2]", "application/json", 400, "invalid"),
+        (b"[" * 50_000 + b"]" * 50_000, "application/json", 400, "too_deep"),
         (json.dumps(GOOD).encode(), "text/plain", 415, "unsupported_media_type"),
     ],
 )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-import sqlite3
 from datetime import timedelta
 
 from aiosmtpd.controller import Controller
@@ -20,10 +19,10 @@ from tests.support.server import make_settings, running_server
 from tests.support.staff import StaffBrowser, beijing, make_account, register, schedule_form
 
 
-def give_up_now(server, message_id: int) -> None:
+async def give_up_now(server, message_id: int) -> None:
     """As if the message had been due for three days: its next failure is the last."""
-    with sqlite3.connect(server.settings.data_dir / "kanyan.sqlite3") as db:
-        db.execute(
+    async with server.archive.db.transaction() as tx:
+        await tx.execute(
             "UPDATE outbox SET first_due_at = ? WHERE id = ?",
             (clock.iso(clock.now() - timedelta(days=3)), message_id),
         )
@@ -69,7 +68,7 @@ async def test_a_failed_push_is_shown_with_the_answer_and_sent_again_by_hand(tmp
             await wait(tried, what="a first failed attempt")
             assert receiver.attempts  # the signature was good: the receiver answered 500
             [message] = await server.archive.outbox.of_case(case_id)
-            give_up_now(server, message.id)
+            await give_up_now(server, message.id)
 
             async def failed() -> bool:
                 return (await server.archive.outbox.get(message.id)).state == "failed"

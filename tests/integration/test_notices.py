@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from server import clock
 from server.archive import GroupMember
 from server.notices.delivery import sign
 from server.services import API_KEYS, CASES
+from tests.support.archive import inject_failure, remove_failure
 from tests.support.notices import (
     FAST,
     Mailbox,
@@ -79,15 +79,11 @@ async def test_a_change_that_rolls_back_sends_nothing(tmp_path):
             await server.archive.outbox.add_webhook(
                 "platform", f"http://127.0.0.1:{port}/hook", "s", ["case.concluded"], actor="t"
             )
-            async with server.archive.db.transaction() as tx:  # the change fails after its message
-                await tx.execute(
-                    "CREATE TRIGGER fail_after AFTER INSERT ON outbox "
-                    "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
-                )
-            with pytest.raises(sqlite3.IntegrityError):
+            # The change fails after its message was written.
+            await inject_failure(server.archive, "outbox", "AFTER")
+            with pytest.raises(Exception, match="injected failure"):
                 await concluded_case(server)
-            async with server.archive.db.transaction() as tx:
-                await tx.execute("DROP TRIGGER fail_after")
+            await remove_failure(server.archive, "outbox")
             await asyncio.sleep(3)  # a delivery round or more
             assert await server.archive.db.value("SELECT COUNT(*) FROM outbox") == 0
             assert await server.archive.db.value("SELECT COUNT(*) FROM conclusions") == 0

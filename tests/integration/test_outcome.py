@@ -428,7 +428,7 @@ async def test_a_reinspection_carries_the_rectifications_over(server):
 
 
 async def test_a_case_past_its_deadline_becomes_overdue_and_cannot_ask_for_reinspection(settings):
-    archive = await ArchiveStore.open(settings.data_dir / "kanyan.sqlite3")
+    archive = await ArchiveStore.open(settings.archive_location)
     try:
         case = await archive.cases.create(
             application_no="LATE-1", applicant_name="迟", item_code="FOOD-OPERATION", item_name="x"

@@ -11,7 +11,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-from server.services import CASES
+import aiohttp
+
+from server.services import API_KEYS, CASES
 from tests.support.peers import ColourTrack, RoomClient, ToneTrack
 from tests.support.recordings import wait_recordings
 from tests.support.server import ROOT, write_config
@@ -148,6 +150,22 @@ async def test_export_verify_and_tampering_is_named(server, tmp_path):
     code, output = await run_cli(config, "verify-package", str(tmp_path / "junk.zip"))
     assert code == 1 and "not a readable ZIP" in output
     assert len(names) == len(manifest["files"]) + 1
+
+    # The platform fetches the same package and the record with its API key (the webhook's
+    # links): the package verifies, and the fetch is in the case's log.
+    _, key = await server.app[API_KEYS].create("provincial-platform", actor="test")
+    case = (await server.archive.cases.search(query=case_no))[0][0]
+    api = f"{server.base_url}/api/v1/cases/{case.id}"
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {key}"}) as session:
+        async with session.get(f"{api}/package.zip", ssl=False) as response:
+            assert response.status == 200 and response.content_type == "application/zip"
+            (tmp_path / "api.zip").write_bytes(await response.read())
+        async with session.get(f"{api}/record.pdf", ssl=False) as response:
+            assert response.status == 200 and (await response.read()).startswith(b"%PDF")
+    code, output = await run_cli(config, "verify-package", str(tmp_path / "api.zip"))
+    assert code == 0 and "ok:" in output, output
+    exported = await server.archive.events.find(case_id=case.id, types=["case.exported"])
+    assert any(e.actor == "apikey:provincial-platform" and e.data["complete"] for e in exported)
 
 
 async def test_verify_files_names_a_changed_recording(server, tmp_path):

@@ -11,7 +11,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.rtp import RtpPacket
 
-from server.live import hooks
+from server.live import rtp_hooks
 from server.live.rtp_forward import vp8_keyframe_start
 from server.services import ROOMS
 from tests.integration.test_forwarding import BLUE, GREEN, RED, admit, join
@@ -54,7 +54,7 @@ class WatchingClient(RoomClient):
             lose: set[int] = set()
             self.rtp[transceiver.mid] = received
             self.lose[transceiver.mid] = lose
-            hooks.tap_packets(transceiver.receiver, received.append)
+            rtp_hooks.tap_packets(transceiver.receiver, received.append)
             self._lossy(transceiver.receiver, lose)
 
     def _lossy(self, receiver: Any, lose: set[int]) -> None:

@@ -1,8 +1,11 @@
 """Every route × every kind of caller, against the real server, with the status each must get.
 
-Callers: nobody (anonymous), each staff role, a staff member still on a one-time password, the
-platform with an API key, and — for the room — a personal link of another inspection. Every
-route the app serves must have a row here: a new route without one fails this test.
+Callers: nobody (anonymous), an applicant holding their status link, an observer holding their
+room link, each staff role, a staff member still on a one-time password, the platform with an API
+key, an approval clerk of another section (业务股室) than the case's, and — for the room — a
+personal link of another inspection. The archive's routes have a row for an inspector's own case
+and one for another's. Every route the app serves must have a row here: a new route without one
+fails this test.
 """
 
 from __future__ import annotations
@@ -15,19 +18,38 @@ from PIL import Image
 
 from server import clock
 from server.archive import GroupMember
+from server.archive.uploads import StoredFile
+from server.cases.checklist import catalog_points
 from server.services import CASES, LINKS, STATUS_LINKS
 from server.staff.api_keys import ApiKeys
+from tests.support.evidence import fake_recorded_case
+from tests.support.server import make_settings
 from tests.support.staff import INTAKE_FORM, StaffBrowser, make_account
+from tests.support.videos import make_video
 
-ROLES = ("admin", "inspector", "clerk", "archivist")
-CALLERS = ("anonymous", *ROLES, "one_time", "api_key")
+ROLES = ("admin", "inspector", "clerk", "archivist", "leader")
+# Link holders: a browser that opened the applicant's status page, and one in an observer's room.
+LINK_HOLDERS = ("applicant", "observer")
+CALLERS = ("anonymous", *LINK_HOLDERS, *ROLES, "one_time", "api_key", "other_clerk")
+OTHER_SECTION = "卫生审批股"
 
 
-def staff(ok: int, *allowed: str, fresh: int = 303) -> dict[str, int]:
+def staff(ok: int, *allowed: str, fresh: int = 303, case: bool = False) -> dict[str, int]:
     """A staff route: its status for the allowed roles, 403 for other roles, a redirect to the
-    login for callers without a session and to the password form for a one-time password."""
+    login for callers without a session and to the password form for a one-time password.
+    `case`: the route is about one case, which a clerk of another section may not know of
+    (404, once their role is allowed)."""
     expected = {role: ok if role in allowed else 403 for role in ROLES}
-    return {**expected, "anonymous": 303, "api_key": 303, "one_time": fresh}
+    links = dict.fromkeys(LINK_HOLDERS, 303)
+    other_clerk = 404 if case and "clerk" in allowed else expected["clerk"]
+    return {
+        **expected,
+        **links,
+        "anonymous": 303,
+        "api_key": 303,
+        "one_time": fresh,
+        "other_clerk": other_clerk,
+    }
 
 
 def everyone(status: int, **exceptions: int) -> dict[str, int]:
@@ -40,6 +62,9 @@ def api(ok: int) -> dict[str, int]:
 
 ALL = ROLES
 CASE_ROLES = ("inspector", "clerk", "archivist")
+EVIDENCE_ROLES = (*CASE_ROLES, "admin")  # screenshots and records: the case page or the archive
+ARCHIVE_ALL = ("archivist", "admin")  # every case in the archive
+ARCHIVE_OWN = (*ARCHIVE_ALL, "inspector")  # the inspector's own case
 
 
 def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, int]]]:
@@ -47,7 +72,10 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
     valid CSRF token): an allowed caller gets the form's own 400, so nothing is changed by
     accident, except where the action needs no input."""
     c, i, x, v = ids["case"], ids["inspection"], ids["exclusion"], ids["invitee"]
-    room, status = ids["room"], ids["status"]
+    room, status, rv = ids["room"], ids["status"], ids["reviewing"]
+    # The archive: the inspector's own archived case, and another's.
+    mc, mi, mr, mo = ids["mine_case"], ids["mine_inspection"], ids["mine_rec"], ids["mine_orig"]
+    oc, oi, orr, oo = ids["other_case"], ids["other_insp"], ids["other_rec"], ids["other_orig"]
     return [
         ("GET", "/", "/", None, everyone(302)),
         ("GET", "/healthz", "/healthz", None, everyone(200)),
@@ -56,7 +84,7 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
             "/login",
             "/login",
             None,
-            everyone(303, anonymous=200, api_key=200),
+            everyone(303, anonymous=200, api_key=200, applicant=200, observer=200),
         ),
         ("POST", "/login", "/login", {}, everyone(401)),
         ("GET", "/account/password", "/account/password", None, staff(200, *ALL, fresh=200)),
@@ -65,101 +93,251 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
         ("GET", "/cases", "/cases", None, staff(200, *CASE_ROLES)),
         ("POST", "/cases", "/cases", {}, staff(400, "inspector", "clerk")),
         ("GET", "/cases/new", "/cases/new", None, staff(200, "inspector", "clerk")),
-        ("GET", "/cases/{case}", f"/cases/{c}", None, staff(200, *CASE_ROLES)),
+        ("GET", "/cases/{case}", f"/cases/{c}", None, staff(200, *CASE_ROLES, case=True)),
         (
             "POST",
             "/cases/{case}/exclusions",
             f"/cases/{c}/exclusions",
             {},
-            staff(400, "inspector", "clerk"),
+            staff(400, "inspector", "clerk", case=True),
         ),
         (
             "POST",
             "/exclusions/{exclusion}/withdraw",
             f"/exclusions/{x}/withdraw",
             {},
-            staff(400, "inspector"),
+            staff(400, "inspector", case=True),
         ),
-        ("GET", "/cases/{case}/schedule", f"/cases/{c}/schedule", None, staff(200, "inspector")),
+        (
+            "GET",
+            "/cases/{case}/schedule",
+            f"/cases/{c}/schedule",
+            None,
+            staff(200, "inspector", case=True),
+        ),
         (
             "POST",
             "/cases/{case}/inspections",
             f"/cases/{c}/inspections",
             {},
-            staff(400, "inspector"),
+            staff(400, "inspector", case=True),
         ),
         (
             "POST",
             "/cases/{case}/status-link",
             f"/cases/{ids['excluded_case']}/status-link",
             {},
-            staff(303, "inspector"),
+            staff(303, "inspector", case=True),
         ),
         (
             "POST",
             "/inspections/{inspection}/reschedule",
             f"/inspections/{i}/reschedule",
             {},
-            staff(400, "inspector"),
+            staff(400, "inspector", case=True),
         ),
         (
             "POST",
             "/inspections/{inspection}/cancel",
             f"/inspections/{i}/cancel",
             {},
-            staff(400, "inspector"),
+            staff(400, "inspector", case=True),
         ),
         (
             "POST",
             "/inspections/{inspection}/members",
             f"/inspections/{i}/members",
             {},
-            staff(400, "inspector"),
+            staff(400, "inspector", case=True),
         ),
         (
             "GET",
             "/inspections/{inspection}/notice",
             f"/inspections/{i}/notice",
             None,
-            staff(200, "inspector"),
+            staff(200, "inspector", case=True),
         ),
         (
             "POST",
             "/invitees/{invitee}/revoke",
             f"/invitees/{v}/revoke",
             {},
-            staff(303, "inspector"),
+            staff(303, "inspector", case=True),
         ),
         # A scheduled case: nothing to close, no record to make yet.
-        ("POST", "/cases/{case}/close", f"/cases/{c}/close", {}, staff(409, "inspector", "clerk")),
+        (
+            "POST",
+            "/cases/{case}/close",
+            f"/cases/{c}/close",
+            {},
+            staff(409, "inspector", "clerk", case=True),
+        ),
         (
             "POST",
             "/inspections/{inspection}/record",
             f"/inspections/{i}/record",
             {},
-            staff(409, "inspector"),
+            staff(409, "inspector", case=True),
         ),
         (
             "GET",
             "/screenshots/{screenshot}.jpg",
             f"/screenshots/{ids['screenshot']}.jpg",
             None,
-            staff(200, *CASE_ROLES),
+            staff(200, *EVIDENCE_ROLES, case=True),
         ),
         (
             "GET",
             "/records/{record}.pdf",
             f"/records/{ids['record']}.pdf",
             None,
-            staff(200, *CASE_ROLES),
+            staff(200, *EVIDENCE_ROLES, case=True),
         ),
         (
             "GET",
             "/records/{record}.html",
             f"/records/{ids['record']}.html",
             None,
-            staff(200, *CASE_ROLES),
+            staff(200, *EVIDENCE_ROLES, case=True),
         ),
+        # The review of a self-recorded video: watched by every role that sees cases; marked
+        # by inspectors and the group's members by account (the clerk holds a seat); concluded
+        # by inspectors. Posted empty, an allowed caller gets the JSON endpoint's 400.
+        (
+            "GET",
+            "/inspections/{inspection}/video",
+            f"/inspections/{rv}/video",
+            None,
+            staff(200, *CASE_ROLES, case=True),
+        ),
+        (
+            "GET",
+            "/inspections/{inspection}/video/{kind}.jpg",
+            f"/inspections/{rv}/video/strip.jpg",
+            None,
+            staff(200, *CASE_ROLES, case=True),
+        ),
+        (
+            "GET",
+            "/inspections/{inspection}/review",
+            f"/inspections/{rv}/review",
+            None,
+            staff(200, *CASE_ROLES, case=True),
+        ),
+        *(
+            (
+                "POST",
+                f"/inspections/{{inspection}}/review/{action}",
+                f"/inspections/{rv}/review/{action}",
+                {},
+                staff(400, "inspector", "clerk", case=True),
+            )
+            for action in ("current", "marks", "notes", "screenshots")
+        ),
+        *(
+            (
+                "POST",
+                f"/inspections/{{inspection}}/review/{action}",
+                f"/inspections/{rv}/review/{action}",
+                {},
+                # Clerks pass the page's guard and are refused by the review itself; the
+                # case's section is checked first, so another section's clerk learns nothing.
+                {**staff(400, "inspector", case=True), "other_clerk": 404},
+            )
+            for action in ("conclusion", "ask-again")
+        ),
+        # Recordings: the archive's readers; an inspector only those of their own cases.
+        (
+            "GET",
+            "/inspections/{inspection}/recordings/{recording}",
+            f"/inspections/{mi}/recordings/{mr}",
+            None,
+            staff(200, *ARCHIVE_OWN, case=True),
+        ),
+        (
+            "GET",
+            "/inspections/{inspection}/recordings/{recording}",
+            f"/inspections/{oi}/recordings/{orr}",
+            None,
+            staff(200, *ARCHIVE_ALL, case=True),
+        ),
+        (
+            "GET",
+            "/inspections/{inspection}/recordings/{recording}/original",
+            f"/inspections/{mi}/recordings/{mo}/original",
+            None,
+            staff(200, *ARCHIVE_OWN, case=True),
+        ),
+        (
+            "GET",
+            "/inspections/{inspection}/recordings/{recording}/original",
+            f"/inspections/{oi}/recordings/{oo}/original",
+            None,
+            staff(200, *ARCHIVE_ALL, case=True),
+        ),
+        ("GET", "/archive", "/archive", None, staff(200, *ARCHIVE_OWN)),
+        (
+            "GET",
+            "/archive/cases/{case}",
+            f"/archive/cases/{mc}",
+            None,
+            staff(200, *ARCHIVE_OWN, case=True),
+        ),
+        (
+            "GET",
+            "/archive/cases/{case}",
+            f"/archive/cases/{oc}",
+            None,
+            staff(200, *ARCHIVE_ALL, case=True),
+        ),
+        (
+            "POST",
+            "/archive/cases/{case}/annotations",
+            f"/archive/cases/{mc}/annotations",
+            {},
+            staff(400, *ARCHIVE_OWN, case=True),
+        ),
+        (
+            "POST",
+            "/archive/cases/{case}/annotations",
+            f"/archive/cases/{oc}/annotations",
+            {},
+            staff(400, *ARCHIVE_ALL, case=True),
+        ),
+        (
+            "POST",
+            "/archive/cases/{case}/delete-files",
+            f"/archive/cases/{mc}/delete-files",
+            {},
+            staff(400, "admin", case=True),
+        ),
+        (
+            "GET",
+            "/archive/cases/{case}/package",
+            f"/archive/cases/{mc}/package",
+            None,
+            staff(200, *ARCHIVE_ALL, case=True),
+        ),
+        (
+            "GET",
+            "/archive/inspections/{inspection}",
+            f"/archive/inspections/{mi}",
+            None,
+            staff(200, *ARCHIVE_OWN, case=True),
+        ),
+        (
+            "GET",
+            "/archive/inspections/{inspection}",
+            f"/archive/inspections/{oi}",
+            None,
+            staff(200, *ARCHIVE_ALL, case=True),
+        ),
+        ("GET", "/archive/verify", "/archive/verify", None, staff(200, *ARCHIVE_ALL)),
+        ("POST", "/archive/verify", "/archive/verify", {}, staff(400, *ARCHIVE_ALL)),
+        # Starting verify-files needs no input and changes nothing.
+        ("POST", "/archive/verify-files", "/archive/verify-files", {}, staff(303, "admin")),
+        ("GET", "/statistics", "/statistics", None, staff(200, "leader", "admin")),
+        ("GET", "/statistics.csv", "/statistics.csv", None, staff(200, "leader", "admin")),
         ("GET", "/s/{token}", f"/s/{status}", None, everyone(200)),
         # The status link, not a session, is the key: the same for every caller.
         ("POST", "/s/{token}/confirm", f"/s/{status}/confirm", {}, everyone(400)),
@@ -198,6 +376,14 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
             {},
             staff(200, "admin"),
         ),
+        # Without the field: refused, nothing changed.
+        (
+            "POST",
+            "/admin/accounts/{account}/sections",
+            f"/admin/accounts/{ids['spare_account']}/sections",
+            {},
+            staff(400, "admin"),
+        ),
         (
             "POST",
             "/admin/accounts/{account}/{action}",
@@ -220,21 +406,21 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
             "/invitees/{invitee}/reminders",
             f"/invitees/{v}/reminders",
             {},
-            staff(400, "inspector"),
+            staff(400, "inspector", case=True),
         ),
         (
             "POST",
             "/messages/{message}/resend",
             "/messages/999999/resend",
             {},
-            staff(404, "inspector", "admin"),
+            staff(404, "inspector", "admin", case=True),
         ),
         (
             "POST",
             "/findings/{finding}/review",
             "/findings/999999/review",
             {},
-            staff(404, "inspector"),
+            staff(404, "inspector", case=True),
         ),
         ("GET", "/admin/notices", "/admin/notices", None, staff(200, "admin")),
         ("POST", "/admin/webhooks", "/admin/webhooks", {}, staff(400, "admin")),
@@ -301,9 +487,12 @@ async def setup_world(server) -> dict[str, str]:
     archive = server.archive
     cases = server.app[CASES]
     inspector = await make_account(archive, "inspector", "inspector")
-    for role in ("admin", "clerk", "archivist"):
-        await make_account(archive, role, role)
+    staff_accounts = {
+        role: await make_account(archive, role, role)
+        for role in ("admin", "clerk", "archivist", "leader")
+    }
     await make_account(archive, "one_time", "inspector", changed=False)
+    await make_account(archive, "other_clerk", "clerk", sections=(OTHER_SECTION,))
     spare = await make_account(archive, "spare", "clerk")
     spare_key, _ = await ApiKeys(archive).create("spare", actor="test")
     form = {**INTAKE_FORM}
@@ -361,7 +550,20 @@ async def setup_world(server) -> dict[str, str]:
         pdf_bytes=13,
         actor="test",
     )
+    reviewing = await video_under_review(server, application, staff_accounts["clerk"])
+    mine = await fake_recorded_case(server, host_account=inspector.id)
+    other_fake = await fake_recorded_case(server)
     return {
+        "reviewing": str(reviewing),
+        "mine_case": str(mine.case.id),
+        "mine_inspection": str(mine.inspection.id),
+        "mine_rec": str(mine.composite.id),
+        "mine_orig": str(mine.interrupted.id),
+        "other_case": str(other_fake.case.id),
+        "other_insp": str(other_fake.inspection.id),
+        "other_rec": str(other_fake.composite.id),
+        "other_orig": str(other_fake.interrupted.id),
+        "observer_path": f"/room/{inspection.id}/{server.app[LINKS].token(observer, inspection)}",
         "record": str(record.id),
         "screenshot": str(shot.id),
         "observer_room": server.app[LINKS].token(observer, inspection),
@@ -379,6 +581,59 @@ async def setup_world(server) -> dict[str, str]:
     }
 
 
+async def video_under_review(server, application: dict, clerk) -> int:
+    """A self-recorded inspection whose video passed its checks, with the clerk account in its
+    group: the id of the inspection."""
+    archive = server.archive
+    case, _ = await server.app[CASES].intake(
+        {**application, "application_no": "SQ-V"}, actor="test"
+    )
+    [version, *_] = await archive.catalog.versions(case.item_code)
+    inspection = await archive.inspections.schedule(
+        case.id,
+        clock.now_iso(),
+        version.id,
+        [
+            GroupMember("host", "刘主持"),
+            GroupMember("clerk", clerk.display_name, user_id=clerk.id),
+            GroupMember("applicant", case.applicant_name),
+        ],
+        actor="test",
+        checklist=catalog_points(version.data["checklist"]),
+        method="video",
+    )
+    folder = server.settings.recordings_dir / "perm-video"
+    folder.mkdir(parents=True, exist_ok=True)
+    make_video(folder / "site.mp4", seconds=1, size=(160, 120))
+    Image.new("RGB", (32, 24)).save(folder / "poster.jpg")
+    Image.new("RGB", (320, 24)).save(folder / "strip.jpg")
+    upload = await archive.uploads.create(
+        "perm-upload",
+        inspection.id,
+        (folder / "site.mp4").stat().st_size,
+        filename="site.mp4",
+        filetype="video/mp4",
+        address="127.0.0.1",
+        agent="test",
+        expires_at=clock.iso(clock.now() + timedelta(days=1)),
+    )
+    await archive.uploads.complete(upload.id)
+    await archive.uploads.checked(
+        upload.id,
+        files=[
+            StoredFile(kind, f"perm-video/{name}", "0" * 64, (folder / name).stat().st_size)
+            for kind, name in (
+                ("upload", "site.mp4"),
+                ("poster", "poster.jpg"),
+                ("strip", "strip.jpg"),
+            )
+        ],
+        facts={"duration_s": 1.0, "width": 160, "height": 120},
+        failures=[],
+    )
+    return inspection.id
+
+
 def served_routes(app) -> set[tuple[str, str]]:
     routes = set()
     for route in app.router.routes():
@@ -391,13 +646,25 @@ def served_routes(app) -> set[tuple[str, str]]:
 
 
 @pytest.fixture
+def settings(tmp_path):
+    # Every caller posts an empty login from one address: more than the throttle lets through.
+    return make_settings(
+        tmp_path, staff={"login_max_failures": 100, "login_max_failures_per_address": 100}
+    )
+
+
+@pytest.fixture
 async def world(server):
     ids = await setup_world(server)
     browsers = {}
     for caller in CALLERS:
         tab = StaffBrowser(server.base_url)
         await tab.get("/login")  # every caller holds a valid form token: this is not a CSRF test
-        if caller in (*ROLES, "one_time"):
+        if caller == "applicant":
+            assert (await tab.get(f"/s/{ids['status']}")).status == 200
+        if caller == "observer":
+            assert (await tab.get(ids["observer_path"])).status == 200
+        if caller in (*ROLES, "one_time", "other_clerk"):
             response = await tab.login(caller)
             assert response.status == 303, caller
         browsers[caller] = tab

@@ -11,7 +11,9 @@ import numpy as np
 
 from recorder import files, overlay
 from recorder.layout import Seat, arrange, fit
+from server import clock
 from server.archive import GroupMember
+from server.archive.files import not_private
 from server.clock import parse
 from server.services import FONT
 from tests.integration.test_forwarding import admit, three_in_room
@@ -65,16 +67,26 @@ async def test_twenty_second_session_with_a_join_and_a_leave(server):
     path = files.resolve_inside(server.settings.recordings_dir, composite.path)
     assert path.suffix == ".mp4" and files.TEMP_MARK not in path.name
     assert (path.stat().st_mode & 0o777) == 0o600
+    # Everything the recorder process wrote, and the folders it made, is Kanyan's alone.
+    assert not_private(server.settings.recordings_dir) == []
     assert files.sha256_file(path) == composite.sha256
     assert path.stat().st_size == composite.size_bytes
     video = decode(path)
     assert (video.width, video.height) == (1280, 720)
     assert video.fps == 15
-    assert abs(video.duration - 20) <= 0.5, video.duration
+    events = await server.archive.events.find(inspection_id=invited.inspection.id)
+    # The file holds the 20 s the session was held at least, from the recording's start to the
+    # session's end as the log has it (the recorder stops at that instant, however late the
+    # message reaches it on a loaded machine).
+    ended_at = next(e.at for e in events if e.type == "session.ended")
+    recorded_s = (clock.parse(ended_at) - clock.parse(composite.started_at)).total_seconds()
+    assert video.duration >= 19.5 and abs(video.duration - recorded_s) <= 0.5, (
+        video.duration,
+        recorded_s,
+    )
     assert composite.frames == len(video.times)
     assert abs(composite.duration_s - video.duration) < 0.1
 
-    events = await server.archive.events.find(inspection_id=invited.inspection.id)
     admitted = next(
         e for e in events if e.type == "participant.admitted" and e.data["participant"] == expert.id
     )
@@ -107,10 +119,12 @@ async def test_twenty_second_session_with_a_join_and_a_leave(server):
     # The layout changes when the roster does: the expert's cell appears at the admission,
     # the clerk's leaves at the departure (the bottom small cell in both cases).
     fourth = arrange([seats[i] for i in (host.id, clerk.id, applicant.id, expert.id)])[3].cell
+    # (The recorder hears of a roster change through a pipe: on a loaded machine that takes a
+    # moment, so the new layout is looked for 1.5 s after the logged instant.)
     assert max(video.colour(join_s - 0.3, fourth)) < 12  # empty: background
-    assert max(video.colour(join_s + 0.4, fourth)) > 25  # a tile (placeholder or video)
+    assert max(video.colour(join_s + 1.5, fourth)) > 25  # a tile (placeholder or video)
     assert max(video.colour(leave_s - 0.3, fourth)) > 25
-    assert max(video.colour(leave_s + 0.4, fourth)) < 12
+    assert max(video.colour(leave_s + 1.5, fourth)) < 12
 
     # Everyone's voice is in the mix while they are in the room, and only then.
     tones = {host.id: 440, clerk.id: 660, applicant.id: 880, expert.id: 550}

@@ -16,7 +16,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtcpSrPacket, RtpPacket, pack_remb_fci
 
-from server.live import hooks, rtcp
+from server.live import hooks, rtcp, rtp_hooks
 from server.live.media import PacketForwarding, PacketSlot
 from server.live.peer import codec_preferences
 from server.live.rtp_forward import RtpFanout
@@ -40,8 +40,8 @@ class Subscriber:
 
     def watch(self) -> None:
         receiver = self.pc.getTransceivers()[0].receiver
-        hooks.tap_packets(receiver, self._packet)
-        hooks.observe_receiver_rtcp(receiver, self._report)
+        rtp_hooks.tap_packets(receiver, self._packet)
+        rtp_hooks.observe_receiver_rtcp(receiver, self._report)
         original = receiver._handle_rtp_packet
 
         async def lossy(packet: RtpPacket, arrival_time_ms: int) -> None:
@@ -271,7 +271,7 @@ async def test_picture_loss_and_bitrate_feedback_reach_the_publication(leg_to):
     asked = len(requests)
     ssrc = slot.leg.identity.ssrc
     await subscriber.receiver._send_rtcp_pli(ssrc)
-    own = hooks.receiver_rtcp_ssrc(subscriber.receiver)
+    own = rtp_hooks.receiver_rtcp_ssrc(subscriber.receiver)
     await subscriber.receiver._send_rtcp(
         RtcpPsfbPacket(RTCP_PSFB_APP, own, 0, pack_remb_fci(80_000, [ssrc]))
     )

@@ -92,3 +92,51 @@ TILE_VIDEO = """(id) => {
   return {width: video.videoWidth, height: video.videoHeight,
           frames: quality.totalVideoFrames, paused: video.paused, colour};
 }"""
+
+
+def launch_asking(playwright, y4m: Path):  # type: ignore[no-untyped-def]
+    """Like `launch`, but the camera is not granted by itself: each context grants what it
+    wants (PERMITTED), or nothing — and then the page's camera request is refused, as when a
+    person taps 不允许."""
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            *(a for a in ARGS if a != "--use-fake-ui-for-media-stream"),
+            f"--use-file-for-fake-video-capture={y4m.resolve()}",
+        ],
+    )
+
+
+PERMITTED = ["camera", "microphone", "screen-wake-lock"]
+
+# Apps whose own browser opens the links applicants get by SMS or chat.
+IN_APP_AGENTS = {
+    "wechat": "Mozilla/5.0 (Linux; Android 12; V2118A Build/SP1A.210812.003; wv) "
+    "AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/107.0.5304.141 Mobile "
+    "Safari/537.36 XWEB/5023 MMWEBSDK/20230504 MMWEBID/7208 MicroMessenger/8.0.37.2380"
+    "(0x2800255B) WeChat/arm64 Weixin NetType/4G Language/zh_CN ABI/arm64",
+    "qq": "Mozilla/5.0 (Linux; Android 10; PCAM00 Build/QKQ1.190918.001; wv) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Version/4.0 Chrome/89.0.4389.72 MQQBrowser/6.2 TBS/046011 Mobile "
+    "Safari/537.36 V1_AND_SQ_8.8.68_2538_YYB_D A_8086800 QQ/8.8.68.7265 NetType/WIFI",
+    "alipay": "Mozilla/5.0 (Linux; U; Android 11; zh-CN; M2007J3SC Build/RKQ1.200826.002) "
+    "AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/69.0.3497.100 UWS/3.22.2.43 "
+    "Mobile Safari/537.36 NebulaSDK/1.8.100112 Nebula AliApp(AP/10.2.60.8000) "
+    "AlipayClient/10.2.60.8000 Language/zh-Hans",
+    "dingtalk": "Mozilla/5.0 (Linux; U; Android 11; zh-CN; V2031A Build/RP1A.200720.012) "
+    "AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/69.0.3497.100 UWS/3.22.1.233 "
+    "Mobile Safari/537.36 AliApp(DingTalk/6.5.40) com.alibaba.android.rimet/24646881 "
+    "language/zh-CN",
+}
+
+# Counts the page's camera requests (before any of its own scripts run).
+COUNT_CAMERA_REQUESTS = """
+window.__cameraRequests = 0;
+if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+  const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = (constraints) => {
+    window.__cameraRequests += 1;
+    return real(constraints);
+  };
+}
+"""

@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,8 +27,33 @@ from web.app import create_app
 ROOT = Path(__file__).resolve().parents[2]
 
 
+_POSTGRES = None
+_DATABASES: dict[Path, str] = {}
+
+
+def shared_postgres_database(tmp: Path) -> str:
+    """With KANYAN_TEST_ARCHIVE=postgresql every server a test starts keeps its archive in
+    PostgreSQL, one database per test folder (a restarted server, a CLI command of the same
+    test find the same archive): the whole suite on the second backend, on demand."""
+    global _POSTGRES
+    from tests.support.postgres import Postgres
+
+    if _POSTGRES is None:
+        _POSTGRES = Postgres()
+        _POSTGRES.start()
+        import atexit
+
+        atexit.register(_POSTGRES.stop)
+    if tmp not in _DATABASES:
+        _DATABASES[tmp] = _POSTGRES.create_database_sync()
+    return _DATABASES[tmp]
+
+
 def make_settings(tmp: Path, **sections: dict) -> config.Settings:
     """Settings for a test: everything under `tmp`, loopback only, a free port."""
+    if os.environ.get("KANYAN_TEST_ARCHIVE") == "postgresql":
+        archive = {"url": shared_postgres_database(tmp), **sections.get("archive", {})}
+        sections = {**sections, "archive": archive}
     data = {
         "server": {
             "host": "127.0.0.1",
@@ -35,7 +61,8 @@ def make_settings(tmp: Path, **sections: dict) -> config.Settings:
             "data_dir": str(tmp / "data"),
             "recordings_dir": str(tmp / "recordings"),
         },
-        "ice": {"host_addresses": ["127.0.0.1"]},
+        # Everything runs on loopback here, which a real deployment refuses: allowed explicitly.
+        "ice": {"host_addresses": ["127.0.0.1"], "peer_networks": ["public", "127.0.0.0/8"]},
         "demo": {"enabled": False},
     }
     for name, values in sections.items():
@@ -158,12 +185,31 @@ async def running_server(settings: config.Settings) -> AsyncIterator[RunningServ
         await runner.cleanup()
 
 
-class ServerProcess:
-    """`python -m server` in its own process group; reports the port it bound."""
+# What systemd does for a socket unit: the listening socket becomes fd 3 of the service, and
+# LISTEN_PID/LISTEN_FDS say so (web/listening.py). Then exec, keeping the pid.
+ACTIVATE = (
+    "import os, sys; fd = int(sys.argv[1]); os.dup2(fd, 3); "
+    "os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS='1'); "
+    "os.execv(sys.argv[2], sys.argv[2:])"
+)
 
-    def __init__(self, config_path: Path, cwd: Path, env: dict[str, str] | None = None) -> None:
+
+class ServerProcess:
+    """`python -m server` in its own process group; reports the port it bound. With `listen`
+    (a bound, listening socket the test keeps) it serves on that socket, as under a systemd
+    socket unit, so a restarted server is found at the same address."""
+
+    def __init__(
+        self,
+        config_path: Path,
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        *,
+        listen: socket.socket | None = None,
+    ) -> None:
         self.config_path = config_path
         self.cwd = cwd
+        self.listen = listen
         # PYTHONPATH: run this checkout's code even when another one is pip-installed.
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT), **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
@@ -172,14 +218,20 @@ class ServerProcess:
 
     def start(self, timeout: float = 30) -> ServerProcess:
         self.log = open(self.cwd / "server.log", "a")
+        command = [sys.executable, "-m", "server", "--config", str(self.config_path)]
+        passed: tuple[int, ...] = ()
+        if self.listen is not None:
+            passed = (self.listen.fileno(),)
+            command = [sys.executable, "-c", ACTIVATE, str(passed[0]), *command]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server", "--config", str(self.config_path)],
+            command,
             cwd=self.cwd,
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=self.log,
             text=True,
             start_new_session=True,
+            pass_fds=passed,
         )
         deadline = time.monotonic() + timeout
         assert self.proc.stdout is not None

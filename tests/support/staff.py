@@ -25,12 +25,20 @@ def csrf_of(html: str) -> str:
 
 
 async def make_account(
-    archive: ArchiveStore, username: str, role: str, *, changed: bool = True
+    archive: ArchiveStore,
+    username: str,
+    role: str,
+    *,
+    changed: bool = True,
+    sections: tuple[str, ...] | None = None,
 ) -> StaffAccount:
     """An account whose password is PASSWORD; with `changed=False` it is still a one-time
-    password that must be changed at the first login."""
+    password that must be changed at the first login. A clerk works for the section of
+    INTAKE_FORM unless `sections` says otherwise."""
+    if sections is None:
+        sections = (INTAKE_FORM["section"],) if role == "clerk" else ()
     accounts = Accounts(archive, LoginThrottle(100, 100, 60))
-    account, _ = await accounts.create(username, role, actor="test")
+    account, _ = await accounts.create(username, role, sections=sections, actor="test")
     await archive.staff.set_password(
         account.id, hash_password(PASSWORD), must_change=not changed, actor="test"
     )

@@ -22,9 +22,11 @@ def make_video(
     gap: tuple[float, float] | None = None,
     faststart: bool = False,
     creation_time: str | None = None,
+    noise_rows: int = 0,
 ) -> Path:
     """A video of a coloured scene with a frame counter stripe. `gap`: (at seconds, seconds
-    missing) leaves the timestamps jumping, as a paused recording would."""
+    missing) leaves the timestamps jumping, as a paused recording would. `noise_rows`: a band of
+    that many rows of noise at the foot, which does not compress (a bigger file)."""
     width, height = size
     options = {"movflags": "+faststart"} if faststart else {}
     container = av.open(str(path), "w", options=options)
@@ -36,6 +38,7 @@ def make_video(
         video.set_display_rotation(rotation)
     sound = container.add_stream("aac", rate=48000, layout="mono") if audio else None
     frames = int(seconds * fps)
+    noise = np.random.default_rng(7)
     shift = 0
     for n in range(frames):
         if gap is not None and n == int(gap[0] * fps):
@@ -43,6 +46,8 @@ def make_video(
         image = np.zeros((height, width, 3), np.uint8)
         image[:, :] = (60, 120 + (n * 3) % 100, 200)
         image[: height // 10, : (n * 7) % width] = 255
+        if noise_rows:
+            image[height - noise_rows :] = noise.integers(0, 256, (noise_rows, width, 3), np.uint8)
         frame = av.VideoFrame.from_ndarray(image, format="rgb24")
         frame.pts = n + shift
         frame.time_base = Fraction(1, fps)

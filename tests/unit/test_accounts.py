@@ -60,35 +60,57 @@ def test_throttle_refuses_after_the_limit_and_says_how_long():
     clock = Clock()
     throttle = LoginThrottle(per_account=3, per_address=100, window_s=600, clock=clock)
     for _ in range(3):
-        throttle.check("zhangsan", "10.0.0.1")
-        throttle.failed("zhangsan", "10.0.0.1")
+        throttle.attempt("zhangsan", "10.0.0.1")
         clock.now += 10
     with pytest.raises(TooManyAttempts) as err:
-        throttle.check("zhangsan", "10.0.0.1")
-    # The oldest failure leaves the window 600 s after it: 570 s from now.
+        throttle.attempt("zhangsan", "10.0.0.1")
+    # The oldest attempt leaves the window 600 s after it: 570 s from now.
     assert err.value.retry_after == 570 and err.value.status == 429
     assert "10 分钟" in err.value.message
     # Another account from the same address is not held back by this one.
-    throttle.check("lisi", "10.0.0.1")
+    throttle.attempt("lisi", "10.0.0.1")
     clock.now += 571
-    throttle.check("zhangsan", "10.0.0.1")
+    throttle.attempt("zhangsan", "10.0.0.1")
 
 
-def test_throttle_counts_per_address_across_accounts():
-    throttle = LoginThrottle(per_account=100, per_address=4, window_s=60, clock=Clock())
-    for name in ("a1", "a2", "a3", "a4"):
-        throttle.failed(name, "10.0.0.9")
+def test_attempts_are_counted_before_any_answer():
+    """Guesses in flight at the same time each take a place: the one past the limit is
+    refused before its password is looked at, whatever the others' outcome will be."""
+    throttle = LoginThrottle(per_account=3, per_address=100, window_s=60, clock=Clock())
+    for _ in range(3):
+        throttle.attempt("zhangsan", "10.0.0.1")  # none has failed yet
     with pytest.raises(TooManyAttempts):
-        throttle.check("a5", "10.0.0.9")
-    throttle.check("a5", "10.0.0.10")
+        throttle.attempt("zhangsan", "10.0.0.1")
+    # Across accounts, the address counter is counted first in the same way.
+    by_address = LoginThrottle(per_account=100, per_address=4, window_s=60, clock=Clock())
+    for name in ("a1", "a2", "a3", "a4"):
+        by_address.attempt(name, "10.0.0.9")
+    with pytest.raises(TooManyAttempts):
+        by_address.attempt("a5", "10.0.0.9")
+    by_address.attempt("a5", "10.0.0.10")
 
 
-def test_success_clears_the_account_counter():
+def test_a_refused_attempt_is_not_counted():
     throttle = LoginThrottle(per_account=2, per_address=100, window_s=60, clock=Clock())
-    throttle.failed("zhangsan", "x")
-    throttle.succeeded("zhangsan")
-    throttle.failed("zhangsan", "x")
-    throttle.check("zhangsan", "x")
+    throttle.attempt("zhangsan", "x")
+    throttle.attempt("zhangsan", "x")
+    for _ in range(5):
+        with pytest.raises(TooManyAttempts):
+            throttle.attempt("zhangsan", "x")
+    assert len(throttle._attempts[("address", "x")]) == 2
+
+
+def test_success_clears_the_account_counter_and_gives_the_address_its_place_back():
+    clock = Clock()
+    throttle = LoginThrottle(per_account=2, per_address=2, window_s=60, clock=clock)
+    throttle.attempt("zhangsan", "x")
+    clock.now += 1
+    mark = throttle.attempt("zhangsan", "x")
+    throttle.succeeded("zhangsan", "x", mark)
+    clock.now += 1
+    throttle.attempt("zhangsan", "x")
+    with pytest.raises(TooManyAttempts):
+        throttle.attempt("zhangsan", "x")
 
 
 def test_session_cookies_are_signed_and_expire():

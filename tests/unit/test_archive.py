@@ -1,9 +1,12 @@
-"""The archive's event log: append-only and hash-chained from its first row."""
+"""The archive's event log: append-only and hash-chained from its first row; on SQLite and on
+PostgreSQL alike."""
 
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
+import asyncpg
 import pytest
 
 from server.archive import GENESIS_HASH, ArchiveStore, Stamp, event_hash
@@ -12,8 +15,8 @@ from server.states import Verdict
 
 
 @pytest.fixture
-async def archive(tmp_path):
-    store = await ArchiveStore.open(tmp_path / "kanyan.sqlite3")
+async def archive(archive_location):
+    store = await ArchiveStore.open(archive_location)
     yield store
     await store.close()
 
@@ -28,20 +31,31 @@ async def test_chain_links_every_row_to_the_one_before(archive):
 async def test_updates_and_deletes_are_refused(archive):
     await archive.events.append("a", actor="t")
     for statement in ("UPDATE events SET actor = 'x'", "DELETE FROM events"):
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        with pytest.raises((sqlite3.IntegrityError, asyncpg.RaiseError), match="append-only"):
             async with archive.db.transaction() as tx:
                 await tx.execute(statement)
 
 
-def tamper(path, statements):
-    """What someone with the file and a SQLite shell could do: drop the guard, edit."""
-    db = sqlite3.connect(path)
-    db.execute("DROP TRIGGER events_append_only_update")
-    db.execute("DROP TRIGGER events_append_only_delete")
-    for statement in statements:
-        db.execute(statement)
-    db.commit()
-    db.close()
+async def tamper(location, statements):
+    """What someone with the file and a SQLite shell (or a database superuser) could do: drop
+    the guard, edit."""
+    if isinstance(location, Path):
+        db = sqlite3.connect(location)
+        db.execute("DROP TRIGGER events_append_only_update")
+        db.execute("DROP TRIGGER events_append_only_delete")
+        for statement in statements:
+            db.execute(statement)
+        db.commit()
+        db.close()
+        return
+    connection = await asyncpg.connect(location)
+    try:
+        await connection.execute("DROP TRIGGER events_append_only_update ON events")
+        await connection.execute("DROP TRIGGER events_append_only_delete ON events")
+        for statement in statements:
+            await connection.execute(statement)
+    finally:
+        await connection.close()
 
 
 @pytest.mark.parametrize(
@@ -52,35 +66,37 @@ def tamper(path, statements):
         (["UPDATE events SET at = '2020-01-01T00:00:00.000Z' WHERE id = 1"], 1, "altered"),
     ],
 )
-async def test_verification_names_the_first_broken_row(tmp_path, statements, broken, why):
-    path = tmp_path / "kanyan.sqlite3"
-    store = await ArchiveStore.open(path)
+async def test_verification_names_the_first_broken_row(archive_location, statements, broken, why):
+    store = await ArchiveStore.open(archive_location)
     for n in range(5):
         await store.events.append("e", actor="t", data={"n": n})
     await store.close()
-    tamper(path, statements)
-    store = await ArchiveStore.open(path)
+    await tamper(archive_location, statements)
+    store = await ArchiveStore.open(archive_location)
     _, first_broken, reason = await store.verify_events()
     await store.close()
     assert first_broken == broken and why in reason
 
 
-async def test_a_rewritten_row_with_a_recomputed_hash_still_breaks_the_next_row(tmp_path):
-    path = tmp_path / "kanyan.sqlite3"
-    store = await ArchiveStore.open(path)
+async def test_a_rewritten_row_with_a_recomputed_hash_still_breaks_the_next_row(
+    archive_location,
+):
+    store = await ArchiveStore.open(archive_location)
     events = [await store.events.append("e", actor="t", data={"n": n}) for n in range(3)]
     await store.close()
     row = events[1]
     forged = event_hash(row.prev_hash, row.id, row.at, row.type, None, None, "t", '{"n":42}')
-    tamper(path, [f"UPDATE events SET data = '{{\"n\":42}}', hash = '{forged}' WHERE id = 2"])
-    store = await ArchiveStore.open(path)
+    await tamper(
+        archive_location,
+        [f"UPDATE events SET data = '{{\"n\":42}}', hash = '{forged}' WHERE id = 2"],
+    )
+    store = await ArchiveStore.open(archive_location)
     assert (await store.verify_events())[1] == 3
     await store.close()
 
 
-async def test_migrations_apply_once(tmp_path):
-    path = tmp_path / "kanyan.sqlite3"
-    store = await ArchiveStore.open(path)
+async def test_migrations_apply_once(archive_location):
+    store = await ArchiveStore.open(archive_location)
     version = await store.schema_version()
     assert version >= 1
     assert await store.migrate() == []

@@ -37,6 +37,10 @@ def test_example_file_documents_every_setting_with_its_default():
         ({"tls": {"cert": "a.pem"}}, "tls.cert and tls.key must be set together"),
         ({"ice": {"turn_urls": ["turn:x"]}}, "ice.turn_urls needs ice.turn_secret"),
         ({"server": []}, "[server] must be a table"),
+        ({"watchdog": {"no_staff_s": -1}}, "watchdog.no_staff_s must be 0 or more"),
+        ({"watchdog": {"recorder_silent_s": 1}}, "watchdog.recorder_silent_s must be at least 2"),
+        ({"watchdog": {"loop_lag_s": 0}}, "watchdog.loop_lag_s must be at least 0.05"),
+        ({"watchdog": {"loop_lag_s": "1s"}}, "watchdog.loop_lag_s: expected a number"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_key(data, fragment):

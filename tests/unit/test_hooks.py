@@ -16,7 +16,7 @@ from aiortc import RTCPeerConnection, rtcdtlstransport, rtcrtpreceiver, rtcrtpse
 from aiortc.codecs import vpx
 from aiortc.rtp import RtpPacket
 
-from server.live import hooks
+from server.live import hooks, rtp_hooks
 
 
 def source(function) -> str:  # type: ignore[no-untyped-def]
@@ -133,11 +133,13 @@ def test_our_srtp_protection_is_libsrtps_through_pylibsrtp():
     packet = bytes(
         RtpPacket(payload_type=96, sequence_number=7, ssrc=9, payload=b"x" * 900).serialize()
     )
-    ours = hooks.SrtpContext(session(pylibsrtp.Policy.SSRC_ANY_OUTBOUND)).protect(packet)
+    ours = rtp_hooks.SrtpContext(session(pylibsrtp.Policy.SSRC_ANY_OUTBOUND)).protect(packet)
     theirs = session(pylibsrtp.Policy.SSRC_ANY_OUTBOUND).protect(packet)
     assert ours == theirs != packet
     assert session(pylibsrtp.Policy.SSRC_ANY_INBOUND).unprotect(ours) == packet
-    assert hooks.SrtpContext(session(pylibsrtp.Policy.SSRC_ANY_INBOUND)).unprotect(ours) == packet
+    assert (
+        rtp_hooks.SrtpContext(session(pylibsrtp.Policy.SSRC_ANY_INBOUND)).unprotect(ours) == packet
+    )
 
 
 async def test_a_negotiated_sender_reports_its_identity():
@@ -145,9 +147,9 @@ async def test_a_negotiated_sender_reports_its_identity():
     hooks.use_host_addresses(["127.0.0.1"])
     server, client = RTCPeerConnection(), RTCPeerConnection()
     try:
-        transceiver = server.addTransceiver(hooks.IdleTrack("video"), direction="sendonly")
-        started: list[hooks.SenderIdentity] = []
-        hooks.on_sender_start(transceiver.sender, started.append)
+        transceiver = server.addTransceiver(rtp_hooks.IdleTrack("video"), direction="sendonly")
+        started: list[rtp_hooks.SenderIdentity] = []
+        rtp_hooks.on_sender_start(transceiver.sender, started.append)
         await server.setLocalDescription(await server.createOffer())
         await client.setRemoteDescription(server.localDescription)
         await client.setLocalDescription(await client.createAnswer())
@@ -164,14 +166,14 @@ async def test_a_negotiated_sender_reports_its_identity():
             "urn:ietf:params:rtp-hdrext:sdes:mid",
             "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
         }
-        assert hooks.srtp_sender(transceiver.sender.transport) is not None
-        pair = hooks.nominated_pairs(transceiver.sender.transport).get(1)
+        assert rtp_hooks.srtp_sender(transceiver.sender.transport) is not None
+        pair = rtp_hooks.nominated_pairs(transceiver.sender.transport).get(1)
         assert pair is not None and type(pair.protocol) is aioice.ice.StunProtocol
-        writer = hooks.PacketWriter(hooks.srtp_sender(transceiver.sender.transport), pair)
+        writer = rtp_hooks.PacketWriter(rtp_hooks.srtp_sender(transceiver.sender.transport), pair)
         writer.write(RtpPacket(payload_type=96, ssrc=1).serialize())  # an unknown SSRC there
         writer.close()
-        incoming = hooks.receive_without_queue(transceiver.sender.transport)
-        assert incoming is hooks.receive_without_queue(transceiver.sender.transport)  # once
+        incoming = rtp_hooks.receive_without_queue(transceiver.sender.transport)
+        assert incoming is rtp_hooks.receive_without_queue(transceiver.sender.transport)  # once
         assert pair.protocol.transport.max_size == 65536
         heard: list[bool] = []
         incoming.when_heard(lambda: heard.append(True))
@@ -194,7 +196,7 @@ async def test_a_tapped_receiver_sees_packets_first_and_decodes_nothing():
     receiver = pc.addTransceiver("video", direction="recvonly").receiver
     frames, packets = [], []
     hooks.tap_receiver(receiver, lambda codec, frame: frames.append((codec, frame)))
-    hooks.tap_packets(receiver, packets.append)
+    rtp_hooks.tap_packets(receiver, packets.append)
     queue = receiver._RTCRtpReceiver__decoder_queue
     queue.put(("vp8", "frame"))
     queue.put(None)  # the receiver stopping its decoder: ignored
@@ -209,7 +211,7 @@ async def test_a_tapped_receiver_sees_packets_first_and_decodes_nothing():
 
 
 async def test_an_idle_track_ends_when_stopped():
-    track = hooks.IdleTrack("audio")
+    track = rtp_hooks.IdleTrack("audio")
     waiting = asyncio.ensure_future(track.recv())
     await asyncio.sleep(0)
     assert not waiting.done()
@@ -250,4 +252,51 @@ def test_host_address_hook_replaces_and_restores_aioice_default():
         hooks.use_host_addresses([])
         assert aioice.ice.get_host_addresses is hooks._original_host_addresses
     finally:
+        aioice.ice.get_host_addresses = before
+
+
+async def test_remote_candidates_pass_the_guard_from_sdp_trickle_and_incoming_checks():
+    """Hook 9: every way a remote address reaches aioice goes through the policy."""
+    import aioice.ice
+    import aioice.stun
+    from aiortc import RTCSessionDescription
+    from aiortc.sdp import candidate_from_sdp
+
+    refused: list[str] = []
+    before = aioice.ice.get_host_addresses
+    hooks.use_host_addresses(["127.0.0.1"])
+    server, browser = RTCPeerConnection(), RTCPeerConnection()
+    try:
+        server.addTransceiver("video", direction="recvonly")
+        await server.setLocalDescription(await server.createOffer())
+        await browser.setRemoteDescription(server.localDescription)
+        await browser.setLocalDescription(await browser.createAnswer())
+        hooks.guard_remote_candidates(server, lambda a: a == "127.0.0.1", refused.append)
+        [connection] = hooks.ice_connections(server)
+        # In the answer's SDP: the browser's real candidate, and one aimed elsewhere; more
+        # may trickle (no end-of-candidates, as from a browser).
+        answer = browser.localDescription.sdp.replace(
+            "a=end-of-candidates", "a=candidate:9 1 udp 2130706431 10.1.2.3 80 typ host", 1
+        )
+        await server.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+        # Trickled.
+        trickled = candidate_from_sdp("7 1 udp 1 169.254.169.254 80 typ host")
+        trickled.sdpMid, trickled.sdpMLineIndex = "0", 0
+        await server.addIceCandidate(trickled)
+        assert {c.host for c in connection.remote_candidates} == {"127.0.0.1"}
+        # An authenticated check from an address the policy refuses: no answer, nothing learnt.
+        request = aioice.stun.Message(
+            message_method=aioice.stun.Method.BINDING,
+            message_class=aioice.stun.Class.REQUEST,
+        )
+        request.attributes["USERNAME"] = f"{connection.local_username}:x"
+        request.attributes["PRIORITY"] = 1
+        request.attributes["ICE-CONTROLLED"] = 1
+        request.add_message_integrity(connection.local_password.encode())
+        connection.request_received(request, ("10.9.9.9", 5000), connection._protocols[0])
+        assert {c.host for c in connection.remote_candidates} == {"127.0.0.1"}
+        assert refused == ["10.1.2.3", "169.254.169.254", "10.9.9.9"]
+    finally:
+        await server.close()
+        await browser.close()
         aioice.ice.get_host_addresses = before

@@ -8,11 +8,12 @@ import asyncio
 import pytest
 
 from server.archive import ArchiveStore, GroupMember
-from server.cases.catalog import Catalog
-from server.cases.outcome import OutcomeService
+from server.cases.catalog import SHIPPED, Catalog, load_file
+from server.cases.links import Links, LinkSigner
+from server.cases.workflow import CaseService
 from server.errors import CloseCode, UserError
+from server.live.registry import RoomService
 from server.live.room import Presence, Role
-from server.live.rooms import RoomService
 from tests.support.server import make_settings
 
 
@@ -46,8 +47,10 @@ class FakeParticipant:
 async def room(tmp_path):
     settings = make_settings(tmp_path, media={"reconnect_grace_s": 1})
     archive = await ArchiveStore.open(tmp_path / "k.sqlite3")
+    catalog = Catalog(archive)
+    await catalog.sync_file(load_file(SHIPPED), "shipped")
     case = await archive.cases.create(
-        application_no="A", applicant_name="a", item_code="X", item_name="x"
+        application_no="A", applicant_name="a", item_code="FOOD-OPERATION", item_name="x"
     )
     group = [GroupMember(role, role) for role in ("host", "clerk", "applicant")]
     inspection = await archive.inspections.schedule(
@@ -56,7 +59,8 @@ async def room(tmp_path):
     people = {}
     for invitee in await archive.inspections.invitees(inspection.id):
         people[invitee.role] = FakeParticipant(invitee.id, Role(invitee.role), invitee.role)
-    service = RoomService(settings, archive, OutcomeService(archive, Catalog(archive)))
+    links = Links(settings, archive, LinkSigner(b"test secret"))
+    service = RoomService(settings, archive, CaseService(archive, catalog), links)
     live = await service.room_for(inspection.id)
     yield live, people
     await archive.close()
@@ -154,3 +158,109 @@ async def test_the_end_closes_everyone_and_logs_their_departure(room):
     left = [e for e in events if e.type == "participant.left"]
     assert {e.actor for e in left} == {str(p["host"].id), str(p["applicant"].id)}
     assert live.service.get(live.inspection.id) is None
+
+
+async def test_the_lobby_hears_when_the_host_comes_and_goes(room):
+    live, p = room
+    await live.arrive(p["applicant"])
+    assert p["applicant"].messages == [{"type": "lobby", "host_online": False}]
+    await live.arrive(p["host"])
+    assert p["applicant"].messages[-1] == {"type": "lobby", "host_online": True}
+    await live.arrive(p["clerk"])  # someone else arriving changes nothing for the lobby
+    assert p["applicant"].types() == ["lobby", "lobby"]
+    assert p["clerk"].messages == [{"type": "lobby", "host_online": True}]
+    await live.depart(p["host"], deliberate=True)
+    assert p["applicant"].messages[-1] == {"type": "lobby", "host_online": False}
+    assert p["clerk"].messages[-1] == {"type": "lobby", "host_online": False}
+
+
+async def test_a_camera_request_reaches_only_the_person_asked(room):
+    live, p = room
+    for who in ("host", "clerk", "applicant"):
+        await live.arrive(p[who])
+    for who in ("clerk", "applicant"):
+        await live.admit(p["host"].id, p[who].id)
+    await live.ask_camera(p["host"].id, p["applicant"].id, "torch")
+    assert p["applicant"].messages[-1] == {"type": "camera_request", "what": "torch", "by": "host"}
+    assert "camera_request" not in p["clerk"].types()
+
+
+async def test_a_device_report_goes_to_everyone_seated_once(room):
+    live, p = room
+    for who in ("host", "applicant"):
+        await live.arrive(p[who])
+    await live.admit(p["host"].id, p["applicant"].id)
+    before = len(p["host"].messages)
+    await live.set_device(p["applicant"].id, {"background": True})
+    await live.set_device(p["applicant"].id, {"background": True})  # no change: no roster
+    rosters = [m for m in p["host"].messages[before:] if m["type"] == "roster"]
+    assert len(rosters) == 1
+    applicant = {m["id"]: m for m in rosters[0]["members"]}[p["applicant"].id]
+    assert applicant["device"] == {"background": True}
+
+
+class Upstream:
+    """A publisher's receiver as a publication sees it: something to ask for keyframes."""
+
+    def request_keyframe(self) -> None:
+        pass
+
+
+async def test_the_host_is_told_when_someone_s_video_stops_reaching_the_server(room):
+    live, p = room
+    for who in ("host", "applicant"):
+        await live.arrive(p[who])
+    await live.admit(p["host"].id, p["applicant"].id)
+    camera = live.hub.find(p["applicant"].id, "video")
+    camera.attach(Upstream())
+    camera.sending = True
+    stall = live.service.settings.media.stall_after_s
+    await live.check_media(1000.0)
+    await live.check_media(1000.0 + stall)
+    notices = [m for m in p["host"].messages if m["type"] == "notice"]
+    assert [n["code"] for n in notices] == ["media_stalled"]
+    assert "applicant" in notices[0]["message"]
+    assert "notice" not in p["applicant"].types()
+    seen = {m["id"]: m for m in p["applicant"].messages[-1]["members"]}
+    assert seen[p["applicant"].id]["stalled"] is True  # the applicant's page says so too
+    camera.deliver(b"\x00" * 10, 0)
+    await live.check_media(1001.0 + stall)
+    assert p["host"].messages[-2]["code"] == "media_resumed"
+    assert p["host"].messages[-1]["type"] == "roster"
+    assert not live.room.members[p["applicant"].id].stalled
+    await live.shutdown()
+
+
+async def test_a_session_nobody_of_the_staff_attends_is_interrupted(room):
+    """The watchdog's rule with the time given: no waiting, no threshold guessed."""
+    live, p = room
+    limit = live.service.settings.watchdog.no_staff_s
+    await live.arrive(p["host"])
+    await live.arrive(p["clerk"])
+    await live.arrive(p["applicant"])
+    await live.admit(p["host"].id, p["clerk"].id)
+    await live.admit(p["host"].id, p["applicant"].id)
+    await live.start(p["host"].id)
+    await live.depart(p["host"], deliberate=True)
+    await live.watch(1000.0)
+    await live.watch(1000.0 + limit)  # the clerk is still there: the session goes on
+    assert live.room.state == "live"
+    await live.depart(p["clerk"], deliberate=True)
+    await live.watch(2000.0)  # nobody of the staff from now on
+    await live.watch(2000.0 + limit - 1)
+    assert live.room.state == "live"
+    await live.arrive(p["clerk"])  # back in time: the count starts again
+    await live.watch(2000.0 + limit)
+    await live.depart(p["clerk"], deliberate=True)
+    await live.watch(3000.0)
+    await live.watch(3000.0 + limit)
+    assert live.room.state == "interrupted"
+    assert p["applicant"].closed[0] == CloseCode.INTERRUPTED
+    assert any(m.get("code") == "unattended" for m in p["applicant"].messages)
+    inspection = await live.archive.inspections.get(live.inspection.id)
+    assert inspection.state == "interrupted" and "无工作人员在场" in inspection.interrupt_reason
+    [event] = await live.archive.events.find(
+        inspection_id=live.inspection.id, types=["session.interrupted"]
+    )
+    assert event.actor == "system:watchdog"
+    assert live.service.get(live.inspection.id) is None  # the same links open a new session

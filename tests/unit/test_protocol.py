@@ -16,6 +16,9 @@ from tests.support.server import ROOT
     [
         ("{not json", "malformed_json"),
         (b"\xff\xfe", "malformed_json"),
+        ("[" * 50000, "too_deep"),
+        ('{"type": "note", "text": ' + "[" * 50000 + "]" * 50000 + "}", "too_deep"),
+        ('{"a":' * 50000, "too_deep"),
         ("[1, 2]", "malformed_message"),
         ('"hello"', "malformed_message"),
         ("{}", "unknown_type"),
@@ -47,6 +50,11 @@ from tests.support.server import ROOT
         ('{"type": "note", "text": "' + "长" * 1001 + '"}', "bad_field"),
         ('{"type": "confirm", "accepted": "yes"}', "bad_field"),
         ('{"type": "move_screenshot", "screenshot": 1}', "bad_field"),
+        ('{"type": "device", "uplink": "excellent"}', "bad_field"),
+        ('{"type": "device", "background": "yes"}', "bad_field"),
+        ('{"type": "device", "battery": 50}', "bad_field"),
+        ('{"type": "camera_request", "participant": 3, "what": "flash"}', "bad_field"),
+        ('{"type": "camera_request", "what": "torch"}', "bad_field"),
     ],
 )
 def test_bad_messages_are_named(raw, code):
@@ -83,6 +91,8 @@ def test_every_client_message_type_parses_with_its_fields():
         },
         "interrupt": {"reason": "申请人网络中断"},
         "confirm": {"accepted": True, "note": None},
+        "device": {"background": False, "uplink": "poor", "torch": True},
+        "camera_request": {"participant": 3, "what": "switch_camera"},
     }
     assert set(samples) == set(protocol.CLIENT_MESSAGES)
     for kind, fields in samples.items():
@@ -107,7 +117,7 @@ SERVER_SAMPLES = {
         video_kbps=600,
         heartbeat={"ping_after_s": 20, "drop_after_s": 45},
     ),
-    "lobby": protocol.lobby,
+    "lobby": lambda: protocol.lobby(host_online=True),
     "admitted": protocol.admitted,
     "roster": lambda: protocol.roster("open", [{"id": 1}]),
     "offer": lambda: protocol.offer("v=0", {"own": {}, "remote": {}}),
@@ -123,6 +133,7 @@ SERVER_SAMPLES = {
     "checklist": lambda: protocol.checklist({"version": 1, "current": None, "items": []}),
     "record": lambda: protocol.record([]),
     "conclusion": lambda: protocol.conclusion({"verdict": "pass"}),
+    "camera_request": lambda: protocol.camera_request("torch", "张主持"),
 }
 
 

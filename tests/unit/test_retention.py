@@ -15,8 +15,8 @@ from server.states import Verdict
 
 
 @pytest.fixture
-async def archived(tmp_path):
-    archive = await ArchiveStore.open(tmp_path / "kanyan.sqlite3")
+async def archived(tmp_path, archive_location):
+    archive = await ArchiveStore.open(archive_location)
     root = tmp_path / "recordings"
     case = await archive.cases.create(
         application_no="R1", applicant_name="申", item_code="NOPE", item_name="x"

@@ -26,6 +26,7 @@ EXPECTED = {
         "see_checklist",
         "publish",
         "see_lobby",
+        "ask_camera",
     },
     Role.CLERK: {"screenshot", "mark_item", "move_screenshot", "note", "see_checklist", "publish"},
     Role.EXPERT: {"screenshot", "mark_item", "move_screenshot", "note", "see_checklist", "publish"},
@@ -138,10 +139,25 @@ def test_a_dropped_member_who_does_not_return_loses_the_seat():
     assert room.arrive(APPLICANT, Role.APPLICANT, "a").member.presence == Presence.ADMITTED
 
 
-def test_denied_may_knock_again_removed_may_not():
+def test_a_denial_holds_until_the_host_admits_from_the_denied_list():
     room = full_room()
     room.deny(HOST, CLERK)
-    assert room.arrive(CLERK, Role.CLERK, "c").member.presence == Presence.LOBBY
+    for _ in range(3):  # knocking again changes nothing, and nobody hears of it
+        with pytest.raises(NotAuthorised) as err:
+            room.arrive(CLERK, Role.CLERK, "c")
+        assert err.value.code == "denied" and err.value.close_code == 4007
+    assert [m["id"] for m in room.roster(HOST) if m["status"] == "denied"] == [CLERK]
+    assert CLERK not in {m["id"] for m in room.roster(APPLICANT)}  # only the host sees it
+    with pytest.raises(NotAuthorised):
+        room.admit(OBSERVER, CLERK)  # only the host takes a denial back
+    room.admit(HOST, CLERK)
+    assert CLERK not in {m["id"] for m in room.roster(HOST)}  # gone from the denied list
+    # ... and walks straight in at the next connection.
+    assert room.arrive(CLERK, Role.CLERK, "c").member.presence == Presence.ADMITTED
+
+
+def test_removed_may_not_come_back():
+    room = full_room()
     room.admit(HOST, EXPERT)
     room.remove(HOST, EXPERT)
     with pytest.raises(NotAuthorised) as err:
@@ -158,3 +174,33 @@ def test_admit_needs_someone_in_the_lobby_and_the_host_cannot_remove_themselves(
     with pytest.raises(UserError) as err:
         room.remove(HOST, HOST)
     assert err.value.code == "cannot_remove_host"
+
+
+@pytest.mark.parametrize("actor", [CLERK, EXPERT, OBSERVER, APPLICANT])
+def test_only_the_host_asks_for_the_torch_or_the_other_camera(actor):
+    room = full_room()
+    for member in (CLERK, EXPERT, OBSERVER, APPLICANT):
+        room.admit(HOST, member)
+    assert room.ask_camera(HOST, APPLICANT).id == APPLICANT
+    with pytest.raises(NotAuthorised) as err:
+        room.ask_camera(actor, APPLICANT)
+    assert err.value.code == "forbidden"
+
+
+def test_a_camera_request_needs_someone_seated():
+    room = full_room()  # the applicant waits in the lobby
+    with pytest.raises(UserError) as err:
+        room.ask_camera(HOST, APPLICANT)
+    assert err.value.code == "not_in_room"
+
+
+def test_a_device_report_shows_in_the_roster_and_says_when_it_changed():
+    room = full_room()
+    with pytest.raises(NotAuthorised):
+        room.set_device(APPLICANT, {"background": True})  # from the lobby: not yet
+    room.admit(HOST, APPLICANT)
+    assert room.set_device(APPLICANT, {"background": True, "uplink": "poor"}) is True
+    assert room.set_device(APPLICANT, {"uplink": "poor"}) is False
+    view = {m["id"]: m for m in room.roster(HOST)}[APPLICANT]
+    assert view["device"] == {"background": True, "uplink": "poor"}
+    assert view["stalled"] is False

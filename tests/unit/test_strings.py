@@ -36,6 +36,18 @@ BUILT_KEYS = {
     "room_result_{}": ["pass", "rectify", "fail", "confirmed", "declined"],
     "room_result_{}_words": ["pass", "fail"],
     "room_confirmation_{}": ["waiting", "confirmed", "declined"],
+    "cue_uplink_{}": ["fair", "poor"],
+    "phone_request_{}": ["torch", "switch_camera"],
+    "ask_{}": ["torch", "switch_camera"],
+    "video_attempt_{}": [
+        "uploading",
+        "checking",
+        "accepted",
+        "rejected",
+        "cancelled",
+        "expired",
+        "failed",
+    ],
 }
 
 
@@ -44,7 +56,8 @@ def test_every_script_string_has_zh_and_en():
     for path in SCRIPTS.glob("*.js"):
         source = path.read_text()
         used |= set(re.findall(r"\b(?:t|fmt)\(\"([a-z_0-9]+)\"[,)]", source))
-        used |= set(re.findall(r"\"(room_[a-z_0-9]+)\"", source))
+        # Keys held in variables first (a ternary, a table of advice) are quoted whole.
+        used |= set(re.findall(r"\"((?:room|phone|cue)_[a-z_0-9]+)\"", source))
         families = re.findall(r"\b(?:t|fmt)\(`([a-z_]+)\$\{", source)
         families += re.findall(r"\b(?:t|fmt)\(\"([a-z_]+)\" \+", source)
         for family in families:

@@ -118,3 +118,32 @@ def test_a_self_recorded_video_uses_the_instants_reviewers_chose():
         (42.0, "mark"),
     ]
     assert timeline["markers"][0]["screenshot"] == 3
+
+
+def test_stamps_on_the_original_sit_on_its_playable_copy():
+    # An HEVC upload plays as an H.264 copy: reviewers' stamps name the original.
+    original = recording(8, 0, "2026-11-27T02:00:00.000Z", 42.0, kind="upload")
+    copy = recording(9, 0, "2026-11-27T02:00:00.000Z", 42.0, kind="playable")
+    events = [
+        event(1, "2026-11-28T02:00:00.000Z", "checklist.current", recording=8, offset_s=3.0, seq=2),
+        event(2, "2026-11-28T02:00:01.000Z", "record.entry", recording=7, offset_s=5.0),
+    ]
+    assert video_timeline(copy, events, {})["markers"] == []
+    timeline = video_timeline(copy, events, {}, original=original)
+    assert [(m["at"], m["kind"], m["label"]) for m in timeline["markers"]] == [
+        (3.0, "current", "核实第 2 项"),
+    ]
+
+
+def test_a_playable_copy_shares_the_uploads_clock():
+    # Reviewers' instants name the upload as received; the browser plays its playable copy.
+    playable = recording(9, 0, "2026-11-27T02:00:00.000Z", 42.0, kind="playable")
+    events = [
+        event(1, "2026-11-28T02:00:00.000Z", "screenshot.taken", recording=8, offset_s=3.0),
+        event(2, "2026-11-28T02:00:01.000Z", "checklist.marked", recording=7, offset_s=4.0),
+    ]
+    assert video_timeline(playable, events, {})["markers"] == []
+    upload = recording(8, 0, "2026-11-27T02:00:00.000Z", 42.0, kind="upload")
+    timeline = video_timeline(playable, events, {}, original=upload)
+    assert [(m["event_id"], m["at"]) for m in timeline["markers"]] == [(1, 3.0)]
+    assert timeline["segments"][0]["recording_id"] == 9

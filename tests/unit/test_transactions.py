@@ -13,14 +13,17 @@ import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from server.archive import ArchiveStore, GroupMember, Stamp
 from server.archive.outbox import enqueue
 from server.archive.uploads import StoredFile
 from server.states import Verdict
+from tests.support.archive import inject_failure, remove_failure
 from tests.support.server import ROOT
 
 
@@ -52,6 +55,7 @@ class Seed:
     finding_id: int
 
 
+SEED_SESSION = "0" * 64
 STAMP = Stamp("1", "主持", "host", "2026-11-27T02:05:00.000Z")
 
 
@@ -116,6 +120,9 @@ async def seed(archive: ArchiveStore) -> Seed:
     excluded = await archive.cases.create(**case("E1"))
     exclusion = await archive.eligibility.add_exclusion(excluded.id, "site", "停电", actor="t")
     staff = await archive.staff.create("zhang", "张", "inspector", "hash", actor="t")
+    await archive.staff.open_session(
+        staff.id, SEED_SESSION, "2099-01-01T00:00:00.000Z", address="10.0.0.1", agent="t"
+    )
     key = await archive.staff.create_key("platform", "khash", "kyk_ab", actor="t")
     recording = await archive.evidence.add_recording(
         inspection_id=live_inspection,
@@ -258,6 +265,11 @@ WRITERS: dict[str, Writer] = {
         s.staff_id, "hash2", must_change=False, actor="t"
     ),
     "staff.set_disabled": lambda a, s: a.staff.set_disabled(s.staff_id, True, actor="t"),
+    "staff.open_session": lambda a, s: a.staff.open_session(
+        s.staff_id, "another-session", "2099-01-01T00:00:00.000Z", address="10.0.0.2", agent="t"
+    ),
+    "staff.end_session": lambda a, s: a.staff.end_session(SEED_SESSION, actor="staff:zhang"),
+    "staff.set_sections": lambda a, s: a.staff.set_sections(s.staff_id, ("卫生审批股",), actor="t"),
     "staff.create_key": lambda a, s: a.staff.create_key("other", "k2", "kyk_cd", actor="t"),
     "staff.revoke_key": lambda a, s: a.staff.revoke_key(s.key_id, actor="t"),
     "catalog.add_version": lambda a, s: a.catalog.add_version(
@@ -377,6 +389,9 @@ WRITERS: dict[str, Writer] = {
         s.case_id, "faked_video", "视频造假", source="apikey:r"
     ),
     "findings.review": lambda a, s: a.findings.review(s.finding_id, False, "不属实", actor="t"),
+    "stored.record": lambda a, s: a.stored.record(
+        "KY/k/a.mp4", "9" * 64, 1, "KY/k/a.mp4", actor="system:storage"
+    ),
     "records.add": lambda a, s: a.records.add(
         s.concluded_inspection_id,
         1,
@@ -391,20 +406,15 @@ WRITERS: dict[str, Writer] = {
 
 
 @pytest.fixture
-async def archive(tmp_path):
-    store = await ArchiveStore.open(tmp_path / "kanyan.sqlite3")
+async def archive(archive_location):
+    store = await ArchiveStore.open(archive_location)
     yield store
     await store.close()
 
 
 async def snapshot(archive: ArchiveStore) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, as it is on disk."""
-    tables = [
-        row[0]
-        for row in await archive.db.all(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-        )
-    ]
+    tables = await archive.db.tables()
     return {
         table: [tuple(row) for row in await archive.db.all(f"SELECT * FROM {table} ORDER BY 1")]
         for table in tables
@@ -418,6 +428,7 @@ async def test_every_writer_is_in_the_table(archive):
         "outbox.claim",
         "outbox.retry",
         "staff.touch_key",
+        "stored.forget",
     ]
 
 
@@ -425,15 +436,10 @@ async def test_every_writer_is_in_the_table(archive):
 async def test_a_failing_event_append_leaves_neither_change_nor_event(archive, name):
     data = await seed(archive)
     before = await snapshot(archive)
-    async with archive.db.transaction() as tx:
-        await tx.execute(
-            "CREATE TRIGGER injected BEFORE INSERT ON events "
-            "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
-        )
-    with pytest.raises(sqlite3.IntegrityError, match="injected failure"):
+    await inject_failure(archive, "events")
+    with pytest.raises((sqlite3.IntegrityError, asyncpg.RaiseError), match="injected failure"):
         await WRITERS[name](archive, data)
-    async with archive.db.transaction() as tx:
-        await tx.execute("DROP TRIGGER injected")
+    await remove_failure(archive, "events")
     assert await snapshot(archive) == before
     # The next write works, with its event, and the chain holds.
     events = await archive.events.count()
@@ -457,10 +463,29 @@ async def test_refused_writes_change_nothing(archive):
     assert await snapshot(archive) == before
 
 
-async def test_concurrent_writers_keep_one_chain(tmp_path):
-    path = tmp_path / "kanyan.sqlite3"
-    first = await ArchiveStore.open(path)
-    second = await ArchiveStore.open(path)  # another connection, as a CLI command would hold
+async def test_a_change_reads_back_while_the_event_log_is_being_walked(archive_location):
+    """verify-log walks every event; meanwhile a case created is read back by its writer (on
+    SQLite the walk once held the shared reader's snapshot, and the new case was not found)."""
+    archive = await ArchiveStore.open(archive_location)
+    try:
+        for _ in range(200):  # more than a driver fetches at once
+            await archive.events.append("tick", actor="t")
+        walk = archive.db.rows("SELECT id FROM events ORDER BY id")
+        assert (await anext(walk))[0] == 1
+        case = await archive.cases.create(
+            application_no="W1", applicant_name="甲", item_code="X", item_name="x"
+        )
+        assert case.application_no == "W1"
+        assert [row[0] async for row in walk] == list(range(2, 201))  # the walk's own snapshot
+        await walk.aclose()
+    finally:
+        await archive.close()
+
+
+async def test_concurrent_writers_keep_one_chain(tmp_path, archive_location):
+    first = await ArchiveStore.open(archive_location)
+    # Another connection, as a CLI command (or, on PostgreSQL, another node) would hold.
+    second = await ArchiveStore.open(archive_location)
     try:
 
         async def write(store: ArchiveStore, n: int) -> None:
@@ -481,7 +506,8 @@ async def test_concurrent_writers_keep_one_chain(tmp_path):
         await second.close()
     # And the command an auditor would run says so.
     config = tmp_path / "kanyan.toml"
-    config.write_text(f'[server]\ndata_dir = "{tmp_path}"\n')
+    url = "" if isinstance(archive_location, Path) else archive_location
+    config.write_text(f'[server]\ndata_dir = "{tmp_path}"\n[archive]\nurl = "{url}"\n')
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -497,3 +523,36 @@ async def test_concurrent_writers_keep_one_chain(tmp_path):
     output = (await asyncio.wait_for(process.communicate(), 60))[0].decode()
     assert process.returncode == 0, output
     assert "ok: 120 events" in output
+
+
+async def test_hooks_after_commit_see_the_committed_events_only(archive, caplog):
+    """What an event causes outside the archive (a live room disconnecting someone) runs after
+    the commit, outside the write lock, before the writer returns; a rollback runs nothing."""
+    heard: list[list[str]] = []
+
+    async def hook(events):  # type: ignore[no-untyped-def]
+        heard.append([e.type for e in events])
+        if len(heard) == 1:
+            # Outside the lock: a hook may write (and hears of its own write, nested).
+            await archive.cases.create(
+                application_no="H1", applicant_name="h", item_code="X", item_name="x"
+            )
+            assert await archive.cases.find_by_application_no("A1") is not None  # committed
+
+    async def broken(events):  # type: ignore[no-untyped-def]
+        raise RuntimeError("hook failed")
+
+    archive.db.after_commit.extend([broken, hook])
+    case = await archive.cases.create(
+        application_no="A1", applicant_name="a", item_code="X", item_name="x"
+    )
+    assert heard == [["case.created"], ["case.created"]]
+    assert (await archive.cases.get(case.id)).application_no == "A1"
+    assert "hook failed" in caplog.text  # logged; the write it followed stands
+    with pytest.raises(RuntimeError, match="rolled back"):
+        async with archive.db.transaction() as tx:
+            await tx.event("case.annotated", actor="t", case_id=case.id, data={})
+            raise RuntimeError("rolled back")
+    async with archive.db.transaction() as tx:
+        await tx.execute("UPDATE cases SET site_address = 'x' WHERE id = ?", (case.id,))
+    assert len(heard) == 2  # nothing for a rollback, nor for a write without events

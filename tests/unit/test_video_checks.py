@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from server import clock
-from server.video.checks import Requirements, Unreadable, check, inspect
+from server.video.checks import Requirements, Unreadable, check, check_rows, inspect
 from tests.support.videos import make_video, two_takes
 
 WANTED = Requirements(min_duration_s=2, min_width=640, min_height=480, max_age_hours=24)
@@ -78,3 +78,33 @@ def test_creation_time_before_upload_and_not_too_old(tmp_path):
     assert codes(old, uploaded_at=now) == ["too_old"]
     future = make_video(tmp_path / "future.mp4", creation_time=clock.iso(now + timedelta(hours=1)))
     assert codes(future, uploaded_at=now) == ["created_after_upload"]
+
+
+def test_check_rows_say_what_was_required_found_and_decided():
+    wanted = Requirements(60, 1280, 720, 48)
+    facts = {
+        "container": "mov,mp4,m4a,3gp,3g2,mj2",
+        "video_codec": "h264",
+        "audio_codec": "aac",
+        "width": 720,
+        "height": 1280,
+        "rotation": 90,
+        "duration_s": 75.2,
+        "frames": 2256,
+        "fps": 30.0,
+        "created_at": "2026-11-27T01:00:00.000000Z",
+    }
+    rows = {row["key"]: row for row in check_rows(facts, [], wanted)}
+    assert all(row["passed"] for row in rows.values())
+    assert rows["duration"]["required"] == "不少于 60 秒" and rows["duration"]["found"] == "75.2 秒"
+    assert rows["resolution"]["found"] == "720×1280"
+    assert rows["recent"]["found"] == "2026-11-27 09:00（北京时间）"
+    failures = [{"code": "timestamp_gap", "message": "视频在第 3 秒处中断了 2.0 秒"}]
+    rows = {row["key"]: row for row in check_rows(facts, failures, wanted)}
+    assert rows["one_take"]["passed"] is False
+    assert rows["one_take"]["messages"] == ["视频在第 3 秒处中断了 2.0 秒"]
+    assert rows["duration"]["passed"] is True and rows["playable"]["passed"] is None
+    unreadable = [{"code": "unreadable", "message": "无法读取"}]
+    rows = {row["key"]: row for row in check_rows({}, unreadable, wanted)}
+    assert rows["readable"]["passed"] is False
+    assert {row["passed"] for key, row in rows.items() if key != "readable"} == {None}

@@ -11,7 +11,7 @@ from server.cases.catalog import item_from_form
 from server.cases.eligibility import GROUND_NAMES, ITEM_GROUNDS
 from server.cases.intake import decode_upload, parse_dishonesty_csv
 from server.errors import BadRequest, NotFound, UserError
-from server.services import ACCOUNTS, API_KEYS, ARCHIVE, CASES, CATALOG
+from server.services import ACCOUNTS, API_KEYS, ARCHIVE, CASES, CATALOG, SETTINGS
 from server.staff.roles import STAFF_ROLE_NAMES, StaffAction
 
 from ..pages import helpers, int_param, page
@@ -54,6 +54,7 @@ def _item_form(item: Any) -> dict[str, str]:
         "must_show": "\n".join(item.shooting.must_show),
         "exclusion_ground": item.exclusion_ground,
         "exclusion_reason": item.exclusion_reason,
+        "retention_years": str(item.retention_years or ""),
     }
 
 
@@ -173,16 +174,29 @@ async def dishonesty_import(request: web.Request) -> web.StreamResponse:
 
 
 async def _accounts_context(request: web.Request) -> dict[str, Any]:
+    archive = request.app[ARCHIVE]
     return {
-        "accounts": await request.app[ARCHIVE].staff.accounts(),
+        "accounts": await archive.staff.accounts(),
         "roles": [(str(role), names) for role, names in STAFF_ROLE_NAMES.items()],
+        "known_sections": await archive.cases.sections(),
+        # Who works on their own sections' cases only, and so needs a section to see any.
+        "bound_roles": ["clerk", "inspector"]
+        if request.app[SETTINGS].staff.inspectors_by_section
+        else ["clerk"],
         **helpers(request),
     }
 
 
+async def _accounts_page(
+    request: web.Request, *, extra: dict[str, Any] | None = None, status: int = 200
+) -> web.Response:
+    context = {**await _accounts_context(request), **(extra or {})}
+    return page(request, "staff/accounts.html", context, status=status)
+
+
 @staff_page(StaffAction.MANAGE_ACCOUNTS)
 async def accounts(request: web.Request) -> web.StreamResponse:
-    return page(request, "staff/accounts.html", await _accounts_context(request))
+    return await _accounts_page(request, extra={"notice": request.query.get("notice", "")})
 
 
 @staff_page(StaffAction.MANAGE_ACCOUNTS)
@@ -193,25 +207,40 @@ async def create_account(request: web.Request) -> web.StreamResponse:
             str(form.get("username", "")),
             str(form.get("role", "")),
             display_name=str(form.get("display_name", "")),
+            sections=[str(value) for value in form.getall("sections", [])],
             actor=actor_of(request),
         )
     except (BadRequest, UserError) as exc:
-        return page(
+        return await _accounts_page(
             request,
-            "staff/accounts.html",
-            {
-                **await _accounts_context(request),
+            extra={
                 "error": exc.message,
                 "errors": exc.details if isinstance(exc.details, dict) else {},
                 "form": dict(form),
             },
             status=exc.status,
         )
-    return page(
-        request,
-        "staff/accounts.html",
-        {**await _accounts_context(request), "issued": (account, password)},
-    )
+    return await _accounts_page(request, extra={"issued": (account, password)})
+
+
+@staff_page(StaffAction.MANAGE_ACCOUNTS)
+async def set_sections(request: web.Request) -> web.StreamResponse:
+    """The sections (业务股室) whose cases the person works on; replaces the earlier ones."""
+    account = await _target_account(request)
+    form = await request.post()
+    if "sections" not in form:
+        raise BadRequest("请填写业务股室 / give the sections", code="invalid")
+    try:
+        await request.app[ACCOUNTS].set_sections(
+            account, [str(value) for value in form.getall("sections")], actor=actor_of(request)
+        )
+    except BadRequest as exc:
+        return await _accounts_page(
+            request,
+            extra={"error": exc.message, "errors": exc.details or {}},
+            status=exc.status,
+        )
+    raise web.HTTPSeeOther(f"/admin/accounts?notice=sections_saved#account-{account.id}")
 
 
 async def _target_account(request: web.Request) -> Any:
@@ -222,11 +251,7 @@ async def _target_account(request: web.Request) -> Any:
 async def reset_account(request: web.Request) -> web.StreamResponse:
     account = await _target_account(request)
     password = await request.app[ACCOUNTS].reset_password(account, actor=actor_of(request))
-    return page(
-        request,
-        "staff/accounts.html",
-        {**await _accounts_context(request), "issued": (account, password)},
-    )
+    return await _accounts_page(request, extra={"issued": (account, password)})
 
 
 @staff_page(StaffAction.MANAGE_ACCOUNTS)

@@ -11,18 +11,18 @@ import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
 from server.archive import ApiKey, Case, package
-from server.archive.files import resolve_inside
 from server.cases.eligibility import GROUND_NAMES, Ground
 from server.cases.intake import check_dishonesty_entries, decode_upload, parse_dishonesty_csv
 from server.errors import BadRequest, NotFound, UnsupportedMediaType
-from server.services import API_KEYS, ARCHIVE, CASES, SETTINGS, STATUS_LINKS
+from server.services import API_KEYS, ARCHIVE, CASES, EVIDENCE, STATUS_LINKS
 from server.states import case_label
 
-from ..pages import public_base
+from ..pages import int_param, public_base
 from ..streaming import stream_package
 
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
@@ -31,18 +31,29 @@ KEY = web.RequestKey("api_key", ApiKey)
 ApiHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def api(handler: ApiHandler) -> ApiHandler:
-    """Authenticate by bearer key first, then run the handler (web.middleware renders every
-    error as JSON with the bad fields named)."""
+def api(handler: ApiHandler | None = None, *, query: tuple[str, ...] = ()) -> Any:
+    """Authenticate by bearer key first, refuse query parameters the operation does not take
+    (as unknown body fields are: `?mdoe=replace` must not quietly merge), then run the handler
+    (web.middleware renders every error as JSON with the bad fields named)."""
 
-    @functools.wraps(handler)
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        request[KEY] = await request.app[API_KEYS].authenticate(
-            request.headers.get("Authorization")
-        )
-        return await handler(request)
+    def decorate(handler: ApiHandler) -> ApiHandler:
+        @functools.wraps(handler)
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            request[KEY] = await request.app[API_KEYS].authenticate(
+                request.headers.get("Authorization")
+            )
+            unknown = sorted(set(request.query) - set(query))
+            if unknown:
+                raise BadRequest(
+                    "不支持的查询参数 / unknown query parameters: " + ", ".join(unknown)[:200],
+                    code="invalid",
+                    details={name[:60]: "未知参数 / unknown parameter" for name in unknown[:20]},
+                )
+            return await handler(request)
 
-    return wrapped
+        return wrapped
+
+    return decorate(handler) if handler is not None else decorate
 
 
 def _caller(request: web.Request) -> str:
@@ -57,11 +68,41 @@ async def _json_body(request: web.Request) -> Any:
         )
     raw = await request.read()
     try:
-        return json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(
             f"请求体不是有效的 JSON / the body is not valid JSON: {exc}", code="invalid_json"
         ) from None
+    except RecursionError:
+        raise BadRequest(
+            "请求体嵌套层数过多 / the body is nested too deeply", code="too_deep"
+        ) from None
+    if not _all_text(data):
+        raise BadRequest(
+            "请求体含无效字符（孤立的代理码位） / the body holds invalid characters "
+            "(lone surrogates such as \\ud800)",
+            code="invalid_json",
+        )
+    return data
+
+
+def _all_text(data: Any) -> bool:
+    """Whether every string in `data` is real text: JSON escapes may carry lone surrogates,
+    which UTF-8 (the archive, the pages) cannot hold."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return True
 
 
 async def case_json(request: web.Request, case: Case) -> dict[str, Any]:
@@ -111,16 +152,14 @@ async def create_case(request: web.Request) -> web.Response:
 
 @api
 async def get_case(request: web.Request) -> web.Response:
-    try:
-        case_id = int(request.match_info["case"])
-    except ValueError:
-        raise NotFound("案件不存在 / no such case") from None
-    case = await request.app[ARCHIVE].cases.get(case_id)
+    case = await _api_case(request)
     return web.json_response(await case_json(request, case))
 
 
-@api
+@api(query=("mode",))
 async def import_dishonesty(request: web.Request) -> web.Response:
+    if "mode" in request.query:  # documented for CSV; never silently ignored
+        _check_mode(request.query["mode"])
     if request.content_type == "text/csv":
         mode = request.query.get("mode", "merge")
         _check_mode(mode)
@@ -181,8 +220,9 @@ FINDING_KINDS = {
 
 async def _api_case(request: web.Request) -> Case:
     try:
-        case_id = int(request.match_info["case"])
-    except ValueError:
+        # Beyond the archive's integer range an id names nothing (and SQLite would refuse it).
+        case_id = int_param(request.match_info["case"])
+    except NotFound:
         raise NotFound("案件不存在 / no such case") from None
     return await request.app[ARCHIVE].cases.get(case_id)
 
@@ -198,7 +238,7 @@ async def record_finding(request: web.Request) -> web.Response:
     for key in sorted(set(data) - {"kind", "text"}):
         fields[key] = "未知字段 / unknown field"
     kind = data.get("kind")
-    if kind not in FINDING_KINDS:
+    if not isinstance(kind, str) or kind not in FINDING_KINDS:
         fields["kind"] = "应为 " + " | ".join(FINDING_KINDS)
     text = data.get("text")
     if not isinstance(text, str) or not 2 <= len(text.strip()) <= 1000:
@@ -228,7 +268,10 @@ async def record_pdf(request: web.Request) -> web.StreamResponse:
     for inspection in reversed(await archive.inspections.of_case(case.id)):
         records = await archive.records.of_inspection(inspection.id)
         if records:
-            path = resolve_inside(request.app[SETTINGS].recordings_dir, records[-1].pdf_path)
+            try:
+                path = await request.app[EVIDENCE].fetch(records[-1].pdf_path)
+            except (FileNotFoundError, ValueError):
+                raise NotFound("勘验笔录文件缺失 / the record's file is missing") from None
             name = f"{case.case_no}-{inspection.seq}-record-v{records[-1].version}.pdf"
             await archive.events.append(
                 "file.downloaded",
@@ -252,10 +295,37 @@ async def package_zip(request: web.Request) -> web.StreamResponse:
     """The whole case as a verified package (manifest.json, every file, the events)."""
     case = await _api_case(request)
     archive = request.app[ARCHIVE]
-    plan = await package.plan(archive, case.id, actor=_caller(request))
-    response, manifest = await stream_package(request, plan, request.app[SETTINGS].recordings_dir)
-    if manifest is None:
-        return response
+    planned = await package.plan(archive, case.id, actor=_caller(request))
+    name = f"{case.case_no}.zip"
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "application/zip",
+            "Content-Disposition": (
+                f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
+            ),
+            "Cache-Control": "no-store",
+            # Not the length (the ZIP is made as it goes); the files inside add up to this.
+            "X-Kanyan-Content-Bytes": str(planned.total_bytes),
+        }
+    )
+    sent, complete, manifest = await stream_package(
+        request, response, planned, request.app[EVIDENCE].open_sync
+    )
+    await archive.events.append(
+        "case.exported",
+        actor=_caller(request),
+        case_id=case.id,
+        data={
+            "files": len(planned.files),
+            "bytes": sent,
+            "complete": complete,
+            "problems": manifest.get("problems", []),
+            "via": "api",
+        },
+    )
+    if complete:
+        await response.write_eof()
+    return response
     await archive.events.append(
         "case.exported",
         actor=_caller(request),

@@ -19,12 +19,15 @@ from server.cases.intake import application_from_form
 from server.errors import BadRequest, NotFound, UserError
 from server.services import ARCHIVE, CASES, CATALOG, LINKS, RECORDS, SETTINGS, STATUS_LINKS
 from server.staff.roles import StaffAction, may
-from server.states import ACTIVE_INSPECTION, CaseState, InspectionState, case_may_move
+from server.states import ACTIVE_INSPECTION, CaseState, InspectionState, Method, case_may_move
 
 from ..pages import form_text, helpers, int_param, page, public_base, qr_svg
-from ..staff import Handler, actor_of, current, staff_page
+from ..staff import CSRF_KEY, Handler, actor_of, check_case_scope, current, scope_of, staff_page
+from .case_ids import case_id_of, exclusion_case_id, inspection_case_id
 from .notice_panel import case_notices
 from .outcome import case_outcome, inspection_outcome
+from .packages import dashboard_context
+from .review import review_config, video_section
 
 PAGE_SIZE = 50
 
@@ -45,25 +48,33 @@ class Member:
 async def dashboard(request: web.Request) -> web.StreamResponse:
     account = current(request)
     assert account is not None
-    context: dict[str, Any] = {"notice": request.query.get("notice", ""), **helpers(request)}
+    scope = scope_of(request)
+    context: dict[str, Any] = {
+        "notice": request.query.get("notice", ""),
+        "scope": scope,
+        **helpers(request),
+    }
     if may(account, StaffAction.VIEW_CASES):
         archive = request.app[ARCHIVE]
         now = clock.now()
         today = now.astimezone(clock.SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
         tomorrow = today + timedelta(days=1)
-        agenda = await archive.inspections.agenda(clock.iso(today))
+        agenda = await archive.inspections.agenda(clock.iso(today), sections=scope)
         context["today"] = [e for e in agenda if e.scheduled_at < clock.iso(tomorrow)]
         context["upcoming"] = [e for e in agenda if e.scheduled_at >= clock.iso(tomorrow)]
-        waiting, waiting_count = await archive.cases.search(state=CaseState.INTAKE, limit=10)
+        waiting, waiting_count = await archive.cases.search(
+            state=CaseState.INTAKE, sections=scope, limit=10
+        )
         context["waiting"] = waiting
         context["waiting_count"] = waiting_count
-        context["requests"] = await archive.conclusions.open_requests()
-        context["to_close"] = await archive.conclusions.awaiting_section()
+        context["requests"] = await archive.conclusions.open_requests(sections=scope)
+        context["to_close"] = await archive.conclusions.awaiting_section(sections=scope)
     if may(account, StaffAction.REVIEW_FINDINGS):
-        context["open_findings"] = await request.app[ARCHIVE].findings.open()
+        context["open_findings"] = await request.app[ARCHIVE].findings.open(sections=scope)
     if may(account, StaffAction.MANAGE_WEBHOOKS):
         depth = await request.app[ARCHIVE].outbox.depth()
         context["backlog"] = {s: depth.get(s, 0) for s in ("pending", "retrying", "failed")}
+    context.update(await dashboard_context(request))  # the archive's: the last verify-files
     return page(request, "staff/dashboard.html", context)
 
 
@@ -88,10 +99,12 @@ async def case_list(request: web.Request) -> web.StreamResponse:
         pass
     number = max(1, int_param(query.get("page", "1")))
     archive = request.app[ARCHIVE]
+    scope = scope_of(request)
     cases, total = await archive.cases.search(
         **filters,
         created_from=created_from,
         created_before=created_before,
+        sections=scope,
         limit=PAGE_SIZE,
         offset=(number - 1) * PAGE_SIZE,
     )
@@ -108,7 +121,7 @@ async def case_list(request: web.Request) -> web.StreamResponse:
             "page_url": lambda n: "/cases?" + urlencode({**params, "page": n}),
             "states": [str(state) for state in CaseState],
             "items": await request.app[CATALOG].items(),
-            "sections": await archive.cases.sections(),
+            "sections": list(scope) if scope is not None else await archive.cases.sections(),
             "query": dict(query),
             **helpers(request),
         },
@@ -119,10 +132,22 @@ async def case_list(request: web.Request) -> web.StreamResponse:
 
 
 async def _intake_context(request: web.Request) -> dict[str, Any]:
-    return {
-        "items": await request.app[CATALOG].items(),
-        "sections": await request.app[ARCHIVE].cases.sections(),
-    }
+    scope = scope_of(request)
+    sections = list(scope) if scope is not None else await request.app[ARCHIVE].cases.sections()
+    return {"items": await request.app[CATALOG].items(), "sections": sections}
+
+
+def _check_intake_section(request: web.Request, form: Any) -> None:
+    """A section-bound person registers cases of their own sections only (a case of another
+    section would be theirs to register and nobody's of theirs to see)."""
+    scope = scope_of(request)
+    section = form_text(form, "section", 64)
+    if scope is not None and section and section not in scope:
+        raise BadRequest(
+            "只能登记本人所在业务股室的案件 / you may register cases of your own sections only",
+            code="invalid",
+            details={"section": "、".join(scope) or "—"},
+        )
 
 
 @staff_page(StaffAction.INTAKE)
@@ -134,6 +159,7 @@ async def new_case(request: web.Request) -> web.StreamResponse:
 async def create_case(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     try:
+        _check_intake_section(request, form)
         case, created = await request.app[CASES].intake(
             application_from_form(form), actor=actor_of(request)
         )
@@ -151,6 +177,7 @@ async def create_case(request: web.Request) -> web.StreamResponse:
             status=exc.status,
         )
     notice = "created" if created else "existing"
+    await check_case_scope(request, case.id)  # an existing case of another section: not shown
     raise web.HTTPSeeOther(f"/cases/{case.id}?notice={notice}")
 
 
@@ -168,7 +195,8 @@ async def inspection_view(
     links = request.app[LINKS]
     account = current(request)
     accounts = await archive.inspections.invitee_accounts(inspection.id)
-    open_links = inspection.state in ACTIVE_INSPECTION
+    # A self-recorded video is uploaded through the status link: no room, no room links.
+    open_links = inspection.state in ACTIVE_INSPECTION and inspection.method != Method.VIDEO
     members: list[Member] = []
     for invitee in await archive.inspections.invitees(inspection.id):
         mine = account is not None and accounts.get(invitee.id) == account.id
@@ -195,7 +223,7 @@ async def inspection_view(
     }
 
 
-@staff_page(StaffAction.VIEW_CASES)
+@staff_page(StaffAction.VIEW_CASES, case=case_id_of)
 async def case_page(request: web.Request) -> web.StreamResponse:
     return await render_case(request, await case_of(request))
 
@@ -213,6 +241,7 @@ async def render_case(
     for inspection in reversed(of_case):  # the newest first
         view = await inspection_view(request, inspection, schedules)
         view["outcome"] = await inspection_outcome(request, inspection, seqs)
+        view["video"] = await video_section(request, inspection)
         inspections.append(view)
     status_url = ""
     status_qr = None
@@ -234,7 +263,9 @@ async def render_case(
             "blocking": await archive.eligibility.exclusions(case.id, active_only=True),
             "inspections": inspections,
             "seqs": seqs,
-            "schedulable": case_may_move(case.state, CaseState.SCHEDULED),
+            # Not while a self-recorded video is under review: it holds the case.
+            "schedulable": case_may_move(case.state, CaseState.SCHEDULED)
+            and not any(i.state == InspectionState.REVIEWING for i in of_case),
             "active": next(
                 (v for v in inspections if v["inspection"].state in ACTIVE_INSPECTION), None
             ),
@@ -246,6 +277,11 @@ async def render_case(
             "error": error,
             **await case_outcome(request, case),
             **await case_notices(request, case),
+            "review_config": (
+                review_config(request, request[CSRF_KEY])
+                if any(v["video"] for v in inspections)
+                else None
+            ),
             **helpers(request),
         },
         status=status,
@@ -275,31 +311,12 @@ def on_case(
     return decorate
 
 
-async def case_id_of(request: web.Request) -> int:
-    return int_param(request.match_info["case"])
-
-
-async def inspection_case_id(request: web.Request) -> int:
-    return (await inspection_of(request)).case_id
-
-
-async def exclusion_case_id(request: web.Request) -> int:
-    archive = request.app[ARCHIVE]
-    return (await archive.eligibility.exclusion(int_param(request.match_info["exclusion"]))).case_id
-
-
-async def invitee_case_id(request: web.Request) -> int:
-    archive = request.app[ARCHIVE]
-    invitee = await archive.inspections.invitee(int_param(request.match_info["invitee"]))
-    return (await archive.inspections.get(invitee.inspection_id)).case_id
-
-
 def back(case_id: int, notice: str = "") -> web.HTTPSeeOther:
     suffix = f"?notice={notice}" if notice else ""
     return web.HTTPSeeOther(f"/cases/{case_id}{suffix}")
 
 
-@staff_page(StaffAction.DECLARE_EXCLUSION)
+@staff_page(StaffAction.DECLARE_EXCLUSION, case=case_id_of)
 @on_case(case_id_of)
 async def declare_exclusion(request: web.Request) -> web.StreamResponse:
     case = await case_of(request)
@@ -313,7 +330,7 @@ async def declare_exclusion(request: web.Request) -> web.StreamResponse:
     raise back(case.id, "excluded")
 
 
-@staff_page(StaffAction.WITHDRAW_EXCLUSION)
+@staff_page(StaffAction.WITHDRAW_EXCLUSION, case=exclusion_case_id)
 @on_case(exclusion_case_id)
 async def withdraw_exclusion(request: web.Request) -> web.StreamResponse:
     archive = request.app[ARCHIVE]
@@ -325,7 +342,7 @@ async def withdraw_exclusion(request: web.Request) -> web.StreamResponse:
     raise back(exclusion.case_id, "withdrawn")
 
 
-@staff_page(StaffAction.CLOSE_CASE)
+@staff_page(StaffAction.CLOSE_CASE, case=case_id_of)
 @on_case(case_id_of)
 async def close_case(request: web.Request) -> web.StreamResponse:
     """办结: the owning section has acted on the conclusion; the status link stops working."""
@@ -335,7 +352,7 @@ async def close_case(request: web.Request) -> web.StreamResponse:
     raise back(case.id, "closed")
 
 
-@staff_page(StaffAction.SCHEDULE)
+@staff_page(StaffAction.SCHEDULE, case=inspection_case_id)
 @on_case(inspection_case_id)
 async def regenerate_record(request: web.Request) -> web.StreamResponse:
     """A new version of the inspection's record (勘验笔录); the earlier ones stay."""

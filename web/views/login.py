@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from server.errors import BadRequest, NotAuthenticated
-from server.services import ACCOUNTS, ARCHIVE, SESSIONS
+from server.services import ACCOUNTS, SESSIONS, STAFF_SESSIONS
 from server.staff.accounts import TooManyAttempts
 from server.staff.sessions import SESSION_COOKIE
 
@@ -35,21 +35,22 @@ async def login(request: web.Request) -> web.StreamResponse:
         return response
     except NotAuthenticated as exc:
         return page(request, "login.html", {**context, "error": exc.message}, status=401)
-    account = result.account
-    response = see_other("/account/password" if result.must_change_password else target)
-    signer = request.app[SESSIONS]
-    response.set_cookie(
-        SESSION_COOKIE,
-        signer.issue(account.id, account.session_gen),
-        **cookie_options(signer.lifetime_s),
+    cookie = await request.app[STAFF_SESSIONS].open(
+        result.account, address=request.remote or "", agent=request.headers.get("User-Agent", "")
     )
+    response = see_other("/account/password" if result.must_change_password else target)
+    response.set_cookie(SESSION_COOKIE, cookie, **cookie_options(request.app[SESSIONS].lifetime_s))
     return response
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
+    """End the session on the server, not only in this browser: a copy of the cookie elsewhere
+    stops working too."""
     account = current(request)
     if account is not None:
-        await request.app[ARCHIVE].events.append("staff.logout", actor=f"staff:{account.username}")
+        await request.app[STAFF_SESSIONS].end(
+            request.cookies.get(SESSION_COOKIE), actor=f"staff:{account.username}"
+        )
     response = see_other("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     return response
@@ -74,12 +75,13 @@ async def change_password(request: web.Request) -> web.StreamResponse:
         )
     except BadRequest as exc:
         return page(request, "password.html", {"errors": exc.details or {}}, status=400)
-    # The change ended every session of this account, this one too: issue a fresh one.
-    signer = request.app[SESSIONS]
-    response = see_other("/dashboard?" + urlencode({"notice": "password_changed"}))
-    response.set_cookie(
-        SESSION_COOKIE,
-        signer.issue(updated.id, updated.session_gen),
-        **cookie_options(signer.lifetime_s),
+    # The change ended every session of this account, this one too: open a fresh one.
+    cookie = await request.app[STAFF_SESSIONS].open(
+        updated,
+        address=request.remote or "",
+        agent=request.headers.get("User-Agent", ""),
+        event="staff.session_renewed",
     )
+    response = see_other("/dashboard?" + urlencode({"notice": "password_changed"}))
+    response.set_cookie(SESSION_COOKIE, cookie, **cookie_options(request.app[SESSIONS].lifetime_s))
     return response

@@ -19,25 +19,14 @@ from server.staff.roles import StaffAction, may
 
 from ..pages import form_text, helpers, int_param, page
 from ..staff import actor_of, current, staff_page
-from .cases import back, invitee_case_id, on_case
+from .case_ids import finding_case_id, invitee_case_id, message_case, message_case_id
+from .cases import back, on_case
 from .notice_panel import masked
 
 FINDING_KINDS = ("faked_video", "site_differs", "other")
 
 
-async def message_case_id(request: web.Request) -> int:
-    message = await request.app[ARCHIVE].outbox.get(int_param(request.match_info["message"]))
-    if message.case_id is None:
-        raise UserError("该消息不属于任何案件 / this message belongs to no case")
-    return message.case_id
-
-
-async def finding_case_id(request: web.Request) -> int:
-    finding = await request.app[ARCHIVE].findings.get(int_param(request.match_info["finding"]))
-    return finding.case_id
-
-
-@staff_page(StaffAction.RESEND_NOTICE)
+@staff_page(StaffAction.RESEND_NOTICE, case=message_case)
 async def resend(request: web.Request) -> web.StreamResponse:
     """Send a message again by hand (logged); back to the page it was sent from."""
     form = await request.post()
@@ -66,7 +55,7 @@ async def _resend_on_case(request: web.Request) -> web.StreamResponse:
     raise back(case_id, "resent")
 
 
-@staff_page(StaffAction.SCHEDULE)
+@staff_page(StaffAction.SCHEDULE, case=invitee_case_id)
 @on_case(invitee_case_id)
 async def set_reminders(request: web.Request) -> web.StreamResponse:
     """The person does not want reminders (they asked staff), or wants them again."""
@@ -80,7 +69,7 @@ async def set_reminders(request: web.Request) -> web.StreamResponse:
     raise back(await invitee_case_id(request), "reminders_changed")
 
 
-@staff_page(StaffAction.REVIEW_FINDINGS)
+@staff_page(StaffAction.REVIEW_FINDINGS, case=finding_case_id)
 @on_case(finding_case_id)
 async def review_finding(request: web.Request) -> web.StreamResponse:
     """Confirm a regulator's finding (the applicant goes on the dishonesty list) or dismiss it."""

@@ -2,13 +2,13 @@
 and the screenshots attached to each point, the work record, the conclusion and the applicant's
 confirmation, the record versions — and the evidence files staff open from it.
 
-Files are read only inside the recordings directory, by the path the archive holds for them.
+Files are read only inside the recordings directory, by the path the archive holds for them
+(.downloads serves them).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -24,15 +24,15 @@ from server.archive import (
     RecordFile,
     Screenshot,
 )
-from server.archive.files import resolve_inside, safe_component
+from server.archive.files import safe_component
 from server.cases.checklist import Checklist
-from server.errors import NotFound
-from server.services import ARCHIVE, SETTINGS
-from server.staff.roles import StaffAction
+from server.services import ARCHIVE
 from server.states import AWAITING_SECTION
 
 from ..pages import int_param
-from ..staff import staff_page
+from .access import evidence_page, evidence_reader
+from .downloads import disposition, serve, wants_download
+from .downloads import evidence_file as evidence_file
 
 # The record as a page: its own styles and inline thumbnails, nothing else, no script.
 RECORD_CSP = (
@@ -121,35 +121,40 @@ async def case_outcome(request: web.Request, case: Case) -> dict[str, Any]:
 
 
 # -- evidence files ----------------------------------------------------------------------------
+# Served by .downloads (ranges, download names, every transfer logged) to whoever sees the staff
+# case page or reads the case in the archive (.access.evidence_reader).
 
 
-def evidence_path(request: web.Request, stored: str) -> Path:
-    """A file the archive names, only inside the recordings directory."""
-    try:
-        path = resolve_inside(request.app[SETTINGS].recordings_dir, stored)
-    except ValueError:
-        raise NotFound("文件不存在 / no such file") from None
-    if not path.is_file():
-        raise NotFound("文件不存在 / no such file")
-    return path
-
-
-def _private(headers: dict[str, str]) -> dict[str, str]:
-    return {"Cache-Control": "private, no-store", **headers}
-
-
-@staff_page(StaffAction.VIEW_CASES)
+@evidence_page
 async def screenshot_file(request: web.Request) -> web.StreamResponse:
-    shot = await request.app[ARCHIVE].evidence.screenshot(
-        int_param(request.match_info["screenshot"])
+    archive = request.app[ARCHIVE]
+    shot = await archive.evidence.screenshot(int_param(request.match_info["screenshot"]))
+    await evidence_reader(request, shot.case_id)
+    case = await archive.cases.get(shot.case_id)
+    inspection = await archive.inspections.get(shot.inspection_id)
+    name = disposition(
+        case,
+        inspection,
+        shot.taken_at,
+        "screenshot",
+        f"-{shot.id}",
+        shot.path,
+        inline=not wants_download(request),
     )
-    path = evidence_path(request, shot.path)
-    return web.FileResponse(path, headers=_private({"Content-Type": "image/jpeg"}))
+    return await serve(
+        request,
+        shot.path,
+        case_id=case.id,
+        inspection_id=inspection.id,
+        what={"screenshot": shot.id, "kind": "screenshot", "sha256": shot.sha256},
+        headers={"Content-Type": "image/jpeg", "Content-Disposition": name},
+    )
 
 
 async def _record(request: web.Request) -> tuple[RecordFile, Case, Inspection]:
     archive = request.app[ARCHIVE]
     record = await archive.records.get(int_param(request.match_info["record"]))
+    await evidence_reader(request, record.case_id)
     inspection = await archive.inspections.get(record.inspection_id)
     return record, await archive.cases.get(record.case_id), inspection
 
@@ -163,29 +168,39 @@ def record_filename(case: Case, inspection: Inspection, record: RecordFile, ext:
     return f"filename=\"{ascii_name}\"; filename*=UTF-8''{quote(chinese)}"
 
 
-@staff_page(StaffAction.VIEW_CASES)
+def _record_event(record: RecordFile, kind: str, sha256: str) -> dict[str, object]:
+    return {"record": record.id, "version": record.version, "kind": kind, "sha256": sha256}
+
+
+@evidence_page
 async def record_pdf(request: web.Request) -> web.StreamResponse:
     record, case, inspection = await _record(request)
-    path = evidence_path(request, record.pdf_path)
-    disposition = "attachment; " + record_filename(case, inspection, record, "pdf")
-    return web.FileResponse(
-        path,
-        headers=_private({"Content-Type": "application/pdf", "Content-Disposition": disposition}),
+    return await serve(
+        request,
+        record.pdf_path,
+        case_id=case.id,
+        inspection_id=inspection.id,
+        what=_record_event(record, "record-pdf", record.pdf_sha256),
+        headers={
+            "Content-Type": "application/pdf",
+            "Content-Disposition": "attachment; "
+            + record_filename(case, inspection, record, "pdf"),
+        },
     )
 
 
-@staff_page(StaffAction.VIEW_CASES)
+@evidence_page
 async def record_html(request: web.Request) -> web.StreamResponse:
     record, case, inspection = await _record(request)
-    path = evidence_path(request, record.html_path)
-    disposition = "inline; " + record_filename(case, inspection, record, "html")
-    return web.FileResponse(
-        path,
-        headers=_private(
-            {
-                "Content-Type": "text/html; charset=utf-8",
-                "Content-Disposition": disposition,
-                "Content-Security-Policy": RECORD_CSP,
-            }
-        ),
+    return await serve(
+        request,
+        record.html_path,
+        case_id=case.id,
+        inspection_id=inspection.id,
+        what=_record_event(record, "record-html", record.html_sha256),
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Content-Disposition": "inline; " + record_filename(case, inspection, record, "html"),
+            "Content-Security-Policy": RECORD_CSP,
+        },
     )

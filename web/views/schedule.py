@@ -8,23 +8,16 @@ from typing import Any
 from aiohttp import web
 
 from server import clock
-from server.archive import Case, GroupMember, Invitee
+from server.archive import Case, GroupMember, Invitee, StaffAccount
 from server.errors import BadRequest, UserError
-from server.services import ARCHIVE, CASES, STATUS_LINKS
-from server.staff.roles import StaffAction, StaffRole
+from server.services import ARCHIVE, CASES, SETTINGS, STATUS_LINKS
+from server.staff.roles import StaffAction, StaffRole, case_scope
 from server.states import ACTIVE_INSPECTION, CaseState, Method
 
 from ..pages import form_text, helpers, int_param, page, public_base, qr_svg
 from ..staff import actor_of, current, staff_page
-from .cases import (
-    back,
-    case_of,
-    inspection_case_id,
-    inspection_of,
-    inspection_view,
-    invitee_case_id,
-    on_case,
-)
+from .case_ids import case_id_of, inspection_case_id, invitee_case_id
+from .cases import back, case_of, inspection_of, inspection_view, on_case
 
 
 def parse_when(value: str) -> datetime | None:
@@ -75,6 +68,13 @@ async def _group_from_form(request: web.Request, form: Any, case: Case) -> list[
                 code="invalid",
                 details={"host": "inspector account"},
             )
+        if not sees_case(request, account, case):
+            raise BadRequest(
+                f"{account.display_name} 不负责承办股室 {case.section} 的案件 / "
+                f"{account.display_name} does not work on {case.section}'s cases",
+                code="invalid",
+                details={"host": case.section},
+            )
         group.append(GroupMember("host", account.display_name, "", "", account.id))
     else:
         group.extend(_rows(form, "host"))
@@ -85,6 +85,13 @@ async def _group_from_form(request: web.Request, form: Any, case: Case) -> list[
                 "所选账号不是业务审批人员 / not a clerk account",
                 code="invalid",
                 details={"clerk": "clerk account"},
+            )
+        if not sees_case(request, account, case):
+            raise BadRequest(
+                f"{account.display_name} 不属于承办股室 {case.section} / {account.display_name} "
+                f"is not a clerk of {case.section}",
+                code="invalid",
+                details={"clerk": case.section},
             )
         group.append(GroupMember("clerk", account.display_name, case.section, "", account.id))
     for role in ("clerk", "expert", "observer"):
@@ -100,6 +107,12 @@ async def _group_from_form(request: web.Request, form: Any, case: Case) -> list[
         )
     )
     return group
+
+
+def sees_case(request: web.Request, account: StaffAccount, case: Case) -> bool:
+    """Whether `account` may work on `case` (its sections, when it is held to them)."""
+    scope = case_scope(account, request.app[SETTINGS].staff.inspectors_by_section)
+    return scope is None or case.section in scope
 
 
 async def _reinspection_context(request: web.Request, case: Case) -> dict[str, Any]:
@@ -128,8 +141,17 @@ async def _schedule_context(request: web.Request, case: Case) -> dict[str, Any]:
     return {
         **await _reinspection_context(request, case),
         "case": case,
-        "inspectors": await archive.staff.accounts(StaffRole.INSPECTOR),
-        "clerks": await archive.staff.accounts(StaffRole.CLERK),
+        "inspectors": [
+            inspector
+            for inspector in await archive.staff.accounts(StaffRole.INSPECTOR)
+            if sees_case(request, inspector, case)
+        ],
+        # The owning section's clerks: only they may see the case they would inspect.
+        "clerks": [
+            clerk
+            for clerk in await archive.staff.accounts(StaffRole.CLERK)
+            if sees_case(request, clerk, case)
+        ],
         "rows": GROUP_ROWS,
         "default_when": default.strftime("%Y-%m-%dT%H:%M"),
         "me_id": account.id if account else None,
@@ -141,13 +163,13 @@ async def _schedule_context(request: web.Request, case: Case) -> dict[str, Any]:
     }
 
 
-@staff_page(StaffAction.SCHEDULE)
+@staff_page(StaffAction.SCHEDULE, case=case_id_of)
 async def schedule_page(request: web.Request) -> web.StreamResponse:
     case = await case_of(request)
     return page(request, "staff/schedule.html", await _schedule_context(request, case))
 
 
-@staff_page(StaffAction.SCHEDULE)
+@staff_page(StaffAction.SCHEDULE, case=case_id_of)
 async def schedule(request: web.Request) -> web.StreamResponse:
     case = await case_of(request)
     form = await request.post()
@@ -176,7 +198,7 @@ async def schedule(request: web.Request) -> web.StreamResponse:
     raise back(case.id, "scheduled")
 
 
-@staff_page(StaffAction.SCHEDULE)
+@staff_page(StaffAction.SCHEDULE, case=inspection_case_id)
 @on_case(inspection_case_id)
 async def reschedule(request: web.Request) -> web.StreamResponse:
     inspection = await inspection_of(request)
@@ -194,7 +216,7 @@ async def reschedule(request: web.Request) -> web.StreamResponse:
     raise back(inspection.case_id, "rescheduled")
 
 
-@staff_page(StaffAction.SCHEDULE)
+@staff_page(StaffAction.SCHEDULE, case=inspection_case_id)
 @on_case(inspection_case_id)
 async def cancel(request: web.Request) -> web.StreamResponse:
     inspection = await inspection_of(request)
@@ -205,7 +227,7 @@ async def cancel(request: web.Request) -> web.StreamResponse:
     raise back(inspection.case_id, "cancelled")
 
 
-@staff_page(StaffAction.SCHEDULE)
+@staff_page(StaffAction.SCHEDULE, case=inspection_case_id)
 @on_case(inspection_case_id)
 async def add_member(request: web.Request) -> web.StreamResponse:
     inspection = await inspection_of(request)
@@ -221,7 +243,7 @@ async def add_member(request: web.Request) -> web.StreamResponse:
     raise back(inspection.case_id, "member_added")
 
 
-@staff_page(StaffAction.SCHEDULE)
+@staff_page(StaffAction.SCHEDULE, case=invitee_case_id)
 @on_case(invitee_case_id)
 async def revoke_member(request: web.Request) -> web.StreamResponse:
     archive = request.app[ARCHIVE]
@@ -231,14 +253,14 @@ async def revoke_member(request: web.Request) -> web.StreamResponse:
     raise back(inspection.case_id, "member_revoked")
 
 
-@staff_page(StaffAction.SCHEDULE)
+@staff_page(StaffAction.SCHEDULE, case=case_id_of)
 async def renew_status_link(request: web.Request) -> web.StreamResponse:
     case = await case_of(request)
     await request.app[ARCHIVE].cases.renew_status_link(case.id, actor=actor_of(request))
     raise back(case.id, "status_renewed")
 
 
-@staff_page(StaffAction.SCHEDULE)
+@staff_page(StaffAction.SCHEDULE, case=inspection_case_id)
 async def applicant_notice(request: web.Request) -> web.StreamResponse:
     """A printable sheet for the applicant: time, what to prepare, and both QR codes."""
     inspection = await inspection_of(request)

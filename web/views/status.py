@@ -12,12 +12,21 @@ from typing import Any
 
 from aiohttp import web
 
-from server.archive import Case
+from server import clock
+from server.archive import Case, Inspection
 from server.archive.conclusions import beijing_today
 from server.errors import BadRequest, UserError
-from server.services import ARCHIVE, CASES, RECORDS, ROOMS, STATUS_LINKS
-from server.states import ACTIVE_INSPECTION, CaseState, InspectionState, Verdict
+from server.services import ARCHIVE, CASES, RECORDS, ROOMS, SETTINGS, STATUS_LINKS, VIDEO
+from server.states import (
+    ACTIVE_INSPECTION,
+    FINISHED,
+    CaseState,
+    InspectionState,
+    Method,
+    Verdict,
+)
 
+from ..i18n import lang_of, table
 from ..pages import form_text, helpers, page
 from ..staff import Handler
 
@@ -44,6 +53,7 @@ async def render_status(
     rectifying = case.state == CaseState.RECTIFYING and rectify
     late = rectifying and deadline is not None and beijing_today() > deadline
     context: dict[str, Any] = {
+        **await video_context(request, case, inspections),
         "case": case,
         "request_token": request.match_info["token"],
         "upcoming": upcoming,
@@ -73,6 +83,59 @@ async def render_status(
     response = page(request, "status.html", context, status=status)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+async def video_context(
+    request: web.Request, case: Case, inspections: list[Inspection]
+) -> dict[str, Any]:
+    """A self-recorded inspection on the status page: while the video is awaited, what to film
+    and by when and the upload (web/static/js/upload.js); every attempt with its result; once
+    a video passed its checks, that it is under review."""
+    video = request.app[VIDEO]
+    shown = next(
+        (
+            i
+            for i in reversed(inspections)
+            if i.method == Method.VIDEO and i.state != InspectionState.CANCELLED
+        ),
+        None,
+    )
+    context: dict[str, Any] = {
+        "awaiting_video": None,
+        "video_reviewing": shown is not None and shown.state == InspectionState.REVIEWING,
+        "attempts": [],
+        "mb": lambda size: f"{size / 1024**2:.1f} MB",
+    }
+    if shown is None or case.state in FINISHED:
+        return context
+    context["attempts"] = [
+        u for u in await video.archive.uploads.of_case(case.id) if u.inspection_id == shown.id
+    ]
+    awaiting = await video.awaiting(case)
+    if awaiting is None:
+        return context
+    asked = await video.archive.events.find(inspection_id=awaiting.id, types=["video.asked_again"])
+    settings = request.app[SETTINGS].uploads
+    strings = table(lang_of(request))
+    context.update(
+        {
+            "awaiting_video": awaiting,
+            "shooting": await video.shooting(awaiting),
+            "video_deadline": awaiting.submission_deadline or awaiting.scheduled_at,
+            "video_late": clock.now()
+            > clock.parse(awaiting.submission_deadline or awaiting.scheduled_at),
+            "asked_again": asked[-1].data.get("reason", "") if asked else "",
+            "upload_config": {
+                "endpoint": f"/s/{request.match_info['token']}/uploads",
+                "chunkSize": settings.chunk_bytes,
+                "maxBytes": settings.max_bytes,
+                "checking": [u.id for u in context["attempts"] if u.state == "checking"],
+                "lang": lang_of(request),
+                "strings": {k: v for k, v in strings.items() if k.startswith("video_")},
+            },
+        }
+    )
+    return context
 
 
 def on_status(handler: Handler) -> Handler:

@@ -48,7 +48,7 @@ def _require_tus(request: web.Request) -> None:
 
 def _number(request: web.Request, header: str) -> int:
     value = request.headers.get(header, "")
-    if not value.isdigit() or len(value) > 15:
+    if not (value.isascii() and value.isdigit()) or len(value) > 15:
         raise BadRequest(f"{header} 缺失或无效 / {header} is missing or invalid", code="tus_header")
     return int(value)
 

@@ -78,6 +78,15 @@ export class EvidencePlayer extends EventTarget {
     return segment ? segment.start + (this.video.currentTime || 0) : 0;
   }
 
+  // A newer timeline of the same recording (a mark or a screenshot was added): the markers
+  // are drawn again, the video keeps playing where it is.
+  setTimeline(timeline) {
+    this.timeline = timeline;
+    this.bar.setAttribute("aria-valuemax", String(Math.round(timeline.duration || 0)));
+    this._draw();
+    this._tick();
+  }
+
   seek(t) {
     const where = locate(this.timeline.segments, t);
     if (!where) return;

@@ -5,6 +5,8 @@
 // media every other mid carries. A dropped connection is rebuilt from scratch with a new
 // RTCPeerConnection (aiortc has no ICE restart); the same link brings us back in.
 
+import { POLICY, heartbeat, reconnectDelay } from "./reconnect.js";
+
 export const PROTOCOL_VERSION = 1;
 
 // Close codes after which reconnecting cannot help.
@@ -33,7 +35,10 @@ export class KanyanClient extends EventTarget {
     this._closedForGood = false;
     this._lastHeard = 0;
     this._heartbeat = null;
+    this._retry = null; // the timer of the next reconnect attempt
     this._senderParams = null;
+    this.hostOnline = null; // in the lobby: whether the host is connected (null: not told)
+    this.device = {}; // what this page last reported of itself (`device`), sent again when seated
     this._checklistVersion = -1;
     this.checklist = null; // the latest checklist view, record and conclusion the server sent
     this.record = [];
@@ -84,6 +89,37 @@ export class KanyanClient extends EventTarget {
   confirm(accepted, note) {
     return this.send("confirm", note ? { accepted, note } : { accepted });
   }
+  // The host asks someone's phone for the torch or the other camera (what: torch | switch_camera).
+  askCamera(participant, what) { return this.send("camera_request", { participant, what }); }
+
+  // What this page says of itself: {background, uplink, torch}. Only changes are sent; the
+  // whole report again after every admission (a reconnect starts a new connection).
+  setDevice(report) {
+    const changed = Object.fromEntries(Object.entries(report).filter(([key, value]) => this.device[key] !== value));
+    if (!Object.keys(changed).length) return;
+    Object.assign(this.device, changed);
+    if (this.status === "connected") this.send("device", changed);
+  }
+
+  // Reconnect now rather than after the back-off: the page came back from the background.
+  reconnectNow(why = "page returned") {
+    if (this._closedForGood) return;
+    if (this._retry) {
+      clearTimeout(this._retry);
+      this._retry = null;
+      this._open();
+      return;
+    }
+    this._reconnectNow(why);
+  }
+
+  // Signalling open, and (when seated) media not known to be broken.
+  get healthy() {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    if (this.status === "lobby") return true;
+    const media = this.pc ? this.pc.connectionState : "new";
+    return this.status === "connected" && !["failed", "disconnected", "closed"].includes(media);
+  }
 
   leave() {
     this._closedForGood = true;
@@ -96,7 +132,8 @@ export class KanyanClient extends EventTarget {
   async replaceVideoTrack(track) {
     this.local.video = track;
     const sender = this._ownSender("video");
-    if (sender) await sender.replaceTrack(track);
+    // A closed connection cannot take it; the next one will (it sends this.local).
+    if (sender && this.pc.signalingState !== "closed") await sender.replaceTrack(track);
     await this._applySenderParams();
   }
 
@@ -114,7 +151,13 @@ export class KanyanClient extends EventTarget {
     this._setStatus(this._attempt ? "reconnecting" : "connecting");
     const ws = new WebSocket(this.url);
     this.ws = ws;
+    // A server that is starting (or a network that is still down) may leave the handshake
+    // hanging: give up on it and knock again.
+    const giveUp = setTimeout(() => {
+      if (ws.readyState === WebSocket.CONNECTING) ws.close();
+    }, POLICY.connectTimeoutMs);
     ws.onopen = () => {
+      clearTimeout(giveUp);
       this._lastHeard = Date.now();
       this.send("hello", { version: PROTOCOL_VERSION, inspection: this.inspection, token: this.token });
       this._startHeartbeat();
@@ -126,6 +169,7 @@ export class KanyanClient extends EventTarget {
       this._handle(message).catch((err) => this._emit("error", { code: "client", message: String(err) }));
     };
     ws.onclose = (event) => {
+      clearTimeout(giveUp);
       if (this.ws !== ws) return;
       this._teardown();
       const final = FINAL_CLOSES.get(event.code);
@@ -135,9 +179,12 @@ export class KanyanClient extends EventTarget {
         return;
       }
       this._attempt += 1;
-      const delay = event.code === 4029 ? 10000 : Math.min(5000, 250 * 2 ** Math.min(this._attempt, 5));
+      const delay = reconnectDelay(this._attempt, event.code);
       this._setStatus("reconnecting");
-      setTimeout(() => { if (!this._closedForGood) this._open(); }, delay);
+      this._retry = setTimeout(() => {
+        this._retry = null;
+        if (!this._closedForGood) this._open();
+      }, delay);
     };
   }
 
@@ -150,14 +197,14 @@ export class KanyanClient extends EventTarget {
 
   _startHeartbeat() {
     clearInterval(this._heartbeat);
-    const ping = (this.welcome?.heartbeat?.ping_after_s || 20) * 1000;
+    const beat = heartbeat(this.welcome?.heartbeat?.ping_after_s);
     this._heartbeat = setInterval(() => {
-      if (Date.now() - this._lastHeard > 2 * ping) {
+      if (Date.now() - this._lastHeard > beat.silentMs) {
         this._reconnectNow("server silent"); // the socket is dead even if the OS has not noticed
       } else {
         this.send("ping");
       }
-    }, Math.min(ping, 15000) / 2);
+    }, beat.everyMs);
   }
 
   _teardown() {
@@ -193,10 +240,13 @@ export class KanyanClient extends EventTarget {
         this._emit("welcome", message);
         break;
       case "lobby":
+        this.hostOnline = message.host_online ?? null;
         this._setStatus("lobby");
+        this._emit("lobby", message);
         break;
       case "admitted":
         this._setStatus("connected");
+        if (Object.keys(this.device).length) this.send("device", this.device);
         break;
       case "offer":
         await this._onOffer(message);
@@ -235,6 +285,7 @@ export class KanyanClient extends EventTarget {
       case "recording":
       case "screenshot":
       case "screenshots":
+      case "camera_request":
         this._emit(message.type, message);
         break;
       case "error":
@@ -264,7 +315,7 @@ export class KanyanClient extends EventTarget {
       clearTimeout(disconnectedTimer);
       if (pc.connectionState === "failed") this._reconnectNow("media failed");
       if (pc.connectionState === "disconnected") {
-        disconnectedTimer = setTimeout(() => this._reconnectNow("media lost"), 5000);
+        disconnectedTimer = setTimeout(() => this._reconnectNow("media lost"), POLICY.mediaLostMs);
       }
     };
     this.pc = pc;

@@ -5,6 +5,7 @@ import { $, RecordingMark, Tiles, ask, config, openMedia, setStatus, showClosed,
 import { ChecklistPanel, RecordPanel, ShotStrip } from "./checklist.js";
 import { ConclusionPanel } from "./conclusion.js";
 import { ShotPlacement } from "./outcome.js";
+import { addCameraRequests } from "./camera-requests.js";
 
 const client = new KanyanClient({ inspection: config.inspection, token: config.token });
 const can = (action) => config.permissions.includes(action);
@@ -42,6 +43,7 @@ function addTileControls(tile) {
     shot.addEventListener("click", () => takeScreenshot(id));
     tile.el.append(shot);
   }
+  if (can("ask_camera") && tile.member.role === "applicant") addCameraRequests(tile, client);
   if (!can("remove") || tile.member.id === selfId) return;
   const button = document.createElement("button");
   button.className = "tile-remove small";
@@ -67,13 +69,16 @@ function render() {
   }
   tiles.retain(new Set(seated.map((m) => m.id)));
   $("#grid").dataset.count = String(seated.length);
-  if (can("admit")) renderLobby(roster.filter((m) => m.status === "lobby"));
+  if (can("admit")) renderLobby(roster.filter((m) => m.status === "lobby" || m.status === "denied"));
 }
 
-function renderLobby(waiting) {
+// The lobby list also holds the people the host denied: their knocks are refused until the
+// host admits them here, after which they walk in when they next open their link.
+function renderLobby(people) {
   const list = $("#lobby-list");
   list.replaceChildren();
-  for (const member of waiting) {
+  const waiting = people.filter((m) => m.status === "lobby");
+  for (const member of people) {
     const li = document.createElement("li");
     li.dataset.participant = member.id;
     li.innerHTML = '<span class="name"></span> <span class="role muted"></span> ';
@@ -83,6 +88,14 @@ function renderLobby(waiting) {
     admit.className = "primary small admit";
     admit.textContent = t("admit");
     admit.addEventListener("click", () => client.admit(member.id));
+    if (member.status === "denied") {
+      li.classList.add("denied");
+      li.querySelector(".role").textContent += ` · ${t("denied_mark")}`;
+      admit.className = "small admit";
+      li.append(admit);
+      list.append(li);
+      continue;
+    }
     const deny = document.createElement("button");
     deny.className = "small deny";
     deny.textContent = t("deny");

@@ -28,6 +28,11 @@ for (const button of document.querySelectorAll("button[data-confirm]")) {
   });
 }
 
+// The applicant's notice sheet: print it (no inline handler: the pages' policy forbids them).
+for (const button of document.querySelectorAll("button[data-print]")) {
+  button.addEventListener("click", () => window.print());
+}
+
 // Scheduling: one more row of name, unit and phone for a role.
 for (const button of document.querySelectorAll("button.add-row")) {
   button.addEventListener("click", () => {

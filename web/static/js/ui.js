@@ -1,4 +1,5 @@
 // Page helpers shared by the desktop and phone pages: strings, tiles, toasts, camera, quality.
+import { FREEZE_AFTER_S, FrameWatch, LEVELS } from "./signal.js";
 
 export const config = JSON.parse(document.getElementById("kanyan-config").textContent);
 export const t = (key) => config.strings[key] ?? key;
@@ -69,8 +70,13 @@ export class Tiles {
       placeholder.className = "placeholder";
       const caption = document.createElement("figcaption");
       caption.innerHTML = '<span class="quality" title=""></span><span class="name"></span><span class="role"></span><span class="flags"></span>';
-      el.append(video, placeholder, caption);
-      tile = { el, video, placeholder, stream: null, member };
+      // What is happening when the picture is not moving: in the background, stalled, frozen.
+      const alert = document.createElement("p");
+      alert.className = "tile-alert";
+      alert.setAttribute("role", "status");
+      alert.hidden = true;
+      el.append(video, placeholder, alert, caption);
+      tile = { el, video, placeholder, alert, stream: null, member, frozen: 0 };
       this.tiles.set(member.id, tile);
       this.container.append(el);
       if (this.onTile) this.onTile(tile);
@@ -81,11 +87,43 @@ export class Tiles {
     const flags = [];
     if (member.status === "dropped") flags.push(t("disconnected"));
     else if (member.reconnected) flags.push(t("reconnected"));
+    const uplink = member.device && member.device.uplink;
+    if (uplink === "fair" || uplink === "poor") flags.push(t(`cue_uplink_${uplink}`));
     if (member.audio === false) flags.push("🔇");
     tile.el.querySelector(".flags").textContent = flags.join(" ");
     tile.el.classList.toggle("dropped", member.status === "dropped");
-    this._placeholder(tile);
+    tile.el.dataset.uplink = uplink || "";
+    this._alert(tile);
     return tile;
+  }
+
+  // Seconds the tile's picture has stood still (from the receiver's statistics).
+  setFrozen(id, seconds) {
+    const tile = this.tiles.get(id);
+    if (!tile) return;
+    tile.frozen = seconds;
+    this._alert(tile);
+  }
+
+  _alert(tile) {
+    const m = tile.member;
+    const device = m.device || {};
+    let text = "";
+    // In the background, even once the phone has let its connection go: that is why.
+    if (device.background) {
+      text = t(m.role === "applicant" ? "cue_background_applicant" : "cue_background");
+      if (m.status === "dropped") text += `（${t("disconnected")}）`;
+    } else if (m.status !== "dropped") {
+      if (tile.frozen >= FREEZE_AFTER_S && m.video !== false) {
+        const why = m.stalled ? "cue_frozen_stalled" : device.uplink === "poor" ? "cue_frozen_poor" : "cue_frozen_wait";
+        text = fmt("cue_frozen", { n: Math.round(tile.frozen) }) + t(why);
+      } else if (m.stalled) text = t("cue_stalled");
+    }
+    tile.alert.textContent = text;
+    tile.alert.hidden = !text;
+    tile.el.dataset.alert = text ? "shown" : "";
+    this._placeholder(tile);
+    if (text) tile.placeholder.textContent = ""; // one message over the picture, not two
   }
 
   _placeholder(tile) {
@@ -110,7 +148,7 @@ export class Tiles {
         tile.video.srcObject = null;
       }
     }
-    this._placeholder(tile);
+    this._alert(tile);
   }
 
   retain(ids) {
@@ -128,8 +166,10 @@ export class Tiles {
 // Mark each remote tile's connection quality from the receiver's statistics.
 export function watchQuality(client, tiles, midOwner) {
   const previous = new Map();
+  const still = new FrameWatch();
   setInterval(async () => {
     const stats = await client.inboundStats();
+    still.retain(new Set(stats.keys()));
     for (const [mid, s] of stats) {
       if (s.kind !== "video") continue;
       const owner = midOwner(mid);
@@ -146,6 +186,10 @@ export function watchQuality(client, tiles, midOwner) {
       let level = "good";
       if (loss > 0.08 || fps < 5) level = "poor";
       else if (loss > 0.02 || fps < 10) level = "fair";
+      // The sender's own judgement of its uplink (the phone reports it): the worse one shows.
+      const reported = tile.member.device && tile.member.device.uplink;
+      if (LEVELS.indexOf(reported) > LEVELS.indexOf(level)) level = reported;
+      tiles.setFrozen(owner, still.update(mid, s.framesDecoded, Date.now()));
       const mark = tile.el.querySelector(".quality");
       mark.dataset.level = level;
       mark.title = `${t("quality_" + level)} · ${fps.toFixed(0)} fps · ${(loss * 100).toFixed(1)}%`;
@@ -158,7 +202,7 @@ export function watchQuality(client, tiles, midOwner) {
 export function finalMessage(code) {
   return {
     ended: t("ended_message"), removed: t("removed_message"), denied: t("denied_message"),
-    replaced: t("replaced_message"), interrupted: t("interrupted_message"),
+    replaced: t("replaced_message"), interrupted: t("interrupted_message"), revoked: t("revoked_message"),
   }[code] || t("status_closed");
 }
 
