@@ -224,3 +224,65 @@ def test_audio_publications_ask_for_no_keyframes():
     publication.attach(upstream)
     publication.request_keyframe()
     assert upstream.keyframes == 0
+
+
+class FakeLink:
+    """A subscriber connection that takes packets at once."""
+
+    ready = True
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+
+    def write(self, plain: bytes) -> None:
+        self.written.append(plain)
+
+    def when_ready(self, callback) -> None:
+        callback()
+
+
+def test_legs_count_themselves_and_a_retired_legs_counts_are_kept():
+    import gc
+
+    from server.live.media import MediaStats
+    from server.live.rtp_forward import Leg
+    from server.live.rtp_hooks import SenderIdentity
+
+    stats = MediaStats()
+    fanout = RtpFanout("video", lambda prompt: None)
+    leg = Leg("video")
+    stats.legs.add(leg)
+    identity = SenderIdentity(1, 2, "1", "cname", 96, 90000, "video/vp8", 97, {})
+    link = FakeLink()
+    leg.start(identity, link)
+    leg.attach(fanout)
+    source = object()
+
+    def send(seq: int, payload: bytes, marker: int) -> None:
+        fanout.packet(
+            source,
+            RtpPacket(
+                payload_type=96,
+                sequence_number=seq,
+                timestamp=seq * 3000,
+                ssrc=5,
+                payload=payload,
+                marker=marker,
+            ),
+        )
+
+    send(1, b"\x10" + TAG_DELTA, 1)  # no keyframe yet: skipped
+    send(2, b"\x10" + TAG_KEY, 0)  # a keyframe in two packets
+    send(3, b"\x00" + b"y" * 10, 1)
+    send(4, b"\x10" + TAG_DELTA, 1)
+    totals = stats.legs.totals()
+    assert totals[("keyframe_wait", "video")] == 1
+    assert totals[("packets", "video")] == 3 == len(link.written)
+    assert totals[("frames", "video")] == 2  # frames end on marked packets
+    assert totals[("bytes", "video")] == 7 + 11 + 4
+    assert totals[("packets", "audio")] == 0
+    stats.legs.retire(leg)
+    leg.detach()
+    del leg
+    gc.collect()
+    assert stats.legs.totals() == totals  # the closed leg still counts
