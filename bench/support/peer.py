@@ -18,6 +18,7 @@ server = "janus", janus_url, room.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import sys
@@ -316,8 +317,13 @@ class KanyanPeer(MediaPeer):
                         "inspection": self.spec["inspection"],
                         "token": self.spec["token"],
                     }
-                    await ws.send_str(json.dumps(hello))
-                    await self._read(ws)
+                    try:
+                        await ws.send_str(json.dumps(hello))
+                        await self._read(ws)
+                    except (aiohttp.ClientError, OSError) as exc:
+                        # The connection broke under us (writing to it while it closed): the
+                        # page reconnects then too.
+                        print(f"peer {self.spec['name']}: {exc!r}", file=sys.stderr)
                     if ws.close_code in FINAL_CODES:
                         return
                     # Like the page: the server asked for a new connection (media failed, idle).
@@ -331,7 +337,8 @@ class KanyanPeer(MediaPeer):
     async def leave(self) -> None:
         ws, self.ws = self.ws, None
         if ws is not None and not ws.closed:
-            await ws.send_str(json.dumps({"type": "leave"}))
+            with contextlib.suppress(aiohttp.ClientError, OSError):  # closing already
+                await ws.send_str(json.dumps({"type": "leave"}))
             await ws.close()
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
