@@ -111,10 +111,16 @@ async def recover(archive: ArchiveStore, root: Path, recording: Recording, why: 
     )
 
 
-async def recover_unfinished(archive: ArchiveStore, root: Path) -> list[Recording]:
-    """At start: every recording left unfinished by the previous run."""
+async def recover_unfinished(
+    archive: ArchiveStore, root: Path, *, only_here: bool = False
+) -> list[Recording]:
+    """At start: every recording left unfinished by the previous run. With `only_here` (one of
+    a province's nodes, sharing the archive) only those whose file is in this node's folder:
+    the others are being written by another node, or wait for theirs to come back."""
     recovered = []
     for recording in await archive.evidence.unfinished():
+        if only_here and not (root / recording.path).exists():
+            continue
         recovered.append(await recover(archive, root, recording, AFTER_CRASH))
     return recovered
 

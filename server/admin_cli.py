@@ -16,6 +16,7 @@ from .archive import ArchiveStore
 from .cases.catalog import Catalog
 from .cases.intake import decode_upload, parse_dishonesty_csv
 from .cases.workflow import CaseService
+from .cluster import forget_node
 from .config import Settings
 from .errors import BadRequest, KanyanError
 from .notices.receivers import add_receiver
@@ -24,7 +25,7 @@ from .staff.accounts import Accounts, LoginThrottle
 from .staff.api_keys import ApiKeys
 from .staff.roles import StaffRole
 
-COMMANDS = ("user", "apikey", "dishonesty", "webhook")
+COMMANDS = ("user", "apikey", "dishonesty", "webhook", "node")
 ACTOR = "cli"
 
 
@@ -84,6 +85,16 @@ def add_commands(commands: Any) -> None:
     load.add_argument(
         "--replace", action="store_true", help="the file is the whole list: others leave it"
     )
+
+    node = commands.add_parser("node", help="a province's media nodes").add_subparsers(
+        dest="action", required=True
+    )
+    node.add_parser("list", help="the nodes heard from, and the rooms placed on each")
+    forget = node.add_parser(
+        "forget",
+        help="a node that will not come back: mark the files it was writing lost",
+    )
+    forget.add_argument("node_id")
 
 
 def _say(line: str) -> None:
@@ -159,6 +170,18 @@ async def _dispatch(archive: ArchiveStore, args: argparse.Namespace) -> int:
         _say(
             f"signing secret (shown once; the receiver checks X-Kanyan-Signature with it): {secret}"
         )
+    elif args.command == "node" and args.action == "list":
+        counts = await archive.nodes.counts()
+        for node in await archive.nodes.alive(within_s=365 * 86400):
+            _say(
+                f"{node.id}\t{node.public_url}\theard {node.heartbeat_at}\t"
+                f"{counts.get(node.id, 0)} rooms\tload {node.load:.2f}"
+            )
+    elif args.command == "node":
+        lost = await forget_node(archive, args.node_id)
+        for path in lost:
+            _say(f"lost: {path}")
+        _say(f"node {args.node_id} forgotten; {len(lost)} unfinished file(s) marked lost")
     elif args.command == "webhook" and args.action == "list":
         for hook in await archive.outbox.webhooks():
             state = "disabled" if hook.disabled_at else "active"

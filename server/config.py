@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -238,6 +239,27 @@ class StorageSettings:
 
 
 @dataclass
+class NodeSettings:
+    id: str = setting(
+        "",
+        "This process's name among a province's media nodes (e.g. node-1). Empty: one server "
+        "alone. Set on every node, with archive.url on the shared PostgreSQL: rooms are then "
+        "placed on the least loaded node, and links opened on any node are sent there.",
+    )
+    public_url: str = setting(
+        "",
+        "The address people's browsers reach this node at, e.g. https://kanyan-2.example.gov.cn "
+        "(empty: server.public_url, or this process's own address).",
+    )
+    heartbeat_s: float = setting(2.0, "How often this node says it is alive and renews its rooms.")
+    lease_s: float = setting(
+        10.0,
+        "How long a room stays with a node that stopped heart-beating before another node takes "
+        "it over (several heartbeats: a busy moment is not a death).",
+    )
+
+
+@dataclass
 class MetricsSettings:
     enabled: bool = setting(True, "Serve /metrics (Prometheus text format) to the addresses below.")
     allowed_addresses: list[str] = setting(
@@ -361,6 +383,7 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
+    node: NodeSettings = field(default_factory=NodeSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
     watchdog: WatchdogSettings = field(default_factory=WatchdogSettings)
     # Where relative paths are resolved from: the directory `make run` starts in.
@@ -513,6 +536,29 @@ def validate(settings: Settings, source: str) -> None:
     if watchdog.loop_lag_s < 0.05:
         raise ConfigError(f"{source}: watchdog.loop_lag_s must be at least 0.05")
     validate_metrics(settings.metrics, source)
+    validate_node(settings, source)
+
+
+def validate_node(settings: Settings, source: str) -> None:
+    node = settings.node
+    if not node.id:
+        return
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}", node.id):
+        raise ConfigError(f"{source}: node.id must be letters, digits, . _ - (at most 63)")
+    if not settings.archive.url:
+        raise ConfigError(
+            f"{source}: node.id needs archive.url: the nodes of a province share the archive "
+            "on PostgreSQL"
+        )
+    if not (settings.security.link_secret and settings.staff.session_secret):
+        raise ConfigError(
+            f"{source}: node.id needs security.link_secret and staff.session_secret, the same "
+            "on every node: a link or a staff login made by one node must hold on the others"
+        )
+    if node.public_url and urlsplit(node.public_url).scheme not in ("https", "http"):
+        raise ConfigError(f"{source}: node.public_url must start with https://")
+    if not 0.2 <= node.heartbeat_s <= node.lease_s / 2:
+        raise ConfigError(f"{source}: node.heartbeat_s must be 0.2 s to half of node.lease_s")
 
 
 X264_PRESETS = (

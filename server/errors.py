@@ -28,6 +28,7 @@ class CloseCode(IntEnum):
     NO_HELLO = 4011
     INTERRUPTED = 4012
     TOO_MANY = 4029
+    MOVED = 4030  # the room is on another node: the `moved` message said where
     SHUTDOWN = 4050
 
 

@@ -22,9 +22,11 @@ from .cases.links import Links, LinkSigner
 from .cases.record import RecordMaker
 from .cases.status_links import StatusLinks
 from .cases.workflow import CaseService
+from .cluster import Cluster
 from .config import Settings, load_or_create_secret
 from .errors import ConfigError
 from .live import hooks
+from .live.feed import LiveFeed
 from .live.registry import RoomService
 from .live.signalling import ReconnectLimiter
 from .live.watchdog import watchdogs
@@ -60,6 +62,8 @@ DELIVERY = web.AppKey("delivery", Delivery)
 FONT = web.AppKey("font", Path)  # the CJK font of watermarks and burned-in text
 EVIDENCE = web.AppKey("evidence", EvidenceFiles)  # archived files: the folder, the object store
 OFFLOAD = web.AppKey("offload", Offload)  # only with an object store
+FEED = web.AppKey("feed", LiveFeed)  # staff pages' live view of inspections, from any node
+CLUSTER = web.AppKey("cluster", Cluster)  # this node among a province's (idle without node.id)
 
 
 async def _deadlines(app: web.Application) -> None:
@@ -161,6 +165,7 @@ def install(app: web.Application, settings: Settings) -> None:
     app.cleanup_ctx.append(_file_checks_ctx)
     app.cleanup_ctx.append(_offload_ctx)
     app.cleanup_ctx.append(_watchdog_ctx)
+    app.on_shutdown.append(_leave_cluster)  # first: the other nodes take the rooms at once
     app.on_shutdown.append(_close_rooms)
 
 
@@ -198,6 +203,8 @@ async def _archive_ctx(app: web.Application) -> AsyncIterator[None]:
     app[CATALOG] = catalog
     app[CASES] = CaseService(archive, catalog)
     app[ROOMS] = RoomService(settings, archive, app[CASES], app[LINKS])
+    app[FEED] = LiveFeed(archive, app[CASES].outcome)
+    app[CLUSTER] = Cluster(settings, archive, app[ROOMS])  # started once its address is known
     files = EvidenceFiles.from_settings(settings.recordings_dir, settings.storage)
     app[EVIDENCE] = files
     records = RecordMaker(archive, app[CASES].outcome, settings.recordings_dir, files)
@@ -228,6 +235,10 @@ async def _watchdog_ctx(app: web.Application) -> AsyncIterator[None]:
     """The rooms looked at every second, and the event loop watched for stalls."""
     async with watchdogs(app[ROOMS], app[SETTINGS].watchdog.loop_lag_s):
         yield
+
+
+async def _leave_cluster(app: web.Application) -> None:
+    await app[CLUSTER].stop()
 
 
 async def _close_rooms(app: web.Application) -> None:

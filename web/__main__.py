@@ -18,7 +18,7 @@ from aiohttp import web
 from server import config, demo, tls
 from server.errors import ConfigError
 from server.logs import setup_logging
-from server.services import ACCOUNTS, ARCHIVE, CASES, LINKS
+from server.services import ACCOUNTS, ARCHIVE, CASES, CLUSTER, LINKS
 
 from .app import create_app
 from .listening import inherited_socket
@@ -59,6 +59,9 @@ async def serve(settings: config.Settings) -> None:
         settings.server.public_url = f"https://{host}:{port}"
     base = settings.server.public_url.rstrip("/")
     _say(f"serving {base} (port {port})")
+    await app[CLUSTER].start()  # a province's node: heartbeat, placements, takeovers
+    if app[CLUSTER].enabled:
+        _say(f"node {settings.node.id} at {app[CLUSTER].public_url}")
     admin_password = await app[ACCOUNTS].ensure_first_admin()
     if admin_password:
         _say(

@@ -38,7 +38,9 @@ def create_app(settings: Settings) -> web.Application:
 async def _recorder_ctx(app: web.Application) -> AsyncIterator[None]:
     """Recover what the last run left unfinished, then give every room its recorder."""
     settings = app[SETTINGS]
-    recovered = await recover_unfinished(app[ARCHIVE], settings.recordings_dir)
+    recovered = await recover_unfinished(
+        app[ARCHIVE], settings.recordings_dir, only_here=bool(settings.node.id)
+    )
     recovered += await recover_orphans(app[ARCHIVE], settings.recordings_dir)
     for recording in recovered:
         log.warning(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from server.errors import KanyanError
+from server.services import CLUSTER
 
 from .render import render
 from .views.uploads import is_upload_path
@@ -105,6 +107,13 @@ def content_security_policy(request: web.Request) -> str:
     host = request.host
     if _HOST.fullmatch(host):
         connect += f" wss://{host}"
+    # A province's other nodes: a page whose node stops answering reconnects to them.
+    cluster = request.app.get(CLUSTER)
+    if cluster is not None and cluster.enabled:
+        for address in cluster.addresses():
+            netloc = urlsplit(address).netloc
+            if _HOST.fullmatch(netloc) and netloc != host:
+                connect += f" wss://{netloc}"
     return "; ".join((*CSP_DIRECTIVES, connect))
 
 

@@ -15,6 +15,7 @@ from .views import (
     archive,
     cases,
     downloads,
+    live,
     login,
     notices,
     outcome,
@@ -74,6 +75,7 @@ def setup(app: web.Application) -> None:
     r.add_get(f"/cases/{CASE}/schedule", schedule.schedule_page)
     r.add_post(f"/cases/{CASE}/inspections", schedule.schedule)
     r.add_post(f"/cases/{CASE}/status-link", schedule.renew_status_link)
+    r.add_get(f"/inspections/{INSPECTION}/live", live.live_stream)
     r.add_post(f"/inspections/{INSPECTION}/reschedule", schedule.reschedule)
     r.add_post(f"/inspections/{INSPECTION}/cancel", schedule.cancel)
     r.add_post(f"/inspections/{INSPECTION}/members", schedule.add_member)

@@ -184,6 +184,8 @@ STAFF_STRINGS: dict[str, tuple[str, str]] = {
         "申请人勘验二维码（用手机扫码进入）",
         "Applicant's room QR code (scan with the phone)",
     ),
+    "live_now": ("现场实况", "In the room now"),
+    "live_nobody": ("尚无人进入", "Nobody has come in yet"),
     "reschedule": ("改期", "Reschedule"),
     "new_time": ("新的勘验时间（北京时间）", "New time (Beijing time)"),
     "reschedule_hint": (

@@ -81,6 +81,8 @@ def in_sections(column: str, sections: Iterable[str] | None) -> tuple[str, list[
 
 Listener = Callable[["Tx", "Event"], Awaitable[None]]
 AfterCommit = Callable[[list["Event"]], Awaitable[None]]
+# Told which inspections changed, after any commit of any process sharing the archive.
+Watcher = Callable[[set[int]], None]
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +142,10 @@ class Tx:
         return event
 
 
+def changed_inspections(events: Iterable[Event]) -> set[int]:
+    return {e.inspection_id for e in events if e.inspection_id is not None}
+
+
 class Database:
     """The archive's database. `await open_database(target)` opens the right backend."""
 
@@ -153,6 +159,7 @@ class Database:
         # outside the write lock, before the writer returns (server.live.registry). A hook that
         # fails is logged: the change is committed whatever it does.
         self.after_commit: list[AfterCommit] = []
+        self.watchers: list[Watcher] = []
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
@@ -165,6 +172,24 @@ class Database:
                     await hook(tx.events)
                 except Exception:
                     log.exception("after-commit hook %r failed", hook)
+            changed = changed_inspections(tx.events)
+            if changed and not self.shared:
+                self.changed(changed)
+
+    # Whether other processes write this archive and say so (PostgreSQL's NOTIFY); SQLite's
+    # watchers hear this process's commits only.
+    shared = False
+
+    async def watch(self, watcher: Watcher) -> None:
+        """Call `watcher` with the inspections that changed, after every commit."""
+        self.watchers.append(watcher)
+
+    def changed(self, inspections: set[int]) -> None:
+        for watcher in list(self.watchers):
+            try:
+                watcher(inspections)
+            except Exception:
+                log.exception("archive watcher %r failed", watcher)
 
     def _transaction(self) -> AbstractAsyncContextManager[Tx]:
         """The backend's transaction: writers serialised, committed on a clean exit."""

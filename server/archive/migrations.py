@@ -477,6 +477,28 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        14,
+        "media nodes and the placement of live rooms on them",
+        [
+            """CREATE TABLE nodes (
+                id TEXT PRIMARY KEY,
+                public_url TEXT NOT NULL,
+                started_at TEXT NOT NULL,
+                heartbeat_at TEXT NOT NULL,
+                rooms INTEGER NOT NULL DEFAULT 0,
+                load REAL NOT NULL DEFAULT 0
+            )""",
+            """CREATE TABLE placements (
+                inspection_id INTEGER PRIMARY KEY REFERENCES inspections(id),
+                node_id TEXT NOT NULL,
+                lease_until TEXT NOT NULL,
+                placed_at TEXT NOT NULL,
+                epoch INTEGER NOT NULL DEFAULT 1
+            )""",
+            "CREATE INDEX placements_node ON placements (node_id)",
+        ],
+    ),
 ]
 
 

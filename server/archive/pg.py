@@ -21,10 +21,12 @@ from typing import Any
 
 import asyncpg
 
-from .db import Database, Listener, Row, Tx
+from .db import Database, Listener, Row, Tx, Watcher, changed_inspections
 
 # Any constant: the advisory lock every writing transaction holds until it ends.
 WRITE_LOCK = 0x4B59_4152  # "KYAR"
+# NOTIFY channel: the inspections a commit changed, for every node's staff pages.
+CHANNEL = "kanyan_changes"
 
 _TRIGGER = re.compile(
     r"CREATE TRIGGER (\w+) (BEFORE|AFTER) (UPDATE|DELETE|INSERT) ON (\w+)\s+"
@@ -113,10 +115,13 @@ class PgTx(Tx):
 class PgDatabase(Database):
     backend = "postgresql"
 
+    shared = True
+
     def __init__(self, url: str, pool: asyncpg.Pool) -> None:
         super().__init__()
         self.url = url
         self._pool = pool
+        self._listening: asyncpg.Connection | None = None
 
     @classmethod
     async def open(cls, url: str) -> PgDatabase:
@@ -124,13 +129,31 @@ class PgDatabase(Database):
         return cls(url, pool)
 
     async def close(self) -> None:
+        if self._listening is not None:
+            await self._listening.close()
         await self._pool.close()
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[Tx]:
         async with self._pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
-            yield PgTx(connection, self.listeners)
+            tx = PgTx(connection, self.listeners)
+            yield tx
+            changed = sorted(changed_inspections(tx.events))[:500]
+            if changed:  # delivered to every listening node when (and only if) this commits
+                await connection.execute(
+                    "SELECT pg_notify($1, $2)", CHANNEL, ",".join(map(str, changed))
+                )
+
+    async def watch(self, watcher: Watcher) -> None:
+        """LISTEN on a connection of its own: this node hears every node's commits."""
+        await super().watch(watcher)
+        if self._listening is None:
+            self._listening = await asyncpg.connect(self.url)
+            await self._listening.add_listener(CHANNEL, self._notified)
+
+    def _notified(self, connection: Any, pid: int, channel: str, payload: str) -> None:
+        self.changed({int(part) for part in payload.split(",") if part.isdigit()})
 
     async def one(self, statement: str, args: Iterable[Any] = ()) -> Row | None:
         row: Row | None = await self._pool.fetchrow(sql(statement), *args)

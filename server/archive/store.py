@@ -17,6 +17,7 @@ from .findings import FindingStore
 from .inspections import InspectionStore
 from .integrity import IntegrityStore
 from .migrations import migrate, schema_version
+from .nodes import NodeStore
 from .outbox import OutboxStore
 from .records import RecordStore
 from .retention import RetentionStore
@@ -56,6 +57,7 @@ class ArchiveStore:
         self.findings = FindingStore(db)
         self.search = ArchiveSearch(db)
         self.stored = StoredStore(db)
+        self.nodes = NodeStore(db)
 
     @classmethod
     async def open(cls, location: Path | str) -> ArchiveStore:

@@ -199,6 +199,11 @@ def welcome(
     }
 
 
+def moved(url: str) -> dict[str, Any]:
+    """The room is held by another of the province's nodes: connect to `url` instead."""
+    return {"type": "moved", "url": url}
+
+
 def lobby(host_online: bool) -> dict[str, Any]:
     return {"type": "lobby", "host_online": host_online}
 
@@ -278,6 +283,7 @@ def camera_request(what: str, by: str) -> dict[str, Any]:
 
 SERVER_MESSAGES = (
     "welcome",
+    "moved",
     "lobby",
     "admitted",
     "roster",

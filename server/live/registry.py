@@ -40,6 +40,9 @@ class RoomService:
         # Called (in the background) once a session has ended with its conclusion, when its
         # recordings are final: the inspection record is made here.
         self.on_concluded: list[Callable[[Inspection], Awaitable[Any]]] = []
+        # Called (in the background) once a room has closed here (server/cluster frees its
+        # placement).
+        self.on_forget: list[Callable[[LiveRoom], Awaitable[Any]]] = []
         # A revocation, a move or a cancellation, from whatever page, API or command wrote
         # it, reaches the room as soon as it is committed.
         archive.db.after_commit.append(self._committed)
@@ -94,6 +97,8 @@ class RoomService:
     def forget(self, room: LiveRoom) -> None:
         if self._rooms.get(room.inspection.id) is room:
             del self._rooms[room.inspection.id]
+            for hook in self.on_forget:
+                self.spawn(hook(room))
 
     async def close(self) -> None:
         if self._committed in self.archive.db.after_commit:

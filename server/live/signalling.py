@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict, deque
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
@@ -51,12 +51,26 @@ class ReconnectLimiter:
         return True
 
 
-def origin_allowed(request: web.Request, settings: Settings) -> bool:
+class Nodes(Protocol):
+    """The province's other media nodes (server/cluster), as the signalling needs them."""
+
+    async def home(self, inspection_id: int) -> str | None:
+        """The address of the node holding this room; None: this one."""
+        ...
+
+    def origins(self) -> set[str]: ...
+
+    def addresses(self) -> list[str]: ...
+
+
+def origin_allowed(
+    request: web.Request, settings: Settings, also: set[str] | frozenset[str] = frozenset()
+) -> bool:
     origin = request.headers.get("Origin")
     if origin is None:
         return True  # not a browser: no ambient credentials to abuse, the token decides
     own = f"{request.scheme}://{request.host}"
-    allowed = {own, *settings.server.allowed_origins}
+    allowed = {own, *settings.server.allowed_origins, *also}
     if settings.server.public_url:
         parts = urlsplit(settings.server.public_url)
         allowed.add(f"{parts.scheme}://{parts.netloc}")
@@ -74,8 +88,10 @@ class BrowserParticipant:
         *,
         address: str = "",
         agent: str = "",
+        nodes: list[str] | None = None,
     ) -> None:
         self.ws = ws
+        self.nodes = nodes or []  # where the page may reconnect to (a province's nodes)
         self.address = address  # the page's address and browser, for the applicant's
         self.agent = agent  # confirmation of the conclusion
         self.grant = grant
@@ -131,7 +147,7 @@ class BrowserParticipant:
             if self.role == Role.APPLICANT
             else self.settings.media.staff_video_kbps
         )
-        return protocol.welcome(
+        message = protocol.welcome(
             you={"id": self.id, "name": self.name, "role": str(self.role)},
             inspection={
                 "id": inspection.id,
@@ -148,6 +164,9 @@ class BrowserParticipant:
                 "drop_after_s": self.settings.signalling.drop_after_s,
             },
         )
+        if self.nodes:
+            message["nodes"] = self.nodes
+        return message
 
     # -- the message loop ---------------------------------------------------------------------
 
@@ -303,8 +322,9 @@ async def handle(
     links: Links,
     rooms: RoomService,
     limiter: ReconnectLimiter,
+    nodes: Nodes | None = None,
 ) -> web.WebSocketResponse:
-    if not origin_allowed(request, settings):
+    if not origin_allowed(request, settings, nodes.origins() if nodes else frozenset()):
         raise web.HTTPForbidden(text="cross-origin WebSocket refused")
     ws = web.WebSocketResponse(
         max_msg_size=4 * settings.signalling.max_message_bytes, autoping=True
@@ -322,12 +342,22 @@ async def handle(
                 status=429,
                 close_code=CloseCode.TOO_MANY,
             )
+        home = await nodes.home(grant.inspection.id) if nodes is not None else None
+        if home is not None:
+            # The room lives on another node: browsers do not follow a WebSocket's redirect,
+            # so the page is told where to go, and goes at once.
+            url = urlsplit(home)
+            moved = f"{'wss' if url.scheme == 'https' else 'ws'}://{url.netloc}/ws"
+            await ws.send_str(protocol.encode(protocol.moved(moved)))
+            await ws.close(code=CloseCode.MOVED, message=b"moved")
+            return ws
         participant = BrowserParticipant(
             ws,
             grant,
             settings,
             address=request.remote or "",
             agent=request.headers.get("User-Agent", ""),
+            nodes=nodes.addresses() if nodes is not None else None,
         )
         room = await rooms.room_for(grant.inspection.id)
         await participant.send(participant.welcome())

@@ -34,6 +34,7 @@ POLICY = {
 # Chromium's ICE marks a connection disconnected after 2.5 s without receiving anything.
 DISCONNECTED_AFTER_S = 2.5
 # docs/protocol.md: closes after which reconnecting cannot help (4029 waits longer).
+MOVED = 4030  # the room is on another node; `moved` said where
 FINAL_CLOSES = frozenset({4000, 4001, 4002, 4003, 4004, 4005, 4006, 4007, 4008, 4009, 4012})
 
 
@@ -74,6 +75,9 @@ class ReconnectingClient(RoomClient):
         self._pinged = 0.0
         self._media_seen: tuple[int, Any] | None = None
         self._media_heard: float | None = None  # monotonic; None until media first flowed
+        self.nodes: list[str] = []  # welcome.nodes: a province's nodes, ours first
+        self.moves = 0  # `moved` answers followed
+        self._failed_opens = 0
 
     async def connect(self, *, hello: dict[str, Any] | None = None) -> None:
         self._wanted = True
@@ -112,13 +116,29 @@ class ReconnectingClient(RoomClient):
 
     async def _read(self) -> None:
         await super()._read()  # returns when the socket closed (cancelled on close/die)
-        if self._wanted and self.close_code not in FINAL_CLOSES:
+        if self._wanted and self.close_code == MOVED:
+            # protocol.js: the room is on the node `moved` named; go there at once.
+            self._attempt = 0
+            self.moves += 1
+            self._retrying = asyncio.ensure_future(self._open_moved())
+        elif self._wanted and self.close_code not in FINAL_CLOSES:
             self._retry(f"closed ({self.close_code})")
+
+    async def _open_moved(self) -> None:
+        try:
+            await self._open()
+        except (OSError, aiohttp.ClientError, TimeoutError):
+            self._retrying = None
+            self._retry("moved, connect failed")
 
     async def _handle(self, message: dict[str, Any]) -> None:
         self._last_heard = time.monotonic()
-        if message["type"] == "welcome":
+        if message["type"] == "moved":
+            self.url = message["url"]
+        elif message["type"] == "welcome":
             self.connections += 1
+            self._failed_opens = 0
+            self.nodes = list(message.get("nodes") or self.nodes)
         elif message["type"] == "admitted":
             self._attempt = 0
             self.admitted_at.append(time.time())
@@ -144,6 +164,12 @@ class ReconnectingClient(RoomClient):
             except (OSError, aiohttp.ClientError, TimeoutError) as exc:
                 code, why = None, f"connect failed: {type(exc).__name__}"
                 self.status = "reconnecting"
+                self._failed_opens += 1
+                if self._failed_opens >= 2 and len(self.nodes) > 1:
+                    # protocol.js: our node does not answer; knock at the next one.
+                    here = self.nodes.index(self.url) if self.url in self.nodes else 0
+                    self.url = self.nodes[(here + 1) % len(self.nodes)]
+                    self._failed_opens = 0
 
     async def _reconnect_now(self, why: str) -> None:
         """protocol.js _reconnectNow: only from a working connection; the close does the rest."""

@@ -64,3 +64,29 @@ def test_kanyan_config_environment_variable_picks_the_file(tmp_path, monkeypatch
     path.write_text("[server]\nport = 9443\n")
     monkeypatch.setenv("KANYAN_CONFIG", str(path))
     assert config.load().server.port == 9443
+
+
+@pytest.mark.parametrize(
+    ("node", "others", "fragment"),
+    [
+        ({"id": "node 1"}, {}, "node.id must be letters"),
+        ({"id": "node-1"}, {}, "node.id needs archive.url"),
+        (
+            {"id": "node-1"},
+            {"archive": {"url": "postgresql://k@db/k"}},
+            "needs security.link_secret and staff.session_secret",
+        ),
+        (
+            {"id": "node-1", "heartbeat_s": 6},
+            {
+                "archive": {"url": "postgresql://k@db/k"},
+                "security": {"link_secret": "s" * 32},
+                "staff": {"session_secret": "t" * 32},
+            },
+            "node.heartbeat_s must be 0.2 s to half of node.lease_s",
+        ),
+    ],
+)
+def test_a_node_of_a_province_is_refused_without_what_the_nodes_share(node, others, fragment):
+    with pytest.raises(config.ConfigError, match=fragment):
+        config.from_mapping({"node": node, **others}, "kanyan.toml")

@@ -134,6 +134,7 @@ SERVER_SAMPLES = {
     "record": lambda: protocol.record([]),
     "conclusion": lambda: protocol.conclusion({"verdict": "pass"}),
     "camera_request": lambda: protocol.camera_request("torch", "张主持"),
+    "moved": lambda: protocol.moved("wss://kanyan-2.example/ws"),
 }
 
 

@@ -389,6 +389,7 @@ WRITERS: dict[str, Writer] = {
         s.case_id, "faked_video", "视频造假", source="apikey:r"
     ),
     "findings.review": lambda a, s: a.findings.review(s.finding_id, False, "不属实", actor="t"),
+    "nodes.place": lambda a, s: a.nodes.place(s.live_inspection_id, "node-1", 10),
     "stored.record": lambda a, s: a.stored.record(
         "KY/k/a.mp4", "9" * 64, 1, "KY/k/a.mp4", actor="system:storage"
     ),
@@ -425,6 +426,9 @@ async def test_every_writer_is_in_the_table(archive):
     assert sorted(WRITERS) == archive.writers()
     # Writes that record no event are few and known.
     assert archive.writers("__archive_bookkeeping__") == [
+        "nodes.heartbeat",
+        "nodes.leave",
+        "nodes.release",
         "outbox.claim",
         "outbox.retry",
         "staff.touch_key",

@@ -11,7 +11,16 @@ from server.cases.links import LinkGrant
 from server.errors import NotAuthorised, NotFound
 from server.live import signalling
 from server.live.room import PERMISSIONS, Action, Role, allowed
-from server.services import ARCHIVE, CATALOG, EVIDENCE, LIMITER, LINKS, ROOMS, SETTINGS
+from server.services import (
+    ARCHIVE,
+    CATALOG,
+    CLUSTER,
+    EVIDENCE,
+    LIMITER,
+    LINKS,
+    ROOMS,
+    SETTINGS,
+)
 
 from ..browsers import in_app_browser, is_ios
 from ..i18n import lang_of
@@ -32,6 +41,9 @@ async def room_page(request: web.Request) -> web.Response:
     inspection_id = int_param(request.match_info["inspection"])
     token = request.match_info["token"]
     grant = await request.app[LINKS].authorise(token, inspection_id)
+    home = await request.app[CLUSTER].home(inspection_id)
+    if home is not None:  # the room lives on another of the province's nodes
+        raise web.HTTPTemporaryRedirect(home.rstrip("/") + request.path_qs)
     role = Role(grant.invitee.role)
     context = {
         "token": token,
@@ -77,8 +89,14 @@ async def preparation(request: web.Request, grant: LinkGrant) -> dict[str, Any]:
 
 async def websocket(request: web.Request) -> web.StreamResponse:
     app = request.app
+    cluster = app[CLUSTER]
     return await signalling.handle(
-        request, settings=app[SETTINGS], links=app[LINKS], rooms=app[ROOMS], limiter=app[LIMITER]
+        request,
+        settings=app[SETTINGS],
+        links=app[LINKS],
+        rooms=app[ROOMS],
+        limiter=app[LIMITER],
+        nodes=cluster if cluster.enabled else None,
     )
 
 

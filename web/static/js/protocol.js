@@ -18,6 +18,8 @@ const FINAL_CLOSES = new Map([
   [4012, "interrupted"],
 ]);
 
+const MOVED = 4030; // the room is on another node
+
 export class KanyanClient extends EventTarget {
   constructor({ inspection, token, url }) {
     super();
@@ -43,9 +45,20 @@ export class KanyanClient extends EventTarget {
     this.checklist = null; // the latest checklist view, record and conclusion the server sent
     this.record = [];
     this.conclusion = null;
-    const reconnectSoon = () => this._reconnectNow("network changed");
-    window.addEventListener("online", reconnectSoon);
-    if (navigator.connection) navigator.connection.addEventListener("change", reconnectSoon);
+    this.nodes = []; // a province's nodes (welcome.nodes), where to knock when ours is silent
+    this._failedOpens = 0; // WebSockets in a row that never opened
+    window.addEventListener("online", () => this._reconnectNow("network changed"));
+    // `change` also fires for every new bandwidth estimate; only another kind of network
+    // (Wi-Fi to cellular) makes the old connection useless.
+    const connection = navigator.connection;
+    if (connection && connection.type !== undefined) {
+      let kind = connection.type;
+      connection.addEventListener("change", () => {
+        if (connection.type === kind) return;
+        kind = connection.type;
+        this._reconnectNow("network changed");
+      });
+    }
   }
 
   // -- public API ------------------------------------------------------------------------------
@@ -156,7 +169,10 @@ export class KanyanClient extends EventTarget {
     const giveUp = setTimeout(() => {
       if (ws.readyState === WebSocket.CONNECTING) ws.close();
     }, POLICY.connectTimeoutMs);
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
+      this._failedOpens = 0;
       clearTimeout(giveUp);
       this._lastHeard = Date.now();
       this.send("hello", { version: PROTOCOL_VERSION, inspection: this.inspection, token: this.token });
@@ -177,6 +193,20 @@ export class KanyanClient extends EventTarget {
         this._closedForGood = true;
         this._setStatus("closed", { code: final || "left", reason: event.reason });
         return;
+      }
+      if (event.code === MOVED) {
+        // The room is on another node (the `moved` message said where): go there at once.
+        this._attempt = 0;
+        this._open();
+        return;
+      }
+      if (!opened && ++this._failedOpens >= 2 && this.nodes.length > 1) {
+        // Our node does not answer: try the next one, which sends us on to the room's node
+        // or, once the lease of a dead node ran out, holds the room itself.
+        const here = this.nodes.indexOf(this.url); // -1: we came in by another name, as nodes[0]
+        const next = (Math.max(here, 0) + 1) % this.nodes.length;
+        this.url = this.nodes[next];
+        this._failedOpens = 0;
       }
       this._attempt += 1;
       const delay = reconnectDelay(this._attempt, event.code);
@@ -232,8 +262,12 @@ export class KanyanClient extends EventTarget {
 
   async _handle(message) {
     switch (message.type) {
+      case "moved":
+        this.url = message.url; // the server closes with 4030 next
+        break;
       case "welcome":
         this.welcome = message;
+        if (Array.isArray(message.nodes) && message.nodes.length) this.nodes = message.nodes;
         this._checklistVersion = -1; // a restarted server may count versions afresh
         this.record = [];
         this._startHeartbeat();

@@ -52,3 +52,31 @@ if (hostAccount && hostPerson) {
   hostAccount.addEventListener("change", sync);
   sync();
 }
+
+// The case page's "in the room now": server-sent views of the inspection, from whichever
+// node holds its room (web/views/live.py). Without scripts the event log below says the same.
+const live = document.getElementById("live-view");
+if (live && window.EventSource) {
+  const roles = live.dataset.lang === "en"
+    ? { host: "host", clerk: "clerk", expert: "expert", observer: "observer", applicant: "applicant" }
+    : { host: "主持人", clerk: "办事员", expert: "专家", observer: "观察员", applicant: "申请人" };
+  const role = (name) => roles[name] || name;
+  const show = (view) => {
+    const people = live.querySelector('[data-live="people"]');
+    const marks = live.querySelector('[data-live="marks"]');
+    live.querySelector('[data-live="none"]').hidden = view.people.length > 0;
+    people.replaceChildren(...view.people.map((p) => {
+      const li = document.createElement("li");
+      li.dataset.presence = p.presence;
+      li.textContent = `${p.name}（${role(p.role)}）· ${p.label}`;
+      return li;
+    }));
+    marks.replaceChildren(...view.marks.map((m) => {
+      const li = document.createElement("li");
+      li.textContent = `${m.seq}. ${m.text}：${m.label}（${m.by}）${m.note ? " " + m.note : ""}`;
+      return li;
+    }));
+  };
+  const source = new EventSource(live.dataset.url);
+  source.addEventListener("view", (event) => show(JSON.parse(event.data)));
+}
