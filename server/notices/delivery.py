@@ -186,11 +186,21 @@ class Delivery:
 
     async def _try(self, message: Message) -> None:
         channel = self.channels.get(message.channel)
-        outcome = (
-            await channel.send(message)
-            if channel is not None
-            else Outcome(False, error=f"no {message.channel} channel configured")
-        )
+        try:
+            outcome = (
+                await channel.send(message)
+                if channel is not None
+                else Outcome(False, error=f"no {message.channel} channel configured")
+            )
+        except asyncio.CancelledError:
+            # The server is stopping mid-send: the message is due again at once (for the next
+            # start, or another node) instead of waiting for its lease. A crash still waits.
+            await asyncio.shield(
+                self.archive.outbox.retry(
+                    message.id, "interrupted: the server stopped", None, clock.now_iso()
+                )
+            )
+            raise
         if outcome.ok:
             await self.archive.outbox.sent(message.id, outcome.status, outcome.answer)
             return

@@ -407,12 +407,18 @@ def test_weak_and_dead_uplinks_are_said_on_both_sides(demo, playwright, chromium
     tile = host.locator(f".tile[data-participant='{applicant_id}']")
     cdp = phone.context.new_cdp_session(phone)
     cdp.send("Network.enable")
-    # Emulated conditions change what navigator.connection says (in every page of the browser),
-    # which makes the pages start new connections (as a phone does when its network changes):
-    # do that first, then vary only the loss, which a page sees only in its statistics.
+    # Emulated conditions change what navigator.connection says (a new bandwidth estimate, as
+    # a phone's does all the time): the page keeps its connection — only another kind of
+    # network (Wi-Fi to cellular) makes it start a new one.
     network = {"offline": False, "latency": 20, "downloadThroughput": 4e6, "uploadThroughput": 4e6}
     phone.evaluate("() => { window.oldPc = window.kanyan.client.pc; }")
     cdp.send("Network.emulateNetworkConditions", {**network, "packetLoss": 0})
+    frames_rise(host, applicant_id)
+    assert phone.evaluate("window.kanyan.client.pc === window.oldPc")
+    # Chromium applies emulated conditions to WebRTC connections made after them: the network
+    # "comes back" (the browser's `online` event), the page starts a new connection, and from
+    # then on only the loss varies, which a page sees only in its statistics.
+    phone.evaluate("() => window.dispatchEvent(new Event('online'))")
     phone.wait_for_function(
         "() => window.kanyan.client.pc !== window.oldPc"
         " && window.kanyan.client.status === 'connected'",

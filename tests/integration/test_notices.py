@@ -16,7 +16,7 @@ from aiohttp import web
 from aiosmtpd.controller import Controller
 
 from server import clock
-from server.archive import GroupMember
+from server.archive import ArchiveStore, GroupMember
 from server.notices.delivery import sign
 from server.services import API_KEYS, CASES
 from tests.support.archive import inject_failure, remove_failure
@@ -67,6 +67,32 @@ async def test_a_webhook_is_delivered_once_through_errors_a_timeout_and_a_restar
     assert body["topic"] == "case.concluded" and body["conclusion"]["verdict"] == "pass"
     assert body["delivery"] == message.key and "id_no" not in json.dumps(body)
     assert len(events) == 1 and events[0].data["key"] == message.key
+
+
+async def test_a_send_cut_by_a_stop_is_due_again_at_once(tmp_path):
+    """Stopping the server while a webhook hangs hands the message back, due at once, rather
+    than leaving it to its lease (half a minute and more) as a crash would."""
+    settings = make_settings(tmp_path, notices={**FAST, "webhook_timeout_s": 60})
+    receiver = Receiver("s", ["hang"])
+    port = free_port()
+    runner = await receiver.start(port)
+    try:
+        async with running_server(settings) as server:
+            await server.archive.outbox.add_webhook(
+                "platform", f"http://127.0.0.1:{port}/hook", "s", ["case.concluded"], actor="t"
+            )
+            case_id = await concluded_case(server)
+            await wait(lambda: true(len(receiver.attempts) >= 1), what="the send hangs")
+        stopped = clock.now_iso()
+        archive = await ArchiveStore.open(settings.archive_location)
+        try:
+            [message] = await archive.outbox.of_case(case_id)
+        finally:
+            await archive.close()
+    finally:
+        await runner.cleanup()
+    assert (message.state, message.last_error) == ("retrying", "interrupted: the server stopped")
+    assert message.due_at <= stopped
 
 
 async def test_a_change_that_rolls_back_sends_nothing(tmp_path):

@@ -79,6 +79,16 @@ def table(ids: dict[str, str]) -> list[tuple[str, str, str, object, dict[str, in
     return [
         ("GET", "/", "/", None, everyone(302)),
         ("GET", "/healthz", "/healthz", None, everyone(200)),
+        # Loopback may read the metrics without a token, not with a wrong one (the API key).
+        ("GET", "/metrics", "/metrics", None, everyone(200, api_key=403)),  # a wrong token
+        # The case page's live view; an ended inspection's stream says so and ends.
+        (
+            "GET",
+            "/inspections/{inspection}/live",
+            f"/inspections/{mi}/live",
+            None,
+            staff(200, "inspector", "clerk", "archivist", case=True),
+        ),
         (
             "GET",
             "/login",
