@@ -343,14 +343,12 @@ def report(
     written, expected, segments = composite
     missing = max(0, expected - written - segments)  # a frame of rounding per segment
     recorder_drops = value(final, "kanyan_recorder_dropped_frames_total")
-    overflow = sum(
-        value(last, "kanyan_forwarding_dropped_frames_total", kind=k, reason="overflow")
-        - value(warm, "kanyan_forwarding_dropped_frames_total", kind=k, reason="overflow")
-        for k in ("audio", "video")
+    send_errors = value(last, "kanyan_forwarding_send_errors_total") - value(
+        warm, "kanyan_forwarding_send_errors_total"
     )
     keyframe_wait = value(
-        last, "kanyan_forwarding_dropped_frames_total", kind="video", reason="keyframe_wait"
-    ) - value(warm, "kanyan_forwarding_dropped_frames_total", kind="video", reason="keyframe_wait")
+        last, "kanyan_forwarding_dropped_packets_total", kind="video", reason="keyframe_wait"
+    ) - value(warm, "kanyan_forwarding_dropped_packets_total", kind="video", reason="keyframe_wait")
     forwarded = value(last, "kanyan_forwarded_frames_total", kind="video") - value(
         warm, "kanyan_forwarded_frames_total", kind="video"
     )
@@ -380,8 +378,8 @@ def report(
     )
     print(
         f"forwarding: {forwarded / window:.0f} video frames/s to subscribers, "
-        f"{peer_fps:.1f} fps per leg at the peers; queue drops (overflow) {overflow:.0f}, "
-        f"frames skipped waiting for a keyframe {keyframe_wait:.0f}; peers reconnected "
+        f"{peer_fps:.1f} fps per leg at the peers; packets lost at the server's sockets "
+        f"{send_errors:.0f}, skipped waiting for a keyframe {keyframe_wait:.0f}; peers reconnected "
         f"{last.reconnects - warm.reconnects} times (media failed: ICE consent expired)"
     )
     print(

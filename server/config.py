@@ -96,16 +96,16 @@ class IceSettings:
 class MediaSettings:
     forwarding: str = setting(
         "encoded",
-        "encoded: forward publishers' VP8/Opus frames untouched (the product). reencode: aiortc "
-        "MediaRelay, one encode per subscriber, kept only as bench/forwarding.py's reference.",
+        "encoded: forward publishers' VP8/Opus RTP packets untouched, renumbered per subscriber "
+        "(the product). reencode: aiortc MediaRelay, one encode per subscriber, kept only as "
+        "bench/forwarding.py's reference.",
     )
     staff_video_kbps: int = setting(600, "Bitrate cap for staff and observer cameras.")
     applicant_video_kbps: int = setting(1500, "Bitrate cap for the applicant's site camera.")
-    subscriber_queue_frames: int = setting(
-        30, "Frames a subscriber may lag before it is skipped to the next keyframe."
-    )
     keyframe_interval_ms: int = setting(
-        500, "Minimum time between keyframe requests sent to one publisher."
+        500,
+        "How long a keyframe request to a publisher may go unanswered before it is repeated; "
+        "a subscriber's picture-loss report waits half of it after the last keyframe.",
     )
     reconnect_grace_s: int = setting(
         30, "How long a dropped participant's tiles stay before the others' media is renegotiated."

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,15 @@ def cpu_seconds(process: psutil.Process) -> float:
 class UdpState:
     drops: int  # datagrams dropped so far because a receive buffer was full
     queued: int  # bytes waiting in receive buffers now: the owner is behind
+    by_socket: dict[str, int] = field(default_factory=dict)  # drops, by socket inode
+
+    def drops_since(self, before: UdpState) -> int:
+        """Datagrams dropped since `before`, by sockets open now (closed ones take their
+        counts with them, so a plain difference can go negative)."""
+        return sum(
+            max(0, drops - before.by_socket.get(inode, 0))
+            for inode, drops in self.by_socket.items()
+        )
 
 
 def udp_state(pids: list[int]) -> UdpState:
@@ -45,6 +54,7 @@ def udp_state(pids: list[int]) -> UdpState:
         except OSError:
             continue
     drops = queued = 0
+    by_socket: dict[str, int] = {}
     for table in ("/proc/net/udp", "/proc/net/udp6"):
         try:
             rows = Path(table).read_text().splitlines()[1:]
@@ -55,7 +65,8 @@ def udp_state(pids: list[int]) -> UdpState:
             if len(fields) > 12 and fields[9] in inodes:
                 drops += int(fields[12])
                 queued += int(fields[4].split(":")[1], 16)
-    return UdpState(drops, queued)
+                by_socket[fields[9]] = int(fields[12])
+    return UdpState(drops, queued, by_socket)
 
 
 def busy_seconds() -> float:

@@ -1,20 +1,24 @@
 """One benchmark participant in its own process: `python -m bench.support.peer SPEC_JSON`.
 
-It speaks Kanyan's protocol like the browser page, publishes the pre-encoded clip (aiortc's
-sender packs the frames without encoding), decodes everything it receives, reports JSON lines
-on stdout (`ready`, `stats`) and obeys `stats` and `quit` on stdin. SPEC: base_url,
-inspection, token, name, admit (admit whoever waits in the lobby), expect (how many
-publishers to decode before `ready`; 0: ready once connected), clip (path), audio (publish
-the microphone too; default true), decode (decode what arrives; default true: false only
-counts whole frames, for long runs where the peers' CPU must stay small). `send JSON` on stdin
-sends a protocol message (e.g. the host's `start`). When the server closes the connection with a
-code after which the page reconnects (4050: media failed, …), the peer reconnects too, with a
-new RTCPeerConnection, and counts it (`reconnects` in `stats`).
+It speaks Kanyan's protocol like the browser page (or Janus's VideoRoom API, with
+server = "janus": bench.support.janus_peer), publishes the pre-encoded clip (aiortc's sender
+packs the frames without encoding), decodes everything it receives, reports JSON lines on
+stdout (`ready`, `stats`) and obeys `stats`, `send JSON` and `quit` on stdin. SPEC: name, clip
+(path), expect (how many publishers to decode before `ready`; 0: ready once connected), audio
+(publish the microphone too; default true), decode (default true; false: only count whole
+frames, for long runs where the peers' CPU must stay small), address (the ICE host address;
+default 127.0.0.1). Kanyan: base_url, inspection, token, admit (admit whoever waits in the
+lobby), start_session (start the session, and so the recording, once the room is open);
+`send JSON` sends a protocol message (e.g. the host's `start`). When the server closes the
+connection with a code after which the page reconnects (4050: media failed, …), the peer
+reconnects too, with a new RTCPeerConnection, and counts it (`reconnects` in `stats`). Janus:
+server = "janus", janus_url, room.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import sys
@@ -31,8 +35,8 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcconfiguration import RTCBundlePolicy
 
 from bench.support.clip import FPS, load_clip
-from server.live import hooks
-from server.live.media import OutgoingFrame
+from server.live import hooks, rtp_hooks
+from server.live.hooks import OutgoingFrame
 
 # Close codes after which the page does not reconnect (docs/protocol.md); after any other the
 # peer reconnects, as the page does.
@@ -42,7 +46,7 @@ FINAL_CODES = (*range(4000, 4010), 4012)
 class LoopedTrack(MediaStreamTrack):
     """A camera or microphone playing pre-encoded frames in a loop, paced in real time.
 
-    It returns what aiortc's sender packs without encoding (server.media.OutgoingFrame), so
+    It returns what aiortc's sender packs without encoding (server.live.hooks.OutgoingFrame), so
     the peer spends no CPU on encoding. A keyframe request restarts the video loop at its
     keyframe."""
 
@@ -81,75 +85,75 @@ class LoopedTrack(MediaStreamTrack):
         return OutgoingFrame(data, pts, self._time_base)
 
 
-class BenchPeer:
-    """Speaks Kanyan's protocol like the browser page; reports on stdout, obeys stdin."""
+class MediaPeer:
+    """The media side of a benchmark participant, whatever server it talks to: publishes the
+    clip, decodes (or only counts) what it receives by publisher, reports on stdout and obeys
+    `stats` and `quit` on stdin. Subclasses speak a server's protocol in `session()`."""
 
     def __init__(self, spec: dict[str, Any], clip: dict[str, Any]) -> None:
         self.spec = spec
         self.video = LoopedTrack("video", clip["video"], FPS, 90000)
         self.audio = LoopedTrack("audio", clip["audio"], 50, 48000)
-        self.pc: RTCPeerConnection | None = None
-        self.media_map: dict[str, Any] = {"own": {}, "remote": {}}
+        self.pcs: list[RTCPeerConnection] = []
         self.frames: dict[str, dict[int, int]] = {
             "video": defaultdict(int),
             "audio": defaultdict(int),
         }
         self.opened_at = 0.0
+        self.timeline: dict[str, float] = {}  # ms after the WebSocket opened, first time each
         self.connect_ms = 0.0
         self.ready = False
-        self._admitted: set[int] = set()
         self.errors = 0
         self.received_bytes = 0
         self._decoders: dict[Any, Any] = {}
-        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self._decode = spec.get("decode", True)
         self.clip = clip
         self.published = 0  # video frames sent over connections that ended
         self.reconnects = 0
+        self.ws: aiohttp.ClientWebSocketResponse | None = None  # Kanyan's WebSocket
 
     @staticmethod
     def report(**event: Any) -> None:
         print(json.dumps(event), flush=True)
 
     async def run(self) -> None:
-        url = self.spec["base_url"].replace("https://", "wss://") + "/ws"
-        async with aiohttp.ClientSession() as session:
-            commands = asyncio.ensure_future(self._commands())
-            while True:
-                started = time.monotonic()
-                try:
-                    ws = self.ws = await session.ws_connect(url, ssl=False, max_msg_size=0)
-                except (aiohttp.ClientError, OSError):
-                    await asyncio.sleep(1)
-                    continue
-                if not self.opened_at:
-                    self.opened_at = time.monotonic()
-                    self.connect_ms = (self.opened_at - started) * 1000
-                hello = {
-                    "type": "hello",
-                    "version": 1,
-                    "inspection": self.spec["inspection"],
-                    "token": self.spec["token"],
-                }
-                await ws.send_str(json.dumps(hello))
-                reading = asyncio.ensure_future(self._read(ws))
-                await asyncio.wait({reading, commands}, return_when=asyncio.FIRST_COMPLETED)
-                reading.cancel()
-                if commands.done() or ws.close_code in FINAL_CODES:
-                    break
-                # Like the page: the server asked for a new connection (media failed, idle).
-                await self._drop_media()
-                self.reconnects += 1
-                await asyncio.sleep(1)
-            if not ws.closed:
-                await ws.send_str(json.dumps({"type": "leave"}))
-                await ws.close()
-            commands.cancel()
-            await self._drop_media()
+        session = asyncio.ensure_future(self.session())
+        commands = asyncio.ensure_future(self._commands())
+        await asyncio.wait({session, commands}, return_when=asyncio.FIRST_COMPLETED)
+        if session.done() and session.exception() is not None:
+            print(f"peer {self.spec['name']}: {session.exception()!r}", file=sys.stderr)
+        for task in (session, commands):
+            task.cancel()
+        await asyncio.gather(session, commands, return_exceptions=True)
+        await self.leave()
+        for pc in self.pcs:
+            await pc.close()
 
-    async def _drop_media(self) -> None:
-        """Close the connection; the next one gets fresh tracks (a stopped track stays so)."""
-        if self.pc is not None:
-            pc, self.pc = self.pc, None
+    async def session(self) -> None:
+        """Join, publish, subscribe; return (or raise) only when the session is over."""
+        raise NotImplementedError
+
+    async def leave(self) -> None:
+        """Say goodbye to the server (the connections are closed afterwards)."""
+
+    def owner(self, transceiver: Any) -> int | None:
+        """Whose media a receiving transceiver carries (None: not someone else's)."""
+        raise NotImplementedError
+
+    def new_pc(self) -> RTCPeerConnection:
+        pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
+        pc.on("connectionstatechange", self._check_ready)
+        pc.on("iceconnectionstatechange", lambda: self.mark(f"ice {pc.iceConnectionState}"))
+        pc.on("connectionstatechange", lambda: self.mark(f"pc {pc.connectionState}"))
+        self.pcs.append(pc)
+        return pc
+
+    async def drop_media(self) -> None:
+        """Close the connections; the next one gets fresh tracks (a stopped track stays so)."""
+        pcs, self.pcs = self.pcs, []
+        for pc in pcs:
             await pc.close()
         self.published += self.video.sent
         self.video = LoopedTrack("video", self.clip["video"], FPS, 90000)
@@ -172,6 +176,7 @@ class BenchPeer:
                     bytes=self.received_bytes,
                     errors=self.errors,
                     lost=await self._packets_lost(),
+                    by_publisher=dict(self.frames["video"]),
                 )
             elif command.startswith("send ") and self.ws is not None and not self.ws.closed:
                 await self.ws.send_str(command[5:])
@@ -180,86 +185,55 @@ class BenchPeer:
 
     async def _packets_lost(self) -> int:
         lost = 0
-        if self.pc is not None:
-            for transceiver in self.pc.getTransceivers():
+        for pc in self.pcs:
+            for transceiver in pc.getTransceivers():
                 stats = await transceiver.receiver.getStats()
                 lost += sum(
                     getattr(s, "packetsLost", 0) for s in stats.values() if s.type == "inbound-rtp"
                 )
         return lost
 
-    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        async for msg in ws:
-            if msg.type != aiohttp.WSMsgType.TEXT:
-                continue
-            message = json.loads(msg.data)
-            kind = message["type"]
-            if kind == "offer":
-                await self._answer(ws, message)
-            elif kind == "roster" and self.spec["admit"]:
-                for member in message["members"]:
-                    if member["status"] == "lobby" and member["id"] not in self._admitted:
-                        self._admitted.add(member["id"])
-                        await ws.send_str(
-                            json.dumps({"type": "admit", "participant": member["id"]})
-                        )
-            elif kind == "ping":
-                await ws.send_str(json.dumps({"type": "pong"}))
-            elif kind == "error":
-                print(f"peer {self.spec['name']}: server error {message}", file=sys.stderr)
-
-    async def _answer(self, ws: aiohttp.ClientWebSocketResponse, message: dict[str, Any]) -> None:
-        if self.pc is None:
-            self.pc = RTCPeerConnection(
-                RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-            )
-            self.pc.on("connectionstatechange", self._check_ready)
-        self.media_map = message["media"]
-        await self.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "offer"))
-        self._tap()  # before the answer: receivers start once it is set
-        audio = self.audio if self.spec.get("audio", True) else None
-        for kind, track in (("audio", audio), ("video", self.video)):
-            mid = self.media_map["own"].get(kind)
-            transceiver = next((t for t in self.pc.getTransceivers() if t.mid == mid), None)
-            if transceiver is None:
-                continue
-            if track is None:
-                transceiver.direction = "inactive"
-                continue
-            if transceiver.sender.track is not track:
-                transceiver.sender.replaceTrack(track)
-                if kind == "video":
-                    hooks.on_keyframe_request(transceiver.sender, self._keyframe_requested)
-            transceiver.direction = "sendonly"
-        await self.pc.setLocalDescription(await self.pc.createAnswer())
-        self._widen_receive_buffers()
-        await ws.send_str(json.dumps({"type": "answer", "sdp": self.pc.localDescription.sdp}))
-
-    def _widen_receive_buffers(self) -> None:
+    def widen_receive_buffers(self, pc: RTCPeerConnection) -> None:
         """A peer that other processes keep off the CPU for a moment must not lose packets
         (the default buffer holds a few hundred ms of five publishers): the peers measure the
         server, their own starvation must not count against it."""
-        assert self.pc is not None
-        for transceiver in self.pc.getTransceivers():
+        for transceiver in pc.getTransceivers():
+            # The server's receive path (no queue per packet, 64 KB reads): cheaper peers
+            # starve less on a busy machine, whichever server they measure.
+            rtp_hooks.receive_without_queue(transceiver.receiver.transport)
             gatherer = transceiver.receiver.transport.transport.iceGatherer
             for protocol in gatherer._connection._protocols:
+                rtp_hooks.read_whole_datagrams_only(protocol.transport)
                 sock = protocol.transport.get_extra_info("socket")
                 if sock is not None:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
 
+    def publish_on(self, transceiver: Any, kind: str) -> bool:
+        """Send our camera or microphone on `transceiver`; False: nothing to send there."""
+        track = self.video if kind == "video" else self.audio
+        if kind == "audio" and not self.spec.get("audio", True):
+            return False
+        if transceiver.sender.track is not track:
+            transceiver.sender.replaceTrack(track)
+            if kind == "video":
+                hooks.on_keyframe_request(transceiver.sender, self._keyframe_requested)
+        return True
+
     def _keyframe_requested(self) -> None:
         self.video.keyframe_wanted = True
 
-    def _tap(self) -> None:
-        """Decode what arrives on the event loop, in the receiver's place (see the docstring)."""
-        assert self.pc is not None
-        for transceiver in self.pc.getTransceivers():
+    def tap(self, pc: RTCPeerConnection) -> None:
+        """Decode what arrives on the event loop, in the receivers' place (see the docstring).
+        Call after setRemoteDescription, before the answer."""
+        for transceiver in pc.getTransceivers():
             if transceiver in self._decoders:
                 continue
-            name = {"video": "libvpx", "audio": "libopus"}[transceiver.kind]
-            decoder = av.CodecContext.create(name, "r")
-            if transceiver.kind == "audio":
-                decoder.format, decoder.layout, decoder.sample_rate = "s16", "stereo", 48000
+            decoder = None
+            if self._decode:
+                name = {"video": "libvpx", "audio": "libopus"}[transceiver.kind]
+                decoder = av.CodecContext.create(name, "r")
+                if transceiver.kind == "audio":
+                    decoder.format, decoder.layout, decoder.sample_rate = "s16", "stereo", 48000
             self._decoders[transceiver] = decoder
             receiver = transceiver.receiver
             # REMB steers only a sender's encoder: without it the naive server's encoders keep
@@ -270,35 +244,143 @@ class BenchPeer:
             )
 
     def _received(self, transceiver: Any, data: bytes) -> None:
-        info = self.media_map["remote"].get(transceiver.mid)
-        if info is None:
+        participant = self.owner(transceiver)
+        if participant is None:
             return
-        if not self.spec.get("decode", True):
-            decoded = 1
+        self.mark(f"first {transceiver.kind} frame")
+        decoder = self._decoders[transceiver]
+        if decoder is None:
+            decoded = 1  # counting only: a whole frame arrived
         else:
             try:
-                decoded = len(self._decoders[transceiver].decode(av.Packet(data)))
+                decoded = len(decoder.decode(av.Packet(data)))
             except av.FFmpegError:
                 self.errors += 1
                 return
-        self.frames[transceiver.kind][info["participant"]] += decoded
+        self.frames[transceiver.kind][participant] += decoded
         self.received_bytes += len(data)
         if transceiver.kind == "video" and not self.ready:
             self._check_ready()
 
     def _check_ready(self) -> None:
         """Ready once video decoded from everyone expected (or, expecting nobody, connected)."""
-        if self.ready or self.pc is None:
+        if self.ready or not self.pcs:
             return
         expect = self.spec["expect"]
         if expect == 0:
-            done = self.pc.connectionState == "connected"
+            done = self.pcs[0].connectionState == "connected"
         else:
             done = len(self.frames["video"]) >= expect  # a first frame decoded from each
         if done:
             self.ready = True
             first = (time.monotonic() - self.opened_at) * 1000
-            self.report(event="ready", join_ms=first, connect_ms=self.connect_ms)
+            self.report(
+                event="ready", join_ms=first, connect_ms=self.connect_ms, timeline=self.timeline
+            )
+
+    def mark(self, step: str) -> None:
+        """Note when `step` first happened, for the join's timeline."""
+        if step not in self.timeline and self.opened_at:
+            self.timeline[step] = round((time.monotonic() - self.opened_at) * 1000, 1)
+
+
+class KanyanPeer(MediaPeer):
+    """Speaks Kanyan's protocol like the browser page: one connection, offered by the server."""
+
+    def __init__(self, spec: dict[str, Any], clip: dict[str, Any]) -> None:
+        super().__init__(spec, clip)
+        self.media_map: dict[str, Any] = {"own": {}, "remote": {}}
+        self._admitted: set[int] = set()
+        self._started = False
+
+    def owner(self, transceiver: Any) -> int | None:
+        info = self.media_map["remote"].get(transceiver.mid)
+        return None if info is None else int(info["participant"])
+
+    async def session(self) -> None:
+        url = self.spec["base_url"].replace("https://", "wss://") + "/ws"
+        async with aiohttp.ClientSession() as http:
+            try:
+                while True:
+                    started = time.monotonic()
+                    try:
+                        ws = self.ws = await http.ws_connect(url, ssl=False, max_msg_size=0)
+                    except (aiohttp.ClientError, OSError):
+                        await asyncio.sleep(1)
+                        continue
+                    if not self.opened_at:
+                        self.opened_at = time.monotonic()
+                        self.connect_ms = (self.opened_at - started) * 1000
+                    hello = {
+                        "type": "hello",
+                        "version": 1,
+                        "inspection": self.spec["inspection"],
+                        "token": self.spec["token"],
+                    }
+                    try:
+                        await ws.send_str(json.dumps(hello))
+                        await self._read(ws)
+                    except (aiohttp.ClientError, OSError) as exc:
+                        # The connection broke under us (writing to it while it closed): the
+                        # page reconnects then too.
+                        print(f"peer {self.spec['name']}: {exc!r}", file=sys.stderr)
+                    if ws.close_code in FINAL_CODES:
+                        return
+                    # Like the page: the server asked for a new connection (media failed, idle).
+                    await self.drop_media()
+                    self.media_map = {"own": {}, "remote": {}}
+                    self.reconnects += 1
+                    await asyncio.sleep(1)
+            finally:
+                await self.leave()
+
+    async def leave(self) -> None:
+        ws, self.ws = self.ws, None
+        if ws is not None and not ws.closed:
+            with contextlib.suppress(aiohttp.ClientError, OSError):  # closing already
+                await ws.send_str(json.dumps({"type": "leave"}))
+            await ws.close()
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                continue
+            message = json.loads(msg.data)
+            kind = message["type"]
+            self.mark(kind)
+            if kind == "offer":
+                await self._answer(ws, message)
+            elif kind == "roster" and self.spec["admit"]:
+                for member in message["members"]:
+                    if member["status"] == "lobby" and member["id"] not in self._admitted:
+                        self._admitted.add(member["id"])
+                        await ws.send_str(
+                            json.dumps({"type": "admit", "participant": member["id"]})
+                        )
+                if self.spec.get("start_session") and not self._started:
+                    self._started = message.get("state") == "open"
+                    if self._started:
+                        await ws.send_str(json.dumps({"type": "start"}))
+            elif kind == "ping":
+                await ws.send_str(json.dumps({"type": "pong"}))
+            elif kind == "error":
+                print(f"peer {self.spec['name']}: server error {message}", file=sys.stderr)
+
+    async def _answer(self, ws: aiohttp.ClientWebSocketResponse, message: dict[str, Any]) -> None:
+        pc = self.pcs[0] if self.pcs else self.new_pc()
+        self.media_map = message["media"]
+        await pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "offer"))
+        self.tap(pc)  # before the answer: receivers start once it is set
+        for kind in ("audio", "video"):
+            mid = self.media_map["own"].get(kind)
+            transceiver = next((t for t in pc.getTransceivers() if t.mid == mid), None)
+            if transceiver is None:
+                continue
+            transceiver.direction = "sendonly" if self.publish_on(transceiver, kind) else "inactive"
+        await pc.setLocalDescription(await pc.createAnswer())
+        self.widen_receive_buffers(pc)
+        await ws.send_str(json.dumps({"type": "answer", "sdp": pc.localDescription.sdp}))
+        self.mark("answer sent")
 
 
 def main(spec_json: str) -> None:
@@ -306,9 +388,15 @@ def main(spec_json: str) -> None:
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     spec = json.loads(spec_json)
-    hooks.use_host_addresses(["127.0.0.1"])  # loopback only, like the server
+    # Loopback only, like the server (or the bench namespace's address, for Janus).
+    hooks.use_host_addresses([spec.get("address", "127.0.0.1")])
     clip = load_clip(Path(spec["clip"]))
-    asyncio.run(BenchPeer(spec, clip).run())
+    if spec.get("server") == "janus":
+        from bench.support.janus_peer import JanusPeer
+
+        asyncio.run(JanusPeer(spec, clip).run())
+    else:
+        asyncio.run(KanyanPeer(spec, clip).run())
 
 
 if __name__ == "__main__":

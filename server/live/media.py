@@ -1,10 +1,11 @@
-"""Media forwarding: publishers' encoded frames fan out to subscribers untouched.
+"""Media forwarding: publishers' encoded media fans out to subscribers untouched.
 
 A `Publication` is one member's audio or video in a room. It outlives the member's connection:
 when they reconnect, a new upstream attaches to the same publication and every subscriber keeps
-its transceiver, so nobody renegotiates. Sinks are `ForwardedTrack`s (one per subscriber
-transceiver, packed by aiortc's sender without encoding, see server.hooks) and in-process
-consumers such as the recorder. A new or lagging video sink waits for a keyframe and asks the
+its transceiver, so nobody renegotiates. Subscribers get the publisher's RTP packets, each
+renumbered and encrypted for their own m-line (`PacketForwarding`: rtp_forward.py, srtp.py,
+rtcp.py); in-process consumers such as the recorder get whole frames, assembled once per
+publisher by aiortc's receiver (`FrameSink`). A new video leg waits for a keyframe and asks the
 publisher for one; requests are rate-limited per publication.
 """
 
@@ -12,18 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from fractions import Fraction
-from typing import Protocol
+from typing import Any, Protocol
 
-from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender
-from aiortc.mediastreams import MediaStreamError
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpTransceiver
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtcpSrPacket, RtpPacket, pack_remb_fci
 
-from . import hooks
+from . import hooks, rtcp, rtp_hooks
+from .rtp_forward import CLOCK_RATES, Leg, RtpFanout
+from .srtp import SrtpLink
 
-CLOCK_RATES = {"audio": 48000, "video": 90000}
 KINDS = ("audio", "video")
 
 
@@ -48,32 +50,74 @@ class EncodedFrame:
         return CLOCK_RATES[self.kind]
 
 
-class MediaStats:
-    """What one server's forwarding did since it started, by kind: the counters of /metrics
-    (server.ops.metrics). Plain integers: this is on every frame's path."""
+# What each subscriber leg counts of itself (rtp_forward.Leg), as /metrics and
+# MediaHub.counters() name it.
+LEG_COUNTS = ("packets", "bytes", "frames", "retransmitted", "keyframe_requests", "keyframe_wait")
 
-    __slots__ = (
-        "dropped_frames",
-        "forwarded_bytes",
-        "forwarded_frames",
-        "keyframe_requests",
-        "received_bytes",
-        "received_frames",
+
+def leg_counts(leg: Leg) -> tuple[int, ...]:
+    """`leg`'s counts, in LEG_COUNTS' order."""
+    return (
+        leg.packets,
+        leg.octets,
+        leg.frames,
+        leg.retransmitted,
+        leg.keyframe_requests,
+        leg.waited,
     )
 
-    def __init__(self) -> None:
-        self.received_frames = dict.fromkeys(KINDS, 0)
-        self.received_bytes = dict.fromkeys(KINDS, 0)
-        self.forwarded_frames = dict.fromkeys(KINDS, 0)  # handed to a subscriber's sender
-        self.forwarded_bytes = dict.fromkeys(KINDS, 0)
-        # (kind, reason): "overflow" (a subscriber fell a whole queue behind) or
-        # "keyframe_wait" (a new or skipped subscriber waits for a keyframe).
-        self.dropped_frames: dict[tuple[str, str], int] = {}
-        self.keyframe_requests = 0
 
-    def dropped(self, kind: str, reason: str, frames: int = 1) -> None:
-        key = (kind, reason)
-        self.dropped_frames[key] = self.dropped_frames.get(key, 0) + frames
+class LegTally:
+    """The counts of a set of subscriber legs, open and closed. Nothing is added up per
+    packet: every leg counts its own, read here when asked; a closed leg's counts are kept
+    once it is retired."""
+
+    def __init__(self) -> None:
+        self._open: weakref.WeakSet[Leg] = weakref.WeakSet()
+        self._retired: dict[tuple[str, str], int] = {}  # (count, kind) -> value
+
+    def add(self, leg: Leg) -> None:
+        self._open.add(leg)
+
+    def retire(self, leg: Leg) -> None:
+        if leg in self._open:
+            self._open.discard(leg)
+            self._fold(self._retired, leg)
+
+    def totals(self) -> dict[tuple[str, str], int]:
+        """(count, kind) -> total, for every name of LEG_COUNTS and both kinds."""
+        totals = {(name, kind): 0 for name in LEG_COUNTS for kind in KINDS}
+        for key, value in self._retired.items():
+            totals[key] += value
+        for leg in list(self._open):
+            self._fold(totals, leg)
+        return totals
+
+    @staticmethod
+    def _fold(into: dict[tuple[str, str], int], leg: Leg) -> None:
+        for name, value in zip(LEG_COUNTS, leg_counts(leg), strict=True):
+            key = (name, leg.kind)
+            into[key] = into.get(key, 0) + value
+
+
+class MediaStats:
+    """What one server's forwarding did since it started: the counters of /metrics
+    (server.ops.metrics). What comes in is counted per frame (plain integers); what goes out,
+    per packet and per leg, is counted by the legs themselves (`legs`)."""
+
+    __slots__ = ("keyframe_requests", "legs", "received_bytes", "received_frames", "send_errors")
+
+    def __init__(self) -> None:
+        self.received_frames = dict.fromkeys(KINDS, 0)  # assembled from publishers' packets
+        self.received_bytes = dict.fromkeys(KINDS, 0)
+        self.keyframe_requests = 0  # PLIs sent to publishers
+        # Packets a subscriber connection could not write (a full socket buffer, a connection
+        # closing): lost, like a packet lost on the network.
+        self.send_errors = 0
+        self.legs = LegTally()  # every subscriber leg of every room
+
+    def send_error(self) -> None:
+        self.send_errors += 1
 
 
 class FrameSink(Protocol):
@@ -81,9 +125,12 @@ class FrameSink(Protocol):
 
 
 class Upstream(Protocol):
-    """The publisher's end: the receiver that brings its frames in."""
+    """The publisher's end: the receiver that brings its media in."""
 
-    def request_keyframe(self) -> None: ...
+    def request_keyframe(self) -> None:
+        """Send the publisher a picture loss indication."""
+
+    def send_remb(self, bps: int) -> None: ...
 
 
 class Publication:
@@ -108,13 +155,28 @@ class Publication:
         self._upstream: Upstream | None = None
         self._interval = keyframe_interval_s
         self._last_request = -1e9
+        self._last_keyframe = -1e9
+        self._awaited = False  # a request is out and its keyframe has not come yet
         self._deferred: asyncio.TimerHandle | None = None
+        self._retry: asyncio.TimerHandle | None = None
         self.keyframe_requests = 0
         self.on_close: list[Callable[[], None]] = []
+        self.packets = RtpFanout(kind, self.request_keyframe, self.keyframe_arrived)
+        if kind == "video":
+            self.packets.bitrate = rtcp.SubscriberBitrate()
+            self.packets.bitrate.send = self._send_remb
 
     @property
     def live(self) -> bool:
         return self._upstream is not None
+
+    @property
+    def upstream(self) -> Upstream | None:
+        return self._upstream
+
+    def _send_remb(self, bps: int) -> None:
+        if self._upstream is not None:
+            self._upstream.send_remb(bps)
 
     def attach(self, upstream: Upstream) -> None:
         """A (new) connection of the publisher starts bringing frames."""
@@ -155,195 +217,218 @@ class Publication:
         for sink in tuple(self._sinks):
             sink.push(frame)
 
-    def request_keyframe(self) -> None:
-        """Ask the publisher for a keyframe, at most once per interval (later ones deferred)."""
+    def request_keyframe(self, prompt: bool = True) -> None:
+        """Ask the publisher for a keyframe. While one is on its way, asking again does
+        nothing (it will serve everyone waiting); an unanswered request is repeated after the
+        interval. A prompt request (a new subscriber, the recorder) goes at once; a
+        subscriber's picture-loss report waits until half an interval has passed since the
+        last keyframe, so that one lossy subscriber cannot make a publisher send nothing else."""
         if self.kind != "video" or self._upstream is None:
             return
         now = time.monotonic()
-        wait = self._last_request + self._interval - now
-        if wait <= 0:
-            self._last_request = now
-            self.keyframe_requests += 1
-            self.stats.keyframe_requests += 1
-            self._upstream.request_keyframe()
-        elif self._deferred is None:
-            self._deferred = asyncio.get_running_loop().call_later(wait, self._deferred_request)
+        if self._awaited and now - self._last_request < self._interval:
+            return
+        wait = 0.0 if prompt else self._last_keyframe + self._interval / 2 - now
+        if wait > 0:
+            if self._deferred is None:
+                self._deferred = asyncio.get_running_loop().call_later(wait, self._deferred_request)
+            return
+        self._send_request(now)
+
+    def _send_request(self, now: float) -> None:
+        assert self._upstream is not None
+        self._awaited, self._last_request = True, now
+        self.keyframe_requests += 1
+        self.stats.keyframe_requests += 1
+        self._upstream.request_keyframe()
+        if self._retry is not None:
+            self._retry.cancel()
+        self._retry = asyncio.get_running_loop().call_later(self._interval, self._unanswered)
+
+    def _unanswered(self) -> None:
+        self._retry = None
+        if self._awaited and self._upstream is not None:
+            self._send_request(time.monotonic())  # the request or its keyframe was lost
 
     def _deferred_request(self) -> None:
         self._deferred = None
-        self.request_keyframe()
+        self.request_keyframe(prompt=True)
+
+    def keyframe_arrived(self) -> None:
+        """The first packet of a keyframe came in: whoever asked gets it now."""
+        self._awaited, self._last_keyframe = False, time.monotonic()
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
 
     def close(self) -> None:
-        if self._deferred is not None:
-            self._deferred.cancel()
-            self._deferred = None
+        for timer in (self._deferred, self._retry):
+            if timer is not None:
+                timer.cancel()
+        self._deferred = self._retry = None
         self._sinks.clear()
+        for leg in self.packets.legs:
+            leg.detach()
         self._upstream = None
         for callback in self.on_close:
             callback()
         self.on_close.clear()
 
 
-class SlotTrack(MediaStreamTrack):
-    """The track of one subscriber slot: carries whichever publication it is attached to."""
+class SlotOutput(Protocol):
+    """What one subscriber slot sends: whichever publication it is attached to."""
 
-    def attach(self, publication: Publication) -> None:
-        raise NotImplementedError
+    transceiver: RTCRtpTransceiver
 
-    def detach(self) -> None:
-        raise NotImplementedError
+    @property
+    def forwarded(self) -> int:
+        """Packets (or frames) sent so far."""
 
+    def attach(self, publication: Publication) -> None: ...
 
-@dataclass(slots=True)  # not frozen: one per subscriber frame, and frozen __init__ is 3x slower
-class OutgoingFrame:
-    """What aiortc's sender packs without encoding: bytes(), pts and time_base (hook 2)."""
+    def detach(self) -> None: ...
 
-    data: bytes
-    pts: int
-    time_base: Fraction
-
-    def __bytes__(self) -> bytes:
-        return self.data
-
-
-class ForwardedTrack(SlotTrack):
-    """A subscriber's slot: carries whichever publication it is attached to.
-
-    A slot stays bound to its transceiver for the life of the connection; attaching another
-    publication reuses the m-line. Output timestamps stay continuous across publishers and
-    reconnects, so the browser's jitter buffer never sees time run backwards.
-    """
-
-    def __init__(self, kind: str, max_queue: int = 30) -> None:
-        super().__init__()
-        self.kind = kind
-        self.publication: Publication | None = None
-        self.forwarded = 0
-        self.skipped = 0
-        self._max_queue = max_queue
-        # A deque and one waiter rather than an asyncio.Queue: this runs for every frame of
-        # every subscriber leg, and the sender's task is the only reader.
-        self._queue: deque[EncodedFrame] = deque()
-        self._wakeup: asyncio.Future[None] | None = None
-        self._waiting_keyframe = kind == "video"
-        self._time_base = Fraction(1, CLOCK_RATES[kind])
-        self._source: tuple[int, int] | None = None
-        self._push_source: tuple[int, int] | None = None
-        self._offset = 0
-        self._last_pts: int | None = None
-        self._last_arrival = 0.0
-        self._stats = MediaStats()  # the server's, once attached
-
-    def attach(self, publication: Publication) -> None:
-        self.detach()
-        self.publication = publication
-        self._stats = publication.stats
-        self._waiting_keyframe = self.kind == "video"
-        publication.add_sink(self)
-        publication.request_keyframe()
-
-    def detach(self) -> None:
-        if self.publication is not None:
-            self.publication.remove_sink(self)
-            self.publication = None
-        self._drain()
-
-    def _drain(self) -> None:
-        self._queue.clear()
-
-    def push(self, frame: EncodedFrame) -> None:
-        if frame.source != self._push_source:
-            # A new upstream (the publisher reconnected): its first decodable frame is a key.
-            self._push_source = frame.source
-            self._waiting_keyframe = self.kind == "video"
-        if self._waiting_keyframe:
-            if not frame.keyframe:
-                self.skipped += 1
-                self._stats.dropped(self.kind, "keyframe_wait")
-                if self.publication is not None:
-                    self.publication.request_keyframe()
-                return
-            self._waiting_keyframe = False
-        if len(self._queue) >= self._max_queue:
-            # The subscriber's connection cannot keep up: skip ahead rather than lag.
-            self.skipped += len(self._queue)
-            self._stats.dropped(self.kind, "overflow", len(self._queue))
-            self._drain()
-            if self.kind == "video":
-                self._stats.dropped(self.kind, "keyframe_wait")
-                self._waiting_keyframe = True
-                if self.publication is not None:
-                    self.publication.request_keyframe()
-                return
-        self._queue.append(frame)
-        self._wake()
-
-    def _wake(self) -> None:
-        wakeup, self._wakeup = self._wakeup, None
-        if wakeup is not None and not wakeup.done():
-            wakeup.set_result(None)
-
-    async def recv(self) -> OutgoingFrame:  # type: ignore[override]
-        while not self._queue:
-            if self.readyState != "live":
-                raise MediaStreamError
-            self._wakeup = asyncio.get_running_loop().create_future()
-            await self._wakeup
-        frame = self._queue.popleft()
-        if frame.source != self._source:
-            if self._last_pts is None:
-                self._offset = -frame.timestamp
-            else:
-                gap = max(1, int((frame.arrival - self._last_arrival) * frame.clock_rate))
-                self._offset = self._last_pts + gap - frame.timestamp
-            self._source = frame.source
-        pts = frame.timestamp + self._offset
-        self._last_pts, self._last_arrival = pts, frame.arrival
-        self.forwarded += 1
-        self._stats.forwarded_frames[self.kind] += 1
-        self._stats.forwarded_bytes[self.kind] += len(frame.data)
-        return OutgoingFrame(frame.data, pts, self._time_base)
-
-    def stop(self) -> None:
-        self.detach()
-        super().stop()
-        self._wake()  # a sender waiting in recv() ends
+    def close(self) -> None: ...
 
 
 class Forwarding(Protocol):
     """How a room's media goes from a publisher's receiver to each subscriber's sender."""
 
-    def receive(self, receiver: RTCRtpReceiver, publication: Publication) -> None:
-        """Before `receiver` starts: make its media feed `publication`."""
+    def receive(self, receiver: RTCRtpReceiver, publication: Publication) -> Upstream:
+        """Before `receiver` starts: make its media feed `publication`; its upstream."""
 
     def answered(self, receiver: RTCRtpReceiver, publication: Publication) -> None:
         """After each answer, when the receiver's track exists."""
 
-    def slot_track(self, kind: str, queue_frames: int) -> SlotTrack:
-        """The track a new subscriber slot sends."""
+    def open_slot(self, pc: RTCPeerConnection, kind: str) -> SlotOutput:
+        """A new sendonly m-line on `pc` for a subscriber slot."""
 
-    def wire_sender(self, sender: RTCRtpSender, on_keyframe_request: Callable[[], None]) -> None:
-        """Route the subscriber's keyframe requests (PLI/FIR) on `sender`."""
+    def counters(self) -> dict[str, int]:
+        """Totals since the room opened (monotonic)."""
 
 
-class EncodedForwarding:
-    """Kanyan's forwarding: a receiver's whole encoded frames go straight to the publication
-    (hook 1), each slot is a ForwardedTrack its sender packs without encoding (hook 2), and a
-    subscriber's keyframe request goes to the publisher (hook 3). Nothing is decoded."""
+class ReceiverUpstream:
+    """A publication's upstream: the receiver of the publisher's connection."""
 
-    def receive(self, receiver: RTCRtpReceiver, publication: Publication) -> None:
-        hooks.tap_receiver(
-            receiver, lambda codec, frame: publication.deliver(frame.data, frame.timestamp)
+    def __init__(self, receiver: RTCRtpReceiver, publication: Publication) -> None:
+        self.receiver = receiver
+        self.publication = publication
+        self._tasks: set[asyncio.Task[None]] = set()
+        # aiortc's REMB to the publisher goes out capped by what the subscribers can take.
+        bitrate = publication.packets.bitrate
+        self._send_rtcp = rtp_hooks.filter_receiver_rtcp(
+            receiver, bitrate.upstream if bitrate is not None else (lambda packet: packet)
         )
 
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def request_keyframe(self) -> None:
+        self._spawn(rtp_hooks.send_pli(self.receiver, self.publication.packets.media_ssrc))
+
+    def send_remb(self, bps: int) -> None:
+        ssrc, media = (
+            rtp_hooks.receiver_rtcp_ssrc(self.receiver),
+            self.publication.packets.media_ssrc,
+        )
+        if ssrc is not None and media is not None:
+            fci = pack_remb_fci(bps, [media])
+            self._spawn(self._send_rtcp(RtcpPsfbPacket(RTCP_PSFB_APP, ssrc, 0, fci)))
+
+
+class PacketSlot:
+    """A subscriber slot on the packet path: an idle aiortc sender and its leg."""
+
+    def __init__(self, transceiver: RTCRtpTransceiver, leg: Leg, owner: PacketForwarding) -> None:
+        self.transceiver = transceiver
+        self.leg = leg
+        self._owner = owner
+
+    @property
+    def forwarded(self) -> int:
+        return self.leg.packets
+
+    def attach(self, publication: Publication) -> None:
+        self.leg.attach(publication.packets)
+
+    def detach(self) -> None:
+        self.leg.detach()
+
+    def close(self) -> None:
+        self.leg.detach()
+        self._owner.retire(self.leg)
+
+
+class PacketForwarding:
+    """Kanyan's forwarding: a publisher's RTP packets, decrypted once, go to every subscriber
+    leg renumbered and encrypted for it (rtp_forward, srtp, rtcp); aiortc assembles frames
+    once per publisher for the recorder and screenshots. Nothing is decoded or encoded."""
+
+    def __init__(self, stats: MediaStats | None = None) -> None:
+        self._links: weakref.WeakKeyDictionary[RTCDtlsTransport, SrtpLink] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._stats = stats if stats is not None else MediaStats()
+        self._legs = LegTally()  # this room's
+
+    def receive(self, receiver: RTCRtpReceiver, publication: Publication) -> ReceiverUpstream:
+        upstream = ReceiverUpstream(receiver, publication)
+        fanout = publication.packets
+
+        def on_frame(codec: Any, frame: Any) -> None:
+            if publication.upstream is upstream:
+                publication.deliver(frame.data, frame.timestamp)
+
+        def on_packet(packet: RtpPacket) -> None:
+            if publication.upstream is upstream:
+                fanout.packet(upstream, packet)
+
+        def on_report(report: RtcpSrPacket) -> None:
+            if publication.upstream is upstream:
+                info = report.sender_info
+                fanout.sender_report(report.ssrc, info.ntp_timestamp, info.rtp_timestamp)
+
+        hooks.tap_receiver(receiver, on_frame)
+        rtp_hooks.tap_packets(receiver, on_packet)
+        rtp_hooks.replace_bitrate_estimator(receiver, rtcp.GroupedEstimator)
+        rtp_hooks.observe_receiver_rtcp(receiver, on_report)
+        return upstream
+
     def answered(self, receiver: RTCRtpReceiver, publication: Publication) -> None:
-        pass
+        rtp_hooks.receive_without_queue(receiver.transport)  # bundled by now: the connection's
 
-    def slot_track(self, kind: str, queue_frames: int) -> ForwardedTrack:
-        return ForwardedTrack(kind, queue_frames)
+    def open_slot(self, pc: RTCPeerConnection, kind: str) -> PacketSlot:
+        transceiver = pc.addTransceiver(rtp_hooks.IdleTrack(kind), direction="sendonly")
+        sender = transceiver.sender
+        leg = Leg(kind)
+        self._legs.add(leg)
+        self._stats.legs.add(leg)
 
-    def wire_sender(self, sender: RTCRtpSender, on_keyframe_request: Callable[[], None]) -> None:
-        hooks.on_keyframe_request(sender, on_keyframe_request)
+        def started(identity: rtp_hooks.SenderIdentity) -> None:
+            leg.start(identity, self._link(sender.transport))
+
+        rtp_hooks.on_sender_start(sender, started)
+        rtp_hooks.route_sender_rtcp(sender, lambda packet: rtcp.subscriber_feedback(leg, packet))
+        rtp_hooks.rewrite_sender_reports(sender, lambda report: rtcp.leg_report(leg, report))
+        return PacketSlot(transceiver, leg, self)
+
+    def _link(self, transport: RTCDtlsTransport) -> SrtpLink:
+        link = self._links.get(transport)
+        if link is None:
+            link = self._links[transport] = SrtpLink(transport, self._stats.send_error)
+        return link
+
+    def retire(self, leg: Leg) -> None:
+        self._legs.retire(leg)
+        self._stats.legs.retire(leg)
+
+    def counters(self) -> dict[str, int]:
+        totals = dict.fromkeys(LEG_COUNTS, 0)
+        for (name, _), value in self._legs.totals().items():
+            totals[name] += value
+        return totals
 
 
 class MediaHub:
@@ -357,9 +442,10 @@ class MediaHub:
     ) -> None:
         self._interval = keyframe_interval_s
         self.stats = stats if stats is not None else MediaStats()
-        self.forwarding: Forwarding = forwarding or EncodedForwarding()
+        self.forwarding: Forwarding = forwarding or PacketForwarding(self.stats)
         self._publications: dict[tuple[int, str], Publication] = {}
         self.on_publication: list[Callable[[Publication], None]] = []
+        self._upstream_requests = 0  # keyframe requests of publications already dropped
 
     def publication(self, member_id: int, kind: str) -> Publication:
         key = (member_id, kind)
@@ -381,7 +467,19 @@ class MediaHub:
         for kind in KINDS:
             publication = self._publications.pop((member_id, kind), None)
             if publication is not None:
+                self._upstream_requests += publication.keyframe_requests
                 publication.close()
+
+    def counters(self) -> dict[str, int]:
+        """This room's forwarding since it opened: packets, bytes and frames sent to
+        subscribers, packets retransmitted on their NACKs, keyframe requests they sent,
+        packets not sent while a leg waited for a keyframe (`keyframe_wait`), and keyframe
+        requests sent to publishers (`upstream_keyframe_requests`)."""
+        totals = self.forwarding.counters()
+        totals["upstream_keyframe_requests"] = self._upstream_requests + sum(
+            p.keyframe_requests for p in self._publications.values()
+        )
+        return totals
 
     def close(self) -> None:
         for publication in self._publications.values():

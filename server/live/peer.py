@@ -31,7 +31,7 @@ from ..config import Settings
 from ..errors import ProtocolError
 from . import hooks, protocol
 from .ice import CandidatePolicy
-from .media import KINDS, MediaHub, Publication, SlotTrack
+from .media import KINDS, MediaHub, Publication, SlotOutput, Upstream
 
 log = logging.getLogger(__name__)
 
@@ -42,31 +42,16 @@ def codec_preferences(kind: str) -> list[Any]:
     return [c for c in RTCRtpSender.getCapabilities(kind).codecs if c.mimeType.lower() in wanted]
 
 
-class ReceiverUpstream:
-    """A publication's upstream: the receiver of the publisher's connection."""
-
-    def __init__(self, receiver: RTCRtpReceiver) -> None:
-        self.receiver = receiver
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def request_keyframe(self) -> None:
-        task = asyncio.ensure_future(hooks.send_pli(self.receiver))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-
 @dataclass
 class Slot:
-    transceiver: RTCRtpTransceiver
-    track: SlotTrack
+    output: SlotOutput
     kind: str
     publication: Publication | None = None  # what this slot carries (or will, once answered)
     attached: bool = False
 
-    def request_keyframe(self) -> None:
-        """The subscriber lost a picture (PLI/FIR): ask the publisher, not our encoder."""
-        if self.publication is not None:
-            self.publication.request_keyframe()
+    @property
+    def transceiver(self) -> RTCRtpTransceiver:
+        return self.output.transceiver
 
 
 class Peer:
@@ -88,7 +73,7 @@ class Peer:
             RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         )
         self._own: dict[str, RTCRtpTransceiver] = {}
-        self._upstreams: list[tuple[Publication, ReceiverUpstream]] = []
+        self._upstreams: list[tuple[Publication, Upstream, RTCRtpReceiver]] = []
         self._slots: list[Slot] = []
         self._negotiating = False
         self._pending = False
@@ -107,11 +92,10 @@ class Peer:
             transceiver = self.pc.addTransceiver(kind, direction="recvonly")
             transceiver.setCodecPreferences(codec_preferences(kind))
             publication = self._hub.publication(self.member_id, kind)
-            upstream = ReceiverUpstream(transceiver.receiver)
-            self._hub.forwarding.receive(transceiver.receiver, publication)
+            upstream = self._hub.forwarding.receive(transceiver.receiver, publication)
             publication.attach(upstream)
             self._own[kind] = transceiver
-            self._upstreams.append((publication, upstream))
+            self._upstreams.append((publication, upstream, transceiver.receiver))
 
     async def subscribe(self, publications: list[Publication]) -> None:
         """Send exactly these publications; renegotiate when that changes anything."""
@@ -123,7 +107,7 @@ class Peer:
                 current is not None
                 and wanted.get((current.publisher_id, current.kind)) is not current
             ):
-                slot.track.detach()
+                slot.output.detach()
                 slot.publication, slot.attached = None, False
                 slot.transceiver.direction = "inactive"
                 changed = True
@@ -140,13 +124,10 @@ class Peer:
             await self.negotiate()
 
     def _new_slot(self, kind: str) -> Slot:
-        forwarding = self._hub.forwarding
-        track = forwarding.slot_track(kind, self._settings.media.subscriber_queue_frames)
-        # addTransceiver, never addTrack: addTrack may reuse the participant's own m-line.
-        transceiver = self.pc.addTransceiver(track, direction="sendonly")
-        transceiver.setCodecPreferences(codec_preferences(kind))
-        slot = Slot(transceiver, track, kind)
-        forwarding.wire_sender(transceiver.sender, slot.request_keyframe)
+        # A new sendonly transceiver (never addTrack: it may reuse the participant's own m-line).
+        output = self._hub.forwarding.open_slot(self.pc, kind)
+        output.transceiver.setCodecPreferences(codec_preferences(kind))
+        slot = Slot(output, kind)
         self._slots.append(slot)
         return slot
 
@@ -191,14 +172,14 @@ class Peer:
         self._negotiating = False
         for kind, transceiver in self._own.items():
             self.publishing[kind] = transceiver.currentDirection in ("recvonly", "sendrecv")
-        for publication, upstream in self._upstreams:
+        for publication, _, receiver in self._upstreams:
             publication.sending = self.publishing[publication.kind]
-            self._hub.forwarding.answered(upstream.receiver, publication)
+            self._hub.forwarding.answered(receiver, publication)
         for slot in self._slots:
-            # Attach only now: frames sent before the answer would be dropped by a sender
-            # that is not enabled yet, and with them the keyframe the slot waited for.
+            # Attach only now, once the subscriber knows whose the m-line is; a leg sends from
+            # the first keyframe after its sender started.
             if slot.publication is not None and not slot.attached:
-                slot.track.attach(slot.publication)
+                slot.output.attach(slot.publication)
                 slot.attached = True
         if self._pending:
             self._pending = False
@@ -245,8 +226,8 @@ class Peer:
         if self._answer_timer is not None:
             self._answer_timer.cancel()
         for slot in self._slots:
-            slot.track.detach()
-        for publication, upstream in self._upstreams:
+            slot.output.close()
+        for publication, upstream, _ in self._upstreams:
             publication.detach(upstream)
         hooks.settle_connect_tasks(self.pc)
         await self.pc.close()

@@ -2,7 +2,7 @@
 
 Each publisher's frames are decoded once (aiortc's receiver decodes them), fanned out through
 aiortc's MediaRelay, and encoded again by every subscriber's sender: one encode per subscriber
-leg. `ReencodeForwarding` plugs this into a Peer in place of `media.EncodedForwarding`; nothing
+leg. `ReencodeForwarding` plugs this into a Peer in place of `media.PacketForwarding`; nothing
 on the product's forwarding path depends on it.
 """
 
@@ -14,11 +14,11 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpReceiver, RTCRtpTransceiver
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 
-from .media import Publication, SlotTrack
+from .media import Publication, ReceiverUpstream
 
 # The one clock every re-encoded stream is stamped with, so that a subscriber slot moving from
 # one publisher (or publisher connection) to the next never sees its timestamps run backwards.
@@ -87,7 +87,7 @@ async def _read_forever(track: MediaStreamTrack) -> None:
         pass
 
 
-class RelayedTrack(SlotTrack):
+class RelayedTrack(MediaStreamTrack):
     """media.forwarding = "reencode": decoded frames through aiortc's MediaRelay, encoded again
     by each subscriber's sender. Kept only as the benchmark's naive reference."""
 
@@ -152,6 +152,27 @@ class RelayedTrack(SlotTrack):
         self._attached.set()
 
 
+class TrackSlot:
+    """A subscriber slot in the naive design: a RelayedTrack on its own sender."""
+
+    def __init__(self, transceiver: RTCRtpTransceiver, track: RelayedTrack) -> None:
+        self.transceiver = transceiver
+        self.track = track
+
+    @property
+    def forwarded(self) -> int:
+        return self.track.forwarded
+
+    def attach(self, publication: Publication) -> None:
+        self.track.attach(publication)
+
+    def detach(self) -> None:
+        self.track.detach()
+
+    def close(self) -> None:
+        self.track.detach()
+
+
 class _Decoding:
     """One publication's decoded frames and the relay that fans them out."""
 
@@ -188,8 +209,9 @@ class ReencodeForwarding:
             publication.on_close.append(closed)
         return decoding
 
-    def receive(self, receiver: RTCRtpReceiver, publication: Publication) -> None:
+    def receive(self, receiver: RTCRtpReceiver, publication: Publication) -> ReceiverUpstream:
         """aiortc decodes the receiver's frames itself; they are read once answered."""
+        return ReceiverUpstream(receiver, publication)
 
     def answered(self, receiver: RTCRtpReceiver, publication: Publication) -> None:
         track = receiver.track
@@ -197,11 +219,13 @@ class ReencodeForwarding:
             self._decoded_receivers.add(receiver)
             self._of(publication).source.use(track)
 
-    def slot_track(self, kind: str, queue_frames: int) -> RelayedTrack:
-        return RelayedTrack(kind, self.relayed)
+    def open_slot(self, pc: RTCPeerConnection, kind: str) -> TrackSlot:
+        """A sender whose own encoder answers keyframe requests."""
+        track = RelayedTrack(kind, self.relayed)
+        return TrackSlot(pc.addTransceiver(track, direction="sendonly"), track)
 
-    def wire_sender(self, sender: RTCRtpSender, on_keyframe_request: Callable[[], None]) -> None:
-        """The sender's own encoder answers keyframe requests."""
+    def counters(self) -> dict[str, int]:
+        return {}
 
     def relayed(self, publication: Publication) -> MediaStreamTrack:
         """A new subscriber's view of the publication's decoded frames, through MediaRelay."""

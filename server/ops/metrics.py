@@ -29,7 +29,6 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from ..config import MetricsSettings
-from ..live.media import SlotTrack
 
 if TYPE_CHECKING:
     from ..live.rooms import RoomService
@@ -111,9 +110,7 @@ class LiveCollector(Collector):
                     key = (str(member.role), str(member.presence))
                     present[key] = present.get(key, 0) + 1
             for publication in room.hub.publications():
-                by_kind[publication.kind] += sum(
-                    isinstance(sink, SlotTrack) for sink in publication.sinks
-                )
+                by_kind[publication.kind] += len(publication.packets.legs)
         for state, count in states.items():
             rooms.add_metric([state], count)
         for (role, presence), count in sorted(present.items()):
@@ -125,37 +122,65 @@ class LiveCollector(Collector):
     def _forwarding(self, service: RoomService) -> Iterator[Metric]:
         stats = service.media_stats
         for name, help_text, values in (
-            ("received_frames", "Frames received from publishers.", stats.received_frames),
+            (
+                "received_frames",
+                "Frames received from publishers (assembled once per publisher).",
+                stats.received_frames,
+            ),
             ("received_bytes", "Payload bytes received from publishers.", stats.received_bytes),
-            (
-                "forwarded_frames",
-                "Frames handed to subscribers' senders (one per leg).",
-                stats.forwarded_frames,
-            ),
-            (
-                "forwarded_bytes",
-                "Payload bytes handed to subscribers' senders.",
-                stats.forwarded_bytes,
-            ),
         ):
             family = CounterMetricFamily(f"kanyan_{name}", help_text, labels=["kind"])
             for kind, value in values.items():
                 family.add_metric([kind], value)
             yield family
+        legs = stats.legs.totals()
+        for name, count, help_text in (
+            (
+                "forwarded_packets",
+                "packets",
+                "RTP packets sent to subscribers, one per leg (retransmissions not counted).",
+            ),
+            (
+                "forwarded_frames",
+                "frames",
+                "Frames sent to subscribers, one per leg: a video frame when the packet that "
+                "ends it (marker bit) is sent, an audio packet as one frame.",
+            ),
+            ("forwarded_bytes", "bytes", "RTP payload bytes sent to subscribers, one per leg."),
+            (
+                "retransmitted_packets",
+                "retransmitted",
+                "Packets sent again to subscribers on their NACKs.",
+            ),
+        ):
+            family = CounterMetricFamily(f"kanyan_{name}", help_text, labels=["kind"])
+            for kind in ("audio", "video"):
+                family.add_metric([kind], legs[(count, kind)])
+            yield family
         dropped = CounterMetricFamily(
-            "kanyan_forwarding_dropped_frames",
-            "Frames not forwarded to a subscriber: overflow (its queue was full: it fell behind) "
-            "or keyframe_wait (a new or skipped-ahead video subscriber waits for a keyframe).",
+            "kanyan_forwarding_dropped_packets",
+            "Packets not sent to a subscriber leg: keyframe_wait (a new video leg, or one whose "
+            "publisher reconnected, waits for a keyframe).",
             labels=["kind", "reason"],
         )
         for kind in ("audio", "video"):
-            for reason in ("overflow", "keyframe_wait"):
-                dropped.add_metric([kind, reason], stats.dropped_frames.get((kind, reason), 0))
+            dropped.add_metric([kind, "keyframe_wait"], legs[("keyframe_wait", kind)])
         yield dropped
+        yield CounterMetricFamily(
+            "kanyan_forwarding_send_errors",
+            "Packets to subscribers that could not be written (a full socket buffer, a closing "
+            "connection): lost, as if on the network.",
+            value=stats.send_errors,
+        )
         yield CounterMetricFamily(
             "kanyan_keyframe_requests",
             "Keyframe requests (PLI) sent to publishers.",
             value=stats.keyframe_requests,
+        )
+        yield CounterMetricFamily(
+            "kanyan_subscriber_keyframe_requests",
+            "Keyframe requests (PLI or FIR) received from subscribers.",
+            value=sum(legs[("keyframe_requests", kind)] for kind in ("audio", "video")),
         )
 
     def _recording(self) -> Iterator[Metric]:

@@ -71,9 +71,27 @@ async def test_a_live_room_shows_in_the_metrics(server):
         assert value(found, "kanyan_legs", kind="video") == 2
         assert value(found, "kanyan_legs", kind="audio") == 2
         assert value(found, "kanyan_received_frames_total", kind="video") > 10
-        assert value(found, "kanyan_forwarded_frames_total", kind="video") >= 10
+        # Packets go out per leg; a video frame counts once its last (marked) packet is sent.
+        frames = value(found, "kanyan_forwarded_frames_total", kind="video")
+        packets = value(found, "kanyan_forwarded_packets_total", kind="video")
+        assert frames >= 10 and packets >= frames
+        assert value(found, "kanyan_forwarded_frames_total", kind="audio") == value(
+            found, "kanyan_forwarded_packets_total", kind="audio"
+        )
         assert value(found, "kanyan_forwarded_bytes_total", kind="audio") > 0
+        assert value(found, "kanyan_forwarded_bytes_total", kind="video") > packets
         assert value(found, "kanyan_keyframe_requests_total") >= 1
+        assert value(found, "kanyan_forwarding_send_errors_total") == 0
+        # Audio never waits for a keyframe.
+        assert (
+            value(
+                found,
+                "kanyan_forwarding_dropped_packets_total",
+                kind="audio",
+                reason="keyframe_wait",
+            )
+            == 0
+        )
         assert value(found, "kanyan_event_loop_lag_seconds_count") > 0
         assert value(found, "kanyan_outbox_messages", state="pending") >= 0
         assert value(found, "kanyan_logins_refused_total", reason="throttled") == 0
@@ -101,6 +119,10 @@ async def test_a_live_room_shows_in_the_metrics(server):
         assert value(found, "kanyan_recording_failed_segments_total") == 0
         assert value(found, "kanyan_recorder_dropped_frames_total") == 0
         assert value(found, "kanyan_rooms", state="open") == 0
+        # The room is gone with its legs; what they forwarded still counts.
+        assert value(found, "kanyan_legs", kind="video") == 0
+        assert value(found, "kanyan_forwarded_packets_total", kind="video") >= packets
+        assert value(found, "kanyan_forwarded_frames_total", kind="video") >= frames
     finally:
         for client in (host, applicant):
             await client.close()

@@ -1,4 +1,4 @@
-"""Hook 6 (server/live/hooks.py): a connection closed while it starts leaves no "Task exception
+"""Hook 10 (server/live/hooks.py): a connection closed while it starts leaves no "Task exception
 was never retrieved" in the log; other failures of that task are still logged. Found by the
 room protocol fuzzing (tests/fuzz), where people left while their connection started."""
 
