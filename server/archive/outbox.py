@@ -224,6 +224,16 @@ class OutboxStore:
         return changed == 1
 
     @bookkeeping
+    async def release(self, message_id: int, error: str) -> None:
+        """A send cut short (the server stopping): due again now, unless it was settled."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbox SET state = ?, due_at = ?, last_error = ? "
+                "WHERE id = ? AND state = ?",
+                (RETRYING, clock.now_iso(), error[:500], message_id, SENDING),
+            )
+
+    @bookkeeping
     async def retry(self, message_id: int, error: str, status: int | None, due_at: str) -> None:
         async with self._db.transaction() as tx:
             await tx.execute(

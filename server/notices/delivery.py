@@ -181,26 +181,25 @@ class Delivery:
             if not await self.archive.outbox.claim(message.id, lease):
                 continue
             tried += 1
-            await self._try(message)
+            try:
+                await self._try(message)
+            except asyncio.CancelledError:
+                # The server is stopping mid-send, or while it records the answer: unless the
+                # answer was recorded, the message is due again at once (for the next start,
+                # or another node) instead of waiting out its lease. A crash still waits.
+                await asyncio.shield(
+                    self.archive.outbox.release(message.id, "interrupted: the server stopped")
+                )
+                raise
         return tried
 
     async def _try(self, message: Message) -> None:
         channel = self.channels.get(message.channel)
-        try:
-            outcome = (
-                await channel.send(message)
-                if channel is not None
-                else Outcome(False, error=f"no {message.channel} channel configured")
-            )
-        except asyncio.CancelledError:
-            # The server is stopping mid-send: the message is due again at once (for the next
-            # start, or another node) instead of waiting for its lease. A crash still waits.
-            await asyncio.shield(
-                self.archive.outbox.retry(
-                    message.id, "interrupted: the server stopped", None, clock.now_iso()
-                )
-            )
-            raise
+        outcome = (
+            await channel.send(message)
+            if channel is not None
+            else Outcome(False, error=f"no {message.channel} channel configured")
+        )
         if outcome.ok:
             await self.archive.outbox.sent(message.id, outcome.status, outcome.answer)
             return

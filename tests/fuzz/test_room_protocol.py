@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from server.live.protocol import CLIENT_MESSAGES
@@ -30,6 +30,7 @@ BINARY, TOO_LARGE, FAR_TOO_LARGE = "<binary>", "<too large>", "<far too large>"
 # is sent once, at the end) is fair game.
 # What carries content into the room and the archive comes up three times as often as the rest.
 CONTENT = ("current", "mark", "move_screenshot", "note", "screenshot", "conclude", "confirm")
+HOSTILE_NOTE = "门头'; DROP TABLE events; --<script>alert(1)</script>{{7*7}}\u202e"
 MEMBER_TYPES = [*sorted(set(CLIENT_MESSAGES) - {"leave"}), *CONTENT, *CONTENT]
 # The host may end the session: those are fuzzed in rooms of their own.
 HOST_TYPES = [*sorted(set(CLIENT_MESSAGES) - {"leave", "end", "interrupt"}), *CONTENT, *CONTENT]
@@ -201,6 +202,8 @@ def test_messages_from_seated_people(live: ProcessServer, room: Room, role: str)
     )
 
     @given(batch=frames(message))
+    # Always one hostile value that is valid: it must reach the archive and come back intact.
+    @example(batch=[{"type": "note", "text": HOSTILE_NOTE}])
     @settings(max_examples=examples(60))
     def fuzz(batch: list[Any]) -> None:
         before = len(live.log.records)
@@ -212,7 +215,7 @@ def test_messages_from_seated_people(live: ProcessServer, room: Room, role: str)
     fuzz()
     live.log.assert_clean()
     if role != "observer":  # hostile values got past the door and into the archive too
-        assert room.host.record, "no note of the fuzzer reached the work record"
+        assert HOSTILE_NOTE in [entry["text"] for entry in room.host.record], room.host.record
     # A deliberate leave, the one message left out above, and the room goes on.
     client = live.run(room.seat(role))
     live.run(deliver(client, [{"type": "leave"}]))

@@ -430,6 +430,7 @@ async def test_every_writer_is_in_the_table(archive):
         "nodes.leave",
         "nodes.release",
         "outbox.claim",
+        "outbox.release",
         "outbox.retry",
         "staff.touch_key",
         "stored.forget",
