@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from server.archive import package
+from server.archive import ArchiveStore, package
 
 QUEUE_DEPTH = 8  # chunks of about CHUNK bytes between the ZIP writer and the browser
 CHUNK = 256 * 1024
@@ -108,3 +108,34 @@ async def stream_package(
             with contextlib.suppress(Exception):
                 await job
     return sent, complete, manifest
+
+
+async def send_package(
+    request: web.Request,
+    response: web.StreamResponse,
+    archive: ArchiveStore,
+    planned: package.Plan,
+    source: Path | package.Opener,
+    *,
+    case_id: int,
+    actor: str,
+    via: str,
+) -> web.StreamResponse:
+    """Stream the package, then log who took it, how much of it, and what was wrong with it
+    (`case.exported`), whether or not it arrived whole."""
+    sent, complete, manifest = await stream_package(request, response, planned, source)
+    await archive.events.append(
+        "case.exported",
+        actor=actor,
+        case_id=case_id,
+        data={
+            "files": len(planned.files),
+            "bytes": sent,
+            "complete": complete,
+            "problems": manifest.get("problems", []),
+            "via": via,
+        },
+    )
+    if complete:
+        await response.write_eof()
+    return response

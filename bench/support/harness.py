@@ -131,7 +131,32 @@ class PeerProcess:
             await self.proc.wait()
 
 
-class ServerProcess:
+class MeasuredProcess:
+    """A server under test in its own process group (Kanyan or Janus): its CPU is measured."""
+
+    proc: subprocess.Popen[Any] | None = None
+    ps: psutil.Process | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def cpu_times(self) -> Any:
+        assert self.ps is not None
+        return self.ps.cpu_times()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+class ServerProcess(MeasuredProcess):
     """`python -m server` with a generated config; the port is read from its `serving` line."""
 
     def __init__(self, workdir: Path, mode: str) -> None:
@@ -167,24 +192,6 @@ class ServerProcess:
             if line.startswith("staff login "):
                 return
         raise RuntimeError("server did not start in time")
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def cpu_times(self) -> Any:
-        assert self.ps is not None
-        return self.ps.cpu_times()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
 
 
 def server_config(workdir: Path, mode: str) -> str:

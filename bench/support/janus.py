@@ -13,7 +13,6 @@ import asyncio
 import itertools
 import os
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -21,6 +20,8 @@ from typing import Any
 
 import aiohttp
 import psutil
+
+from bench.support.harness import MeasuredProcess
 
 LIBDIR = Path("/usr/lib/x86_64-linux-gnu/janus")
 HTTP_PORT = 8088
@@ -105,7 +106,7 @@ admin: {{
     return directory / "janus.jcfg"
 
 
-class JanusProcess:
+class JanusProcess(MeasuredProcess):
     """`janus` with the bench's configuration, as the server under test."""
 
     def __init__(self, workdir: Path, address: str, interface: str) -> None:
@@ -139,24 +140,6 @@ class JanusProcess:
             except OSError:
                 time.sleep(0.2)
         raise RuntimeError("janus did not start in time")
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def cpu_times(self) -> Any:
-        assert self.ps is not None
-        return self.ps.cpu_times()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
 
 
 class JanusError(RuntimeError):

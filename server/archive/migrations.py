@@ -486,7 +486,6 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 public_url TEXT NOT NULL,
                 started_at TEXT NOT NULL,
                 heartbeat_at TEXT NOT NULL,
-                rooms INTEGER NOT NULL DEFAULT 0,
                 load REAL NOT NULL DEFAULT 0
             )""",
             """CREATE TABLE placements (

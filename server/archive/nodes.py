@@ -23,8 +23,7 @@ class Node:
     public_url: str
     started_at: str
     heartbeat_at: str
-    rooms: int
-    load: float
+    load: float  # the machine's load per core at the last heartbeat
 
     @classmethod
     def of(cls, row: Row) -> Node:
@@ -33,7 +32,6 @@ class Node:
             row["public_url"],
             row["started_at"],
             row["heartbeat_at"],
-            int(row["rooms"]),
             float(row["load"]),
         )
 
@@ -66,18 +64,16 @@ class NodeStore:
         self._db = db
 
     @bookkeeping
-    async def heartbeat(
-        self, node_id: str, public_url: str, rooms: int, load: float, lease_s: float
-    ) -> None:
+    async def heartbeat(self, node_id: str, public_url: str, load: float, lease_s: float) -> None:
         """This node is alive: its row is refreshed and the leases of its rooms renewed."""
         now = clock.now_iso()
         async with self._db.transaction() as tx:
             await tx.execute(
-                "INSERT INTO nodes (id, public_url, started_at, heartbeat_at, rooms, load) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                "INSERT INTO nodes (id, public_url, started_at, heartbeat_at, load) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
                 "public_url = excluded.public_url, heartbeat_at = excluded.heartbeat_at, "
-                "rooms = excluded.rooms, load = excluded.load",
-                (node_id, public_url, now, now, rooms, load),
+                "load = excluded.load",
+                (node_id, public_url, now, now, load),
             )
             await tx.execute(
                 "UPDATE placements SET lease_until = ? WHERE node_id = ?",

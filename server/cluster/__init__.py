@@ -102,7 +102,7 @@ class Cluster:
 
     async def beat(self) -> None:
         await self.archive.nodes.heartbeat(
-            self.id, self.public_url, len(self.rooms.rooms()), machine_load(), self.node.lease_s
+            self.id, self.public_url, machine_load(), self.node.lease_s
         )
         self.nodes = await self.archive.nodes.alive(self.node.lease_s)
 

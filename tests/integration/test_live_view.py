@@ -9,9 +9,8 @@ import asyncio
 
 import aiohttp
 
-from tests.integration.test_nodes import follow
 from tests.support.peers import RoomClient
-from tests.support.staff import StaffBrowser, make_account
+from tests.support.staff import StaffBrowser, follow, make_account
 
 
 async def until(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]

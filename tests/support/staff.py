@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -163,3 +164,13 @@ async def register(tab: StaffBrowser, **changes: Any) -> int:
     response = await tab.post("/cases", {**INTAKE_FORM, **changes})
     assert response.status == 303, response.text[:500]
     return int(re.search(r"/cases/(\d+)", response.headers["Location"]).group(1))  # type: ignore[union-attr]
+
+
+async def follow(tab: StaffBrowser, inspection: int, views: list[dict]) -> None:
+    """Read the case page's live stream (server-sent events) into `views`."""
+    async with tab.session.get(f"{tab.base_url}/inspections/{inspection}/live") as stream:
+        assert stream.status == 200
+        assert stream.headers["Content-Type"].startswith("text/event-stream")
+        async for line in stream.content:
+            if line.startswith(b"data: "):
+                views.append(json.loads(line[6:]))

@@ -62,7 +62,7 @@ async def test_two_nodes_placing_at_once_agree(archive_location, archive):
 
 async def test_a_lease_that_ran_out_is_taken_over_and_logged(archive):
     inspection = await an_inspection(archive)
-    await archive.nodes.heartbeat("node-b", "https://b.example", 1, 0.1, lease_s=30)
+    await archive.nodes.heartbeat("node-b", "https://b.example", 0.1, lease_s=30)
     await archive.nodes.place(inspection, "node-b", lease_s=0.2)
     assert await archive.nodes.expired() == []
     await asyncio.sleep(0.3)  # node B stopped heart-beating
@@ -81,7 +81,7 @@ async def test_heartbeats_renew_the_leases_and_leaving_frees_them(archive):
     await archive.nodes.place(inspection, "node-b", lease_s=0.3)
     for _ in range(4):  # alive: its heartbeats keep the room
         await asyncio.sleep(0.15)
-        await archive.nodes.heartbeat("node-b", "https://b.example", 1, 0.1, lease_s=0.3)
+        await archive.nodes.heartbeat("node-b", "https://b.example", 0.1, lease_s=0.3)
         assert await archive.nodes.expired() == []
     assert [n.id for n in await archive.nodes.alive(within_s=5)] == ["node-b"]
     await archive.nodes.leave("node-b")  # stopped cleanly: free at once, and gone
@@ -138,7 +138,7 @@ async def test_a_node_that_never_comes_back_has_its_cut_files_marked_lost(archiv
         path="KY/1/s01-composite.recording.mp4",
         started_at="2026-11-27T02:00:00.000Z",
     )
-    await archive.nodes.heartbeat("node-b", "https://b.example", 1, 0.1, lease_s=30)
+    await archive.nodes.heartbeat("node-b", "https://b.example", 0.1, lease_s=30)
     await archive.nodes.place(inspection, "node-b", lease_s=0.1)
     await asyncio.sleep(0.2)
     await archive.nodes.place(inspection, "node-a", lease_s=30, left=[cut.path])

@@ -23,7 +23,7 @@ from server.services import API_KEYS, ARCHIVE, CASES, EVIDENCE, STATUS_LINKS
 from server.states import case_label
 
 from ..pages import int_param, public_base
-from ..streaming import stream_package
+from ..streaming import send_package
 
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 KEY = web.RequestKey("api_key", ApiKey)
@@ -308,28 +308,13 @@ async def package_zip(request: web.Request) -> web.StreamResponse:
             "X-Kanyan-Content-Bytes": str(planned.total_bytes),
         }
     )
-    sent, complete, manifest = await stream_package(
-        request, response, planned, request.app[EVIDENCE].open_sync
-    )
-    await archive.events.append(
-        "case.exported",
-        actor=_caller(request),
+    return await send_package(
+        request,
+        response,
+        archive,
+        planned,
+        request.app[EVIDENCE].open_sync,
         case_id=case.id,
-        data={
-            "files": len(planned.files),
-            "bytes": sent,
-            "complete": complete,
-            "problems": manifest.get("problems", []),
-            "via": "api",
-        },
-    )
-    if complete:
-        await response.write_eof()
-    return response
-    await archive.events.append(
-        "case.exported",
         actor=_caller(request),
-        case_id=case.id,
-        data={"files": len(manifest["files"]), "problems": manifest["problems"]},
+        via="api",
     )
-    return response

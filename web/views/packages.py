@@ -33,7 +33,7 @@ from server.storage import EvidenceFiles
 from ..middleware import wants_json
 from ..pages import int_param, page, see_other
 from ..staff import actor_of, current, staff_page
-from ..streaming import stream_package
+from ..streaming import send_package
 from .case_ids import case_id_of
 
 log = logging.getLogger(__name__)
@@ -76,24 +76,16 @@ async def export(request: web.Request) -> web.StreamResponse:
             "X-Content-Type-Options": "nosniff",
         }
     )
-    sent, complete, manifest = await stream_package(
-        request, response, planned, request.app[EVIDENCE].open_sync
-    )
-    await archive.events.append(
-        "case.exported",
-        actor=actor,
+    return await send_package(
+        request,
+        response,
+        archive,
+        planned,
+        request.app[EVIDENCE].open_sync,
         case_id=case.id,
-        data={
-            "files": len(planned.files),
-            "bytes": sent,
-            "complete": complete,
-            "problems": manifest.get("problems", []),
-            "via": "web",
-        },
+        actor=actor,
+        via="web",
     )
-    if complete:
-        await response.write_eof()
-    return response
 
 
 # -- verify a package --------------------------------------------------------------------------
