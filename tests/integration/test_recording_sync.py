@@ -46,6 +46,10 @@ async def test_flash_and_beep_stay_within_100_ms(server):
     energy = np.abs(video.audio[:usable]).reshape(-1, block).max(axis=1)
     beeps = onsets(energy, video.audio_start + np.arange(len(energy)) * block / rate, 0.2)
 
+    # A flash in the last moments of the file may have its beep cut by the end of the audio:
+    # only flashes the audio covers (and some) are judged.
+    audio_end = video.audio_start + usable / rate
+    flashes = [flash for flash in flashes if flash + 0.2 <= audio_end]
     assert len(flashes) >= 4, flashes
     pairs = []
     for flash in flashes:
