@@ -144,6 +144,16 @@ def changes(video: Decoded, rect, start: float, end: float) -> list[int]:  # typ
     return [int((np.abs(b - a).max(axis=2) > 24).sum()) for a, b in itertools.pairwise(tiles)]
 
 
+def shares(video: Decoded, rect, start: float, end: float) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """What `rect` showed between the times, sampled every half second: the applicant (blue),
+    someone else (the host's red), or neither (the recorder's grey placeholder)."""
+    times = np.arange(start, end, 0.5)
+    seen = [video.colour(float(t), rect) for t in times]
+    applicant = sum(close_to(c, BLUE) for c in seen)
+    someone_else = sum(close_to(c, RED) for c in seen)
+    return {"applicant": applicant / len(seen), "someone else": someone_else / len(seen)}
+
+
 def longest_still(moved: list[int], fps: float) -> float:
     """The longest run of frames in which the picture did not move, in seconds."""
     longest = run = 0
@@ -224,7 +234,10 @@ async def test_the_applicant_gets_through_at_400_kbit_with_loss_and_delay(link, 
     for first, last in ((start, middle), (middle, end)):
         moved = changes(video, rect, first, last)
         assert max(moved) >= MOVED, f"the applicant's tile froze from {first:.1f} s to {last:.1f} s"
-        assert close_to(video.colour((first + last) / 2, rect), BLUE)
+        # A keyframe lost twice over can leave the tile on its placeholder for a moment (the
+        # recorder shows one after 2 s without a picture); most of each half is the applicant.
+        shown = shares(video, rect, first, last)
+        assert shown["applicant"] >= 0.6 and shown["someone else"] == 0, (first, last, shown)
     still = longest_still(changes(video, rect, start, end), video.fps)
     print(
         f"\nweak link (400 kbit/s, 5% loss, 150 ms each way): the host got "
