@@ -36,7 +36,8 @@ from recorder.layout import Seat, arrange, fit  # noqa: E402
 from recorder.process import RecorderProcess  # noqa: E402
 from recorder.writer import RawTrackWriter, vp8_size  # noqa: E402
 from server.config import RecordingSettings  # noqa: E402
-from server.live.media import EncodedFrame, vp8_is_keyframe  # noqa: E402
+from server.live.jitter import vp8_is_keyframe  # noqa: E402
+from server.live.media import EncodedFrame  # noqa: E402
 
 SECONDS = 20
 FPS = 15

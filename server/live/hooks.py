@@ -12,7 +12,10 @@ Receiving (a publisher's m-line):
    the stall watchdog), and the tap's `get()` returns None so the decoder thread ends at once.
 2. Packets for the subscribers (rtp_hooks). The same method hands every packet it accepted
    (known payload type, SRTP already removed, RTX unwrapped, NACKs to the publisher sent) to
-   `self.__jitter_buffer.add(packet)`; a wrapper sees each packet there first.
+   `self.__jitter_buffer.add(packet)`; a wrapper sees each packet there first. For video,
+   another wrapper (jitter.py) gives up a gap in aiortc's ring buffer (a JitterBuffer with
+   `_origin`, `_packets`, `capacity`, `remove(count)`) and asks for a keyframe through the
+   `pli` flag `add` returns.
 3. The publisher's RTCP (rtp_hooks): `_handle_rtcp_packet` receives its sender reports
    (observed, for the subscribers' lip sync) and `_send_rtcp` carries the receiver's REMB
    (capped by what the subscribers can take) and PLI (`_send_rtcp_pli(media_ssrc)`). The REMB

@@ -5,8 +5,9 @@ when they reconnect, a new upstream attaches to the same publication and every s
 its transceiver, so nobody renegotiates. Subscribers get the publisher's RTP packets, each
 renumbered and encrypted for their own m-line (`PacketForwarding`: rtp_forward.py, srtp.py,
 rtcp.py); in-process consumers such as the recorder get whole frames, assembled once per
-publisher by aiortc's receiver (`FrameSink`). A new video leg waits for a keyframe and asks the
-publisher for one; requests are rate-limited per publication.
+publisher by aiortc's receiver (`FrameSink`), which gives up a packet lost for good (jitter.py).
+A new video leg waits for a keyframe and asks the publisher for one; requests are rate-limited
+per publication.
 """
 
 from __future__ import annotations
@@ -23,15 +24,11 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtcpSrPacket, RtpPacket, pack_remb_fci
 
 from . import hooks, rtcp, rtp_hooks
+from .jitter import GapSkipper, vp8_is_keyframe
 from .rtp_forward import CLOCK_RATES, Leg, RtpFanout
 from .srtp import SrtpLink
 
 KINDS = ("audio", "video")
-
-
-def vp8_is_keyframe(data: bytes) -> bool:
-    """RFC 6386 §9.1: bit 0 of the frame tag is 0 on a keyframe, whose start code follows."""
-    return len(data) >= 6 and not data[0] & 1 and data[3:6] == b"\x9d\x01\x2a"
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,6 +388,8 @@ class PacketForwarding:
                 fanout.sender_report(report.ssrc, info.ntp_timestamp, info.rtp_timestamp)
 
         hooks.tap_receiver(receiver, on_frame)
+        if publication.kind == "video":
+            rtp_hooks.wrap_jitter_buffer(receiver, GapSkipper)
         rtp_hooks.tap_packets(receiver, on_packet)
         rtp_hooks.replace_bitrate_estimator(receiver, rtcp.GroupedEstimator)
         rtp_hooks.observe_receiver_rtcp(receiver, on_report)

@@ -47,6 +47,16 @@ class PacketTap:
         return getattr(self._buffer, name)
 
 
+def wrap_jitter_buffer(receiver: RTCRtpReceiver, wrap: Callable[[Any], Any]) -> None:
+    """Put `wrap(buffer)` in place of the receiver's jitter buffer, which `_handle_rtp_packet`
+    calls as `pli, frame = buffer.add(packet)` (hook 2); the wrapper may read the buffer's
+    `_origin`, `_packets` and `capacity` and call its `remove(count)`."""
+    buffer = getattr(receiver, "_RTCRtpReceiver__jitter_buffer", None)
+    if buffer is None or not all(hasattr(buffer, n) for n in ("_origin", "_packets", "remove")):
+        raise RuntimeError("aiortc changed: RTCRtpReceiver's jitter buffer is not a ring buffer")
+    receiver._RTCRtpReceiver__jitter_buffer = wrap(buffer)  # type: ignore[attr-defined]
+
+
 def tap_packets(receiver: RTCRtpReceiver, on_packet: Callable[[RtpPacket], None]) -> None:
     """Call `on_packet(packet)` with every RTP packet `receiver` accepts, on the event loop,
     before its frames are assembled. The packet is decrypted, RTX-unwrapped and parsed; it

@@ -237,6 +237,7 @@ async def test_the_applicant_gets_through_at_400_kbit_with_loss_and_delay(link, 
         # A keyframe lost twice over can leave the tile on its placeholder for a moment (the
         # recorder shows one after 2 s without a picture); most of each half is the applicant.
         shown = shares(video, rect, first, last)
+        print(f"\nfrom {first:.1f} s to {last:.1f} s the tile showed {shown}")
         assert shown["applicant"] >= 0.6 and shown["someone else"] == 0, (first, last, shown)
     still = longest_still(changes(video, rect, start, end), video.fps)
     print(

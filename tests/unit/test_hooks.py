@@ -17,6 +17,7 @@ from aiortc.codecs import vpx
 from aiortc.rtp import RtpPacket
 
 from server.live import hooks, rtp_hooks
+from server.live.jitter import GapSkipper
 
 
 def source(function) -> str:  # type: ignore[no-untyped-def]
@@ -207,6 +208,16 @@ async def test_a_tapped_receiver_sees_packets_first_and_decodes_nothing():
     packet._data = b"\x00"
     buffer.add(packet)
     assert packets == [packet] and buffer.capacity == 512
+    await pc.close()
+
+
+async def test_a_video_receivers_ring_buffer_can_be_wrapped_to_give_up_lost_packets():
+    pc = RTCPeerConnection()
+    receiver = pc.addTransceiver("video", direction="recvonly").receiver
+    rtp_hooks.wrap_jitter_buffer(receiver, GapSkipper)
+    buffer = receiver._RTCRtpReceiver__jitter_buffer
+    assert isinstance(buffer, GapSkipper) and buffer.capacity == 512
+    assert buffer._origin is None and len(buffer._packets) == 512  # what GapSkipper reads
     await pc.close()
 
 
