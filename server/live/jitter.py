@@ -8,10 +8,12 @@ screenshots and the stall watchdog, while the subscribers (who get packets, not 
 the phone fine.
 
 `GapSkipper` wraps that buffer (hook 2 of server/live/hooks.py): a gap that has blocked it for
-`wait_s` (time for a NACK and its retransmission on a slow mobile link) is given up. What came
-before the gap is dropped, and so is every frame after it until a keyframe, because a VP8
-frame after a lost one decodes to smeared garbage that would be recorded as evidence. The
-publisher is asked for that keyframe at once, and again every `wait_s` while none comes.
+`wait_s` (time for a NACK and its retransmission on a slow mobile link) is given up. A whole
+frame before the gap still goes out; the rest up to the gap is dropped, and so is every frame
+after it until a keyframe, because a VP8 frame after a lost one decodes to smeared garbage that
+would be recorded as evidence. The publisher is asked for that keyframe at once, and again
+every `wait_s` while none comes. The check costs little next to aiortc's own `add`: a scan of
+the slots between the buffer's head and the newest packet, a frame's worth.
 """
 
 from __future__ import annotations
