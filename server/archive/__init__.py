@@ -22,7 +22,8 @@ from .db import Database, Tx
 from .eligibility import DishonestyEntry, DishonestyImport, ExclusionRow
 from .events import GENESIS_HASH, Event, event_hash
 from .evidence import Recording, Screenshot
-from .inspections import AgendaEntry, GroupMember, Inspection, Invitee
+from .inspections import AgendaEntry, Inspection
+from .invitees import GroupMember, Invitee
 from .records import RecordFile
 from .staff import ApiKey, StaffAccount, StaffSession
 from .store import ArchiveStore

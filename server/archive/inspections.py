@@ -1,10 +1,10 @@
-"""Inspections of a case, the group invited to each, and the staff dashboard's agenda."""
+"""Inspections of a case and the staff dashboard's agenda; the group invited to each is in
+invitees.py (`GroupQueries`, which `InspectionStore` includes)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from .. import clock
 from ..errors import NotFound, UserError
@@ -19,6 +19,7 @@ from ..states import (
 from .cases import move_case
 from .checklists import insert_items
 from .db import Database, Row, Tx, in_sections, writer
+from .invitees import GroupMember, GroupQueries, insert_member, inspection_state
 
 
 @dataclass(frozen=True)
@@ -55,57 +56,6 @@ class Inspection:
 
 
 @dataclass(frozen=True)
-class Invitee:
-    """A person invited to one inspection in one role, holding a personal link."""
-
-    id: int
-    inspection_id: int
-    role: str
-    name: str
-    unit: str
-    phone: str
-    link_gen: int
-    revoked_at: str | None
-    revoked_reason: str | None
-    created_at: str
-    email: str = ""
-    no_reminders: bool = False  # the person asked not to be reminded
-
-    @classmethod
-    def from_row(cls, row: Row) -> Invitee:
-        return cls(
-            row["id"],
-            row["inspection_id"],
-            row["role"],
-            row["name"],
-            row["unit"],
-            row["phone"],
-            row["link_gen"],
-            row["revoked_at"],
-            row["revoked_reason"],
-            row["created_at"],
-            row["email"],
-            bool(row["no_reminders"]),
-        )
-
-
-@dataclass(frozen=True)
-class GroupMember:
-    """A person to invite when scheduling; `user_id` when they are staff with an account."""
-
-    role: str
-    name: str
-    unit: str = ""
-    phone: str = ""
-    user_id: int | None = None
-    email: str = ""
-    no_reminders: bool = False
-
-    def describe(self) -> dict[str, Any]:
-        return {"role": self.role, "name": self.name, "unit": self.unit, "user_id": self.user_id}
-
-
-@dataclass(frozen=True)
 class AgendaEntry:
     """One line of the staff dashboard."""
 
@@ -123,35 +73,6 @@ class AgendaEntry:
     host_user_id: int | None
 
 
-async def _inspection_state(tx: Tx, inspection_id: int) -> Row:
-    row = await tx.one(
-        "SELECT case_id, state, scheduled_at, previous_inspection_id FROM inspections WHERE id = ?",
-        (inspection_id,),
-    )
-    if row is None:
-        raise NotFound(f"勘验不存在 / no inspection {inspection_id}")
-    return row
-
-
-async def _insert_member(tx: Tx, inspection_id: int, member: GroupMember, now: str) -> int:
-    return await tx.insert(
-        """INSERT INTO invitees (inspection_id, role, name, unit, phone, created_at, user_id,
-               email, no_reminders)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        (
-            inspection_id,
-            member.role,
-            member.name,
-            member.unit,
-            member.phone,
-            now,
-            member.user_id,
-            member.email,
-            int(member.no_reminders),
-        ),
-    )
-
-
 async def _active_elsewhere(tx: Tx, case_id: int) -> bool:
     placeholders = ", ".join("?" for _ in ACTIVE_INSPECTION)
     row = await tx.one(
@@ -161,7 +82,7 @@ async def _active_elsewhere(tx: Tx, case_id: int) -> bool:
     return row is not None
 
 
-class InspectionStore:
+class InspectionStore(GroupQueries):
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -210,7 +131,7 @@ class InspectionStore:
                 ),
             )
             for member in group:
-                await _insert_member(tx, inspection_id, member, now)
+                await insert_member(tx, inspection_id, member, now)
             await insert_items(tx, inspection_id, checklist or [])
             if previous_inspection_id is not None:
                 await tx.execute(
@@ -252,7 +173,7 @@ class InspectionStore:
         """The host started a session (the first, or again after an interruption)."""
         at = clock.now_iso()
         async with self._db.transaction() as tx:
-            row = await _inspection_state(tx, inspection_id)
+            row = await inspection_state(tx, inspection_id)
             check_inspection(row["state"], InspectionState.LIVE)
             await move_case(tx, row["case_id"], CaseState.LIVE)
             await tx.execute(
@@ -273,7 +194,7 @@ class InspectionStore:
         """The session ended after the conclusion was pronounced; nobody joins it any more."""
         at = clock.now_iso()
         async with self._db.transaction() as tx:
-            row = await _inspection_state(tx, inspection_id)
+            row = await inspection_state(tx, inspection_id)
             check_inspection(row["state"], InspectionState.CONCLUDED)
             if not await tx.one(
                 "SELECT 1 FROM conclusions WHERE inspection_id = ?", (inspection_id,)
@@ -302,7 +223,7 @@ class InspectionStore:
         a new session, with the same links."""
         at = clock.now_iso()
         async with self._db.transaction() as tx:
-            row = await _inspection_state(tx, inspection_id)
+            row = await inspection_state(tx, inspection_id)
             check_inspection(row["state"], InspectionState.INTERRUPTED)
             await move_case(tx, row["case_id"], CaseState.AWAITING_CONCLUSION)
             await tx.execute(
@@ -324,7 +245,7 @@ class InspectionStore:
     ) -> Inspection:
         """Move a scheduled inspection; every link issued for it so far stops working."""
         async with self._db.transaction() as tx:
-            row = await _inspection_state(tx, inspection_id)
+            row = await inspection_state(tx, inspection_id)
             if row["state"] == InspectionState.REVIEWING:
                 # Only asking for another video (uploads.ask_again) sends it back.
                 raise StateError(
@@ -368,7 +289,7 @@ class InspectionStore:
         back to intake (a re-inspection: to its request) unless it has another one scheduled or
         is excluded."""
         async with self._db.transaction() as tx:
-            row = await _inspection_state(tx, inspection_id)
+            row = await inspection_state(tx, inspection_id)
             check_inspection(row["state"], InspectionState.CANCELLED)
             case_id = row["case_id"]
             await tx.execute(
@@ -432,109 +353,3 @@ class InspectionStore:
             (InspectionState.SCHEDULED, since, InspectionState.LIVE, *scope_args, limit),
         )
         return [AgendaEntry(**dict(row)) for row in rows]
-
-    # -- the group -------------------------------------------------------------------------------
-
-    async def invitee(self, invitee_id: int) -> Invitee:
-        row = await self._db.one("SELECT * FROM invitees WHERE id = ?", (invitee_id,))
-        if row is None:
-            raise NotFound(f"参与人不存在 / no invitee {invitee_id}")
-        return Invitee.from_row(row)
-
-    async def invitees(self, inspection_id: int) -> list[Invitee]:
-        rows = await self._db.all(
-            "SELECT * FROM invitees WHERE inspection_id = ? ORDER BY id", (inspection_id,)
-        )
-        return [Invitee.from_row(row) for row in rows]
-
-    async def invitee_accounts(self, inspection_id: int) -> dict[int, int]:
-        """invitee id → staff account id, for the members who are staff with accounts."""
-        rows = await self._db.all(
-            "SELECT id, user_id FROM invitees WHERE inspection_id = ? AND user_id IS NOT NULL",
-            (inspection_id,),
-        )
-        return {row[0]: row[1] for row in rows}
-
-    @writer
-    async def add_member(self, inspection_id: int, member: GroupMember, *, actor: str) -> Invitee:
-        async with self._db.transaction() as tx:
-            row = await _inspection_state(tx, inspection_id)
-            invitee_id = await _insert_member(tx, inspection_id, member, clock.now_iso())
-            await tx.event(
-                "invitee.added",
-                actor=actor,
-                case_id=row["case_id"],
-                inspection_id=inspection_id,
-                data={"invitee_id": invitee_id, **member.describe()},
-            )
-        return await self.invitee(invitee_id)
-
-    @writer
-    async def revoke_member(self, invitee_id: int, reason: str, *, actor: str) -> None:
-        """A staff member withdrew the invitation: the person's link stops working."""
-        async with self._db.transaction() as tx:
-            case_id, inspection_id = await _revoke(tx, invitee_id, reason)
-            await tx.event(
-                "invitee.revoked",
-                actor=actor,
-                case_id=case_id,
-                inspection_id=inspection_id,
-                data={"invitee_id": invitee_id, "reason": reason},
-            )
-
-    @writer
-    async def set_reminders(self, invitee_id: int, wanted: bool, *, actor: str) -> bool:
-        """Whether the person is reminded before the inspection (they may opt out); False when
-        nothing changed. The notice rules add or withdraw the waiting reminder."""
-        async with self._db.transaction() as tx:
-            row = await tx.one("SELECT * FROM invitees WHERE id = ?", (invitee_id,))
-            if row is None:
-                raise NotFound(f"参与人不存在 / no invitee {invitee_id}")
-            if bool(row["no_reminders"]) == (not wanted):
-                return False
-            await tx.execute(
-                "UPDATE invitees SET no_reminders = ? WHERE id = ?", (int(not wanted), invitee_id)
-            )
-            inspection = await tx.row(
-                "SELECT case_id FROM inspections WHERE id = ?", (row["inspection_id"],)
-            )
-            await tx.event(
-                "invitee.reminders",
-                actor=actor,
-                case_id=inspection["case_id"],
-                inspection_id=row["inspection_id"],
-                data={"invitee_id": invitee_id, "wanted": wanted},
-            )
-        return True
-
-    @writer
-    async def remove_from_room(self, invitee_id: int, *, actor: str) -> None:
-        """The host removed the person from the room: their link stops working at once."""
-        async with self._db.transaction() as tx:
-            case_id, inspection_id = await _revoke(
-                tx, invitee_id, f"removed by participant {actor}"
-            )
-            await tx.event(
-                "participant.removed",
-                actor=actor,
-                case_id=case_id,
-                inspection_id=inspection_id,
-                data={"participant": invitee_id},
-            )
-
-
-async def _revoke(tx: Tx, invitee_id: int, reason: str) -> tuple[int, int]:
-    """Revoke one person's link; (case id, inspection id)."""
-    row = await tx.one(
-        """SELECT i.id, i.case_id FROM invitees v JOIN inspections i ON i.id = v.inspection_id
-           WHERE v.id = ?""",
-        (invitee_id,),
-    )
-    if row is None:
-        raise NotFound(f"参与人不存在 / no invitee {invitee_id}")
-    await tx.execute(
-        "UPDATE invitees SET revoked_at = ?, revoked_reason = ? "
-        "WHERE id = ? AND revoked_at IS NULL",
-        (clock.now_iso(), reason, invitee_id),
-    )
-    return row["case_id"], row["id"]

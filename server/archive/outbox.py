@@ -15,7 +15,8 @@ from typing import Any
 from .. import clock
 from ..errors import NotFound, UserError
 from .db import Database, Row, Tx, bookkeeping, writer
-from .inspections import Inspection, Invitee
+from .inspections import Inspection
+from .invitees import Invitee
 
 PENDING, SENDING, RETRYING, SENT, FAILED, CANCELLED = (
     "pending",
