@@ -81,8 +81,9 @@ def in_sections(column: str, sections: Iterable[str] | None) -> tuple[str, list[
 
 Listener = Callable[["Tx", "Event"], Awaitable[None]]
 AfterCommit = Callable[[list["Event"]], Awaitable[None]]
-# Told which inspections changed, after any commit of any process sharing the archive.
-Watcher = Callable[[set[int]], None]
+# Told which inspections changed, after any commit of any process sharing the archive; None
+# when any may have (news of other nodes' commits was cut off for a while).
+Watcher = Callable[[set[int] | None], None]
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +185,7 @@ class Database:
         """Call `watcher` with the inspections that changed, after every commit."""
         self.watchers.append(watcher)
 
-    def changed(self, inspections: set[int]) -> None:
+    def changed(self, inspections: set[int] | None) -> None:
         for watcher in list(self.watchers):
             try:
                 watcher(inspections)

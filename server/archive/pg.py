@@ -12,7 +12,9 @@ appended one row at a time, whichever node writes.
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
 import re
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -23,10 +25,14 @@ import asyncpg
 
 from .db import Database, Listener, Row, Tx, Watcher, changed_inspections
 
+log = logging.getLogger(__name__)
+
 # Any constant: the advisory lock every writing transaction holds until it ends.
 WRITE_LOCK = 0x4B59_4152  # "KYAR"
 # NOTIFY channel: the inspections a commit changed, for every node's staff pages.
 CHANNEL = "kanyan_changes"
+# Seconds before listening again after the connection was lost: first, and at most (doubling).
+RELISTEN_S = (0.5, 30.0)
 
 _TRIGGER = re.compile(
     r"CREATE TRIGGER (\w+) (BEFORE|AFTER) (UPDATE|DELETE|INSERT) ON (\w+)\s+"
@@ -122,6 +128,8 @@ class PgDatabase(Database):
         self.url = url
         self._pool = pool
         self._listening: asyncpg.Connection | None = None
+        self._relisten: asyncio.Task[None] | None = None
+        self._closed = False
 
     @classmethod
     async def open(cls, url: str) -> PgDatabase:
@@ -129,6 +137,9 @@ class PgDatabase(Database):
         return cls(url, pool)
 
     async def close(self) -> None:
+        self._closed = True
+        if self._relisten is not None:
+            self._relisten.cancel()
         if self._listening is not None:
             await self._listening.close()
         await self._pool.close()
@@ -146,11 +157,40 @@ class PgDatabase(Database):
                 )
 
     async def watch(self, watcher: Watcher) -> None:
-        """LISTEN on a connection of its own: this node hears every node's commits."""
+        """LISTEN on a connection of its own: this node hears every node's commits. When
+        that connection is lost (PostgreSQL restarted, a failover, a network cut), it is made
+        again with backoff, and the watchers are told that anything may have changed."""
         await super().watch(watcher)
-        if self._listening is None:
-            self._listening = await asyncpg.connect(self.url)
-            await self._listening.add_listener(CHANNEL, self._notified)
+        if self._listening is None and self._relisten is None:
+            await self._listen()
+
+    async def _listen(self) -> None:
+        connection = await asyncpg.connect(self.url)
+        await connection.add_listener(CHANNEL, self._notified)
+        connection.add_termination_listener(self._lost)
+        self._listening = connection
+
+    def _lost(self, connection: Any) -> None:
+        if self._closed or connection is not self._listening:
+            return
+        log.warning("archive: lost the connection that hears other nodes' commits; reconnecting")
+        self._listening = None
+        self._relisten = asyncio.ensure_future(self._listen_again())
+
+    async def _listen_again(self) -> None:
+        delay = RELISTEN_S[0]
+        while not self._closed:
+            await asyncio.sleep(delay)
+            try:
+                await self._listen()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                delay = min(delay * 2, RELISTEN_S[1])
+                log.warning("archive: cannot listen for commits (%s); again in %s s", exc, delay)
+                continue
+            log.info("archive: hearing other nodes' commits again")
+            self._relisten = None
+            self.changed(None)  # what was committed meanwhile went unheard
+            return
 
     def _notified(self, connection: Any, pid: int, channel: str, payload: str) -> None:
         self.changed({int(part) for part in payload.split(",") if part.isdigit()})

@@ -49,8 +49,10 @@ class LiveFeed:
             if not pages:
                 del self._pages[inspection_id]
 
-    def _changed(self, inspections: set[int]) -> None:
-        for inspection_id in inspections:
+    def _changed(self, inspections: set[int] | None) -> None:
+        """Wake the pages of the inspections that changed (all of them when None)."""
+        chosen = self._pages if inspections is None else inspections
+        for inspection_id in chosen:
             for queue in self._pages.get(inspection_id, ()):
                 if queue.empty():
                     queue.put_nowait(None)

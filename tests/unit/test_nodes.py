@@ -159,3 +159,50 @@ async def test_a_node_that_never_comes_back_has_its_cut_files_marked_lost(archiv
     assert "node-b" in lost[0].data["why"]
     assert await archive.nodes.get("node-b") is None
     assert (await archive.verify_events())[1] is None
+
+
+async def test_a_lost_listening_connection_comes_back_and_says_anything_may_have_changed(
+    archive_location, archive
+):
+    """PostgreSQL restarted or failed over: the connection that hears other nodes' commits is
+    cut. It is made again; the watchers hear "anything" (what was committed meanwhile went
+    unheard) and then every commit as before."""
+    if not archive.db.shared:
+        pytest.skip("SQLite's watchers hear this process's commits: no connection to lose")
+    inspection = await an_inspection(archive)
+    heard: list[set[int] | None] = []
+    await archive.db.watch(heard.append)
+    other = await ArchiveStore.open(archive_location)  # another node
+    try:
+        cut = await other.db.all(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+        )
+        assert [row[0] for row in cut] == [True]
+        await other.events.append("x.meanwhile", actor="t", inspection_id=inspection)
+        await until(lambda: None in heard)
+        await other.events.append("x.after", actor="t", inspection_id=inspection)
+        await until(lambda: heard and heard[-1] == {inspection})
+        assert heard[heard.index(None) :] == [None, {inspection}]
+    finally:
+        await other.close()
+
+
+async def until(condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+async def test_staff_pages_read_afresh_when_anything_may_have_changed(archive):
+    from server.live.feed import LiveFeed
+
+    feed = LiveFeed(archive, outcome=None)  # type: ignore[arg-type]  # not read for waking
+    first, second = await feed.subscribe(1), await feed.subscribe(2)
+    archive.db.changed({2})
+    assert (first.qsize(), second.qsize()) == (0, 1)
+    second.get_nowait()
+    archive.db.changed(None)  # the connection that hears other nodes came back
+    assert (first.qsize(), second.qsize()) == (1, 1)
