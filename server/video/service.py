@@ -41,6 +41,7 @@ from .checks import Unreadable, check, inspect, requirements_of
 log = logging.getLogger(__name__)
 
 WRITE_CHUNK = 256 * 1024
+TAKE_OVER_S = 10.0  # how long a newer request waits for the one it replaces to let go
 CHECKSUMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "md5": hashlib.md5}
 
 
@@ -50,7 +51,7 @@ class TooLarge(KanyanError):
 
 
 class Locked(KanyanError):
-    """Another request is writing to this upload."""
+    """Another request is writing to this upload and did not let go in time."""
 
     status = 409
     code = "locked"
@@ -64,6 +65,49 @@ class ChecksumMismatch(KanyanError):
 class Gone(KanyanError):
     status = 410
     code = "gone"
+
+
+class _Replaced(Exception):
+    """A newer request for the same upload took over."""
+
+
+class _Writer:
+    """The one request writing an upload at a time, and the way a newer one stops it."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.stop = asyncio.Event()
+
+    async def take_over(self) -> asyncio.Lock:
+        """The lock, once the request holding it (if any) has stopped and let go; Locked when
+        it does not within TAKE_OVER_S (it is busy writing to a slow disk)."""
+        if self.lock.locked():
+            self.stop.set()
+            try:
+                await asyncio.wait_for(self.lock.acquire(), TAKE_OVER_S)
+            except TimeoutError:
+                raise Locked("该上传正在写入，请稍后重试 / this upload is being written") from None
+            self.lock.release()
+        self.stop.clear()
+        return self.lock
+
+    async def next(self, chunks: AsyncIterator[bytes]) -> bytes:
+        """The next chunk, or _Replaced once a newer request asked this one to stop."""
+        if self.stop.is_set():
+            raise _Replaced
+        reading = asyncio.ensure_future(anext(chunks))
+        stopped = asyncio.ensure_future(self.stop.wait())
+        try:
+            await asyncio.wait((reading, stopped), return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            reading.cancel()
+            raise
+        finally:
+            stopped.cancel()
+        if not reading.done():
+            reading.cancel()
+            raise _Replaced
+        return reading.result()
 
 
 class VideoService:
@@ -85,7 +129,7 @@ class VideoService:
         self.root = root
         self._root = str(root.resolve())
         self.font_path = font_path
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._writers: dict[str, _Writer] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._pool: ProcessPoolExecutor | None = None
         make_dir(staging)
@@ -175,7 +219,15 @@ class VideoService:
             raise NotFound("上传不存在 / no such upload", code="no_upload")
         return upload
 
-    async def offset(self, upload: Upload) -> int:
+    async def offset(self, upload: Upload, settle: bool = False) -> int:
+        """Bytes received so far. `settle` (tus HEAD, which a client sends before resuming):
+        a request still writing is the client's previous one, cut without the server knowing
+        yet; it is stopped first, keeping what arrived, so the offset given is final."""
+        if settle:
+            writer = self._writers.get(upload.id)
+            if writer is not None and writer.lock.locked():
+                async with await writer.take_over():
+                    pass
         if upload.state in ("cancelled", "expired"):
             raise Gone("该上传已失效，请重新上传 / this upload is gone; start again")
         if upload.state != "uploading":
@@ -192,11 +244,11 @@ class VideoService:
         chunks: AsyncIterator[bytes],
         checksum: tuple[str, bytes] | None = None,
     ) -> int:
-        """Write a PATCH's bytes at `offset`; the new offset. What arrives before a cut stays."""
-        lock = self._locks.setdefault(upload.id, asyncio.Lock())
-        if lock.locked():
-            raise Locked("该上传正在写入 / this upload is being written")
-        async with lock:
+        """Write a PATCH's bytes at `offset`; the new offset. What arrives before a cut stays.
+        A PATCH still running for the same upload is the client's previous one: it is stopped
+        (as a cut) and this one goes on once it let go (tusd does the same)."""
+        writer = self._writers.setdefault(upload.id, _Writer())
+        async with await writer.take_over():
             if upload.state != "uploading":
                 raise Gone("该上传已结束 / this upload is over")
             current = await self.offset(upload)
@@ -217,10 +269,10 @@ class VideoService:
                 cut = False
                 while True:
                     try:
-                        chunk = await anext(iterator)
+                        chunk = await writer.next(iterator)
                     except StopAsyncIteration:
                         break
-                    except (ConnectionError, OSError, asyncio.IncompleteReadError):
+                    except (ConnectionError, OSError, asyncio.IncompleteReadError, _Replaced):
                         cut = True  # the network dropped: keep what arrived, the client resumes
                         break
                     if written + len(buffer) + len(chunk) > upload.length:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import io
 
@@ -206,6 +207,38 @@ async def test_a_connection_cut_mid_chunk_resumes_from_the_last_byte(server, tmp
         async with await patch(session, location, offset, data[offset:]) as r:
             assert r.status == 204
         state = await wait_checked(session, location)
+    assert state["state"] == "accepted"
+    [upload] = await server.archive.uploads.of_case(case.id)
+    original = await server.archive.evidence.recording(upload.recording_id)
+    assert original.sha256 == hashlib.sha256(data).hexdigest()
+
+
+async def test_a_resume_while_the_old_connection_hangs_takes_over_from_it(server, tmp_path):
+    """Wi-Fi to 4G: the old connection is dead but the server has not noticed (no reset came),
+    and the phone resumes on a new one. The resume's HEAD stops the old request, which keeps
+    what arrived, and gives its final offset; the PATCH goes on from there."""
+    case, url = await awaiting_video(server)
+    data = make_video(tmp_path / "site.mp4", seconds=11, size=(320, 240)).read_bytes()
+    hang = asyncio.Event()
+    async with aiohttp.ClientSession() as old, aiohttp.ClientSession() as new:
+        async with await create(new, url, len(data)) as response:
+            location = server.base_url + response.headers["Location"]
+
+        async def then_silence():
+            yield data[:30000]
+            await hang.wait()  # the radio went away: nothing more, no reset either
+            yield b""
+
+        stalled = asyncio.ensure_future(patch(old, location, 0, then_silence()))
+        await asyncio.sleep(1.0)  # the server is reading the old request
+        offset = await offset_of(new, location)
+        assert offset == 30000  # all that arrived is kept
+        async with await patch(new, location, offset, data[offset:]) as r:
+            assert r.status == 204, await r.text()
+        state = await wait_checked(new, location)
+        stalled.cancel()
+        with contextlib.suppress(asyncio.CancelledError, aiohttp.ClientError):
+            await stalled
     assert state["state"] == "accepted"
     [upload] = await server.archive.uploads.of_case(case.id)
     original = await server.archive.evidence.recording(upload.recording_id)

@@ -97,7 +97,7 @@ async def head(request: web.Request) -> web.Response:
     _require_tus(request)
     video = request.app[VIDEO]
     upload = await video.find(await _case(request), request.match_info["upload"])
-    offset = await video.offset(upload)
+    offset = await video.offset(upload, settle=True)
     headers = _headers(**{"Upload-Offset": str(offset), "Upload-Length": str(upload.length)})
     if upload.state == "uploading":
         headers["Upload-Expires"] = expires_header(upload)
