@@ -299,6 +299,7 @@ class VideoService:
             finally:
                 await asyncio.to_thread(handle.close)
         if written == upload.length:
+            self._writers.pop(upload.id, None)  # nothing more will be written to it
             self._spawn(self._finish(upload.id))
         return written
 
@@ -312,6 +313,7 @@ class VideoService:
         """tus termination: the attempt is cancelled and its bytes deleted."""
         if upload.state != "uploading":
             raise Gone("该上传已结束 / this upload is over")
+        self._writers.pop(upload.id, None)
         await self.archive.uploads.end(upload.id, "cancelled", "terminated", actor="applicant")
         await asyncio.to_thread(self.staged(upload.id).unlink, True)
 
